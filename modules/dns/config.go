@@ -1,0 +1,37 @@
+package dns
+
+import "time"
+
+// Config is the DNS server's configuration (koanf section "dns").
+type Config struct {
+	// BindAddress and Port are where UDP and TCP are served; joyride-python's DNS_BIND_ADDRESS and DNS_PORT.
+	// Port 0 picks a free port (tests read it back from the Server).
+	BindAddress string `koanf:"bind_address" validate:"required,ip"`
+	Port        int    `koanf:"port" validate:"min=0,max=65535"`
+	// Zones Joyride is authoritative for. Inside them a missing name gets NXDOMAIN with the zone's SOA; outside
+	// them names that are not records are REFUSED, or forwarded when Forwarders are set.
+	Zones []string `koanf:"zones" validate:"dive,required"`
+	// Forwarders are upstream resolvers ("host:port") for names outside the zones. Empty means no recursion.
+	Forwarders     []string      `koanf:"forwarders" validate:"dive,hostname_port"`
+	ForwardTimeout time.Duration `koanf:"forward_timeout" validate:"min=10ms"`
+	// NegativeTTL is the SOA minimum and TTL, so resolvers cache "missing" only briefly (RFC 2308): a restarting
+	// container must not stay NXDOMAIN downstream.
+	NegativeTTL uint32 `koanf:"negative_ttl" validate:"max=86400"`
+	// UDPSize is the EDNS0 payload size advertised and honoured.
+	UDPSize uint16 `koanf:"udp_size" validate:"min=512"`
+	// Nameserver is the host name in the zones' SOA MNAME and NS records; empty means "ns.<zone>".
+	Nameserver string `koanf:"nameserver"`
+	// Hostmaster is the SOA RNAME; empty means "hostmaster.<zone>".
+	Hostmaster string `koanf:"hostmaster"`
+}
+
+// DefaultConfig matches joyride-python's listener (0.0.0.0:5353) and RFC 8467's 1232-byte EDNS payload.
+func DefaultConfig() Config {
+	return Config{
+		BindAddress:    "0.0.0.0",
+		Port:           5353,
+		ForwardTimeout: 2 * time.Second,
+		NegativeTTL:    30,
+		UDPSize:        1232,
+	}
+}

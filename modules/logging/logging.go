@@ -1,0 +1,107 @@
+// Package logging is the logging handler: it writes every event on the bus as one structured zap line, so an
+// operator can follow a container start through the records it made (they share a correlation ID).
+//
+// State-carrying events are logged at info, informational ones (per-record hosts diffs, DNS store changes) at
+// debug. Snapshots are summarised by their source and record count: a 100,000-line hosts file must not become a
+// 100,000-field log line.
+package logging
+
+import (
+	"context"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/joyride-dns/joyride/pkg/events"
+)
+
+// Module subscribes the logging handler to every event.
+var Module = fx.Module("logging",
+	fx.Provide(New),
+	fx.Invoke(func(*Handler) {}),
+)
+
+// Params are the handler's dependencies.
+type Params struct {
+	fx.In
+	Logger *zap.Logger
+	Bus    *events.Bus
+}
+
+// Handler logs events.
+type Handler struct {
+	log *zap.Logger
+}
+
+// New subscribes the handler; the bus starts delivering when it starts.
+func New(p Params) *Handler {
+	h := &Handler{log: p.Logger.Named("events")}
+	p.Bus.Subscribe("logging", events.Filter{}, h.Handle)
+	return h
+}
+
+// Handle writes one log line for e.
+func (h *Handler) Handle(_ context.Context, e events.Event) error {
+	level := zapcore.InfoLevel
+	switch ev := e.(type) {
+	case *events.HostsRecordEvent, *events.DNSEvent:
+		level = zapcore.DebugLevel
+	case *events.ErrorEvent:
+		level = zapcore.WarnLevel
+	case *events.SystemEvent:
+		if ev.Kind == events.ServiceFailed || ev.Kind == events.HealthCheckFailed {
+			level = zapcore.ErrorLevel
+		}
+	case *events.HealthEvent:
+		if ev.Kind == events.Unhealthy {
+			level = zapcore.WarnLevel
+		}
+	}
+	ce := h.log.Check(level, string(e.Family())+"/"+string(e.EventKind()))
+	if ce == nil {
+		return nil
+	}
+	m := e.Meta()
+	fields := append(make([]zap.Field, 0, 8),
+		zap.String("event_id", m.ID), zap.String("correlation_id", m.CorrelationID), zap.String("source", m.Source))
+	ce.Write(append(fields, details(e)...)...)
+	return nil
+}
+
+// details are the fields that identify what an event is about.
+func details(e events.Event) []zap.Field {
+	switch ev := e.(type) {
+	case *events.ContainerEvent:
+		return append([]zap.Field{zap.String("container_id", ev.ContainerID), zap.String("container", ev.ContainerName),
+			zap.Strings("names", ev.Names)}, snapshot(ev.Snapshot)...)
+	case *events.FileEvent:
+		return append([]zap.Field{zap.String("path", ev.Path), zap.Int("bad_lines", ev.BadLines)}, snapshot(ev.Snapshot)...)
+	case *events.HostsRecordEvent:
+		return []zap.Field{zap.String("path", ev.Path), record(ev.Record)}
+	case *events.NodeEvent:
+		return []zap.Field{zap.String("node_id", ev.NodeID), zap.String("address", ev.Address)}
+	case *events.SyncEvent:
+		return append([]zap.Field{zap.String("node_id", ev.NodeID), zap.String("message", ev.Message)}, snapshot(ev.Snapshot)...)
+	case *events.SystemEvent:
+		return []zap.Field{zap.String("service", ev.Service), zap.String("message", ev.Message), zap.String("error", ev.Error)}
+	case *events.DNSEvent:
+		return []zap.Field{zap.String("owner", ev.Owner), record(ev.Record)}
+	case *events.ErrorEvent:
+		return []zap.Field{zap.String("module", ev.Module), zap.String("message", ev.Message), zap.String("failed_event_id", ev.EventID)}
+	case *events.HealthEvent:
+		return []zap.Field{zap.String("component", ev.Component), zap.String("message", ev.Message)}
+	}
+	return nil // an embedder's family: the common fields say enough
+}
+
+func snapshot(s *events.RecordSnapshot) []zap.Field {
+	if s == nil {
+		return nil
+	}
+	return []zap.Field{zap.String("record_source", s.Source), zap.Int("records", len(s.Records))}
+}
+
+func record(r events.Record) zap.Field {
+	return zap.Dict("record", zap.String("name", r.Name), zap.String("type", r.Type), zap.String("value", r.Value), zap.Uint32("ttl", r.TTL))
+}

@@ -1,0 +1,48 @@
+// Package events is Joyride's in-process event bus and the typed events that flow on it.
+//
+// Producers (Docker, hosts files, the cluster, the fx lifecycle) publish validated event structs; handlers
+// (records, logging, and later sync, metrics, audit) subscribe to the families, kinds and sources they want.
+//
+// # Publishing
+//
+// Publish fills an event's ID, timestamp and correlation ID, then runs the publish middleware chain. Validation
+// is the first link: the family must be registered (FamilySpec; an embedding application registers its own with
+// Register), the kind must belong to it and the struct's `validate` tags (go-playground/validator) must hold. An
+// invalid event is returned to the publisher as an error naming the field, rule and value, and reaches no
+// handler. Middleware added with Use (metrics, logging — see Observe) runs after validation.
+//
+// # Delivery and back-pressure
+//
+// Every subscription has its own unbounded FIFO queue and its own goroutine, so events reach each subscriber in
+// global publish order and a slow subscriber never stalls the publisher or any other subscriber. Publish never
+// blocks on a subscriber.
+//
+// When a subscriber's queue is longer than its limit (Config.QueueLimit, or WithQueueLimit), events of
+// informational kinds (FamilySpec.Informational: per-record hosts diffs and error reports) are dropped for that
+// subscriber and counted (Subscription.Dropped, Stats.Dropped), with one warning each time the queue crosses
+// the limit. Events that carry state — snapshots, container and node changes, DNS store changes, system and
+// health changes — are always queued: losing one would leave a consumer with wrong records, so the queue grows
+// instead, and memory is the cost of a stuck handler.
+//
+// A handler that returns an error or panics is logged, counted, and reported as an ErrorEvent; a panic is
+// recovered and delivery continues with the next event. (A failure while handling an ErrorEvent is only logged,
+// so a broken error handler cannot loop.)
+//
+// # Correlation
+//
+// A handler's context carries the delivered event's correlation ID; events published with that context inherit
+// it. A container start, the DNSEvent it causes and the sync that follows therefore share one correlation ID.
+//
+// # History
+//
+// The bus keeps the last Config.HistorySize accepted events. History returns them for a dashboard; WithReplay
+// queues them to a late subscriber ahead of anything new, with no gap and no duplicate.
+//
+// # Lifecycle
+//
+// NewBus starts nothing: events published before Start are queued and delivered once it runs. Stop refuses new
+// events only after everything published before it, and anything handlers publish while draining, has been
+// delivered; if its context ends first, delivery is cancelled and Stop returns the context's error. Module
+// ties Start and Stop to fx: the bus is constructed before every module that depends on it, so it starts
+// first and stops last.
+package events
