@@ -1,0 +1,64 @@
+package logging_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/joyride-dns/joyride/modules/logging"
+	"github.com/joyride-dns/joyride/pkg/events"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestHandle(t *testing.T) {
+	many := make([]events.Record, 1000)
+	tests := []struct {
+		name      string
+		event     events.Event
+		minLevel  zapcore.Level
+		wantLevel zapcore.Level
+		wantMsg   string
+		wantField map[string]any
+		logged    bool
+	}{
+		{"container at info", &events.ContainerEvent{Metadata: events.Metadata{ID: "1", CorrelationID: "c", Source: "docker"}, Kind: events.ContainerStarted,
+			ContainerID: "abc", ContainerName: "web", Snapshot: &events.RecordSnapshot{Source: "docker:abc", Records: many}},
+			zapcore.InfoLevel, zapcore.InfoLevel, "container/started",
+			map[string]any{"container_id": "abc", "records": int64(1000), "record_source": "docker:abc", "correlation_id": "c"}, true},
+		{"hosts record diff at debug is hidden at info", &events.HostsRecordEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.RecordAdded, Path: "/h"},
+			zapcore.InfoLevel, 0, "", nil, false},
+		{"hosts record diff at debug", &events.HostsRecordEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.RecordAdded, Path: "/h"},
+			zapcore.DebugLevel, zapcore.DebugLevel, "hosts/record_added", map[string]any{"path": "/h"}, true},
+		{"error at warn", &events.ErrorEvent{Metadata: events.Metadata{Source: "events"}, Kind: events.ErrorPanic, Module: "records", Message: "boom"},
+			zapcore.InfoLevel, zapcore.WarnLevel, "error/panic", map[string]any{"module": "records", "message": "boom"}, true},
+		{"service failure at error", &events.SystemEvent{Metadata: events.Metadata{Source: "system"}, Kind: events.ServiceFailed, Service: "joyride", Error: "x"},
+			zapcore.InfoLevel, zapcore.ErrorLevel, "system/service_failed", map[string]any{"error": "x"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			core, logs := observer.New(tt.minLevel)
+			h := logging.New(logging.Params{Logger: zap.New(core), Bus: events.NewBus(events.DefaultConfig(), nil)})
+			require.NoError(t, h.Handle(context.Background(), tt.event))
+			if !tt.logged {
+				assert.Zero(t, logs.Len())
+				return
+			}
+			require.Equal(t, 1, logs.Len())
+			entry := logs.All()[0]
+			assert.Equal(t, tt.wantLevel, entry.Level)
+			assert.Equal(t, tt.wantMsg, entry.Message)
+			fields := entry.ContextMap()
+			for k, v := range tt.wantField {
+				assert.Equal(t, v, fields[k], k)
+			}
+			assert.NotContains(t, fields, "snapshot", "snapshots are summarised, never dumped")
+		})
+	}
+}

@@ -1,0 +1,376 @@
+package events_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/events/eventstest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func container(kind events.ContainerKind, id string) *events.ContainerEvent {
+	return &events.ContainerEvent{Metadata: events.Metadata{Source: "docker"}, Kind: kind, ContainerID: id}
+}
+
+func TestPublishValidation(t *testing.T) {
+	tests := []struct {
+		name    string
+		event   events.Event
+		wantErr string // empty: accepted
+	}{
+		{"valid container", container(events.ContainerStarted, "abc"), ""},
+		{"missing container id", container(events.ContainerStarted, ""), `field ContainerEvent.ContainerID: rule "required"`},
+		{"kind of another family", &events.ContainerEvent{Metadata: events.Metadata{Source: "docker"}, Kind: "file_changed", ContainerID: "x"}, `"file_changed" is not a kind of family "container"`},
+		{"missing source", &events.ContainerEvent{Kind: events.ContainerStopped, ContainerID: "x"}, `field ContainerEvent.Metadata.Source: rule "required"`},
+		{"file event without path", &events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileChanged}, `field FileEvent.Path`},
+		{"snapshot without source", &events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileChanged, Path: "/h", Snapshot: &events.RecordSnapshot{}}, `field FileEvent.Snapshot.Source`},
+		{"unregistered family", &customEvent{Metadata: events.Metadata{Source: "test"}, Kind: "ping"}, `family "custom" is not registered`},
+		{"system event", &events.SystemEvent{Metadata: events.Metadata{Source: "system"}, Kind: events.ServiceStarted, Service: "joyride"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := eventstest.NewBus(t)
+			w := eventstest.NewWatcher(t, b, events.Filter{})
+			err := b.Publish(context.Background(), tt.event)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				w.Expect(t, "the published event", func(e events.Event) bool { return e == tt.event })
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+			assert.Equal(t, uint64(1), b.Stats().Rejected)
+			assert.Empty(t, b.History(events.Filter{}), "a rejected event must not reach history")
+		})
+	}
+}
+
+type customEvent struct {
+	events.Metadata
+	Kind string `validate:"required"`
+	N    int    `validate:"min=1"`
+}
+
+func (*customEvent) Family() events.Family    { return "custom" }
+func (e *customEvent) EventKind() events.Kind { return events.Kind(e.Kind) }
+
+func TestRegisterFamily(t *testing.T) {
+	b := eventstest.NewBus(t)
+	require.NoError(t, b.Register(events.FamilySpec{Family: "custom", Kinds: []events.Kind{"ping"}}))
+	require.Error(t, b.Register(events.FamilySpec{Family: "custom", Kinds: []events.Kind{"ping"}}), "registering twice")
+	require.Error(t, b.Register(events.FamilySpec{Family: "empty"}), "a family without kinds")
+
+	w := eventstest.NewWatcher(t, b, events.Filter{Families: []events.Family{"custom"}})
+	require.NoError(t, b.Publish(context.Background(), &customEvent{Metadata: events.Metadata{Source: "embedder"}, Kind: "ping", N: 1}))
+	err := b.Publish(context.Background(), &customEvent{Metadata: events.Metadata{Source: "embedder"}, Kind: "ping", N: 0})
+	require.ErrorContains(t, err, "customEvent.N")
+	require.ErrorContains(t, b.Publish(context.Background(), &customEvent{Metadata: events.Metadata{Source: "embedder"}, Kind: "pong", N: 1}), `"pong"`)
+	w.Expect(t, "the custom event", eventstest.Kind("custom", "ping"))
+	require.Len(t, w.Events(), 1)
+}
+
+func TestFilter(t *testing.T) {
+	e := container(events.ContainerStarted, "a")
+	tests := []struct {
+		name   string
+		filter events.Filter
+		want   bool
+	}{
+		{"empty matches all", events.Filter{}, true},
+		{"family", events.Filter{Families: []events.Family{events.FamilyContainer}}, true},
+		{"other family", events.Filter{Families: []events.Family{events.FamilyHosts}}, false},
+		{"kind", events.Filter{Kinds: []events.Kind{"started"}}, true},
+		{"other kind", events.Filter{Kinds: []events.Kind{"stopped"}}, false},
+		{"source", events.Filter{Sources: []string{"docker"}}, true},
+		{"other source", events.Filter{Sources: []string{"hosts"}}, false},
+		{"all three", events.Filter{Families: []events.Family{events.FamilyContainer}, Kinds: []events.Kind{"started"}, Sources: []string{"docker"}}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { assert.Equal(t, tt.want, tt.filter.Match(e)) })
+	}
+}
+
+func TestMetadataAndCorrelation(t *testing.T) {
+	b := eventstest.NewBus(t)
+	// A handler that derives an event from what it receives, as the records handler does.
+	b.Subscribe("deriver", events.Filter{Families: []events.Family{events.FamilyContainer}}, func(ctx context.Context, e events.Event) error {
+		return b.Publish(ctx, &events.DNSEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.DNSRecordAdded, Owner: "docker:a"})
+	})
+	w := eventstest.NewWatcher(t, b, events.Filter{})
+	start := container(events.ContainerStarted, "a")
+	require.NoError(t, b.Publish(context.Background(), start))
+	require.NotEmpty(t, start.ID)
+	require.False(t, start.Timestamp.IsZero())
+	require.Equal(t, start.ID, start.CorrelationID, "a root event is its own correlation")
+	derived := w.Expect(t, "the derived DNS event", eventstest.Kind(events.FamilyDNS, "record_added"))
+	assert.Equal(t, start.ID, derived.Meta().CorrelationID)
+	assert.NotEqual(t, start.ID, derived.Meta().ID)
+}
+
+func TestPublishOrderPerSubscriber(t *testing.T) {
+	b := eventstest.NewBus(t)
+	const n = 500
+	var got [2][]string
+	var mu sync.Mutex
+	for i := range got {
+		b.Subscribe("s", events.Filter{}, func(_ context.Context, e events.Event) error {
+			mu.Lock()
+			got[i] = append(got[i], e.(*events.ContainerEvent).ContainerID)
+			mu.Unlock()
+			return nil
+		})
+	}
+	var wg sync.WaitGroup
+	for p := 0; p < 4; p++ { // concurrent publishers: all subscribers must still agree on one order
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < n; i++ {
+				assert.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, string(rune('a'+p))+string(rune(i)))))
+			}
+		}()
+	}
+	wg.Wait()
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got[0]) == 4*n && len(got[1]) == 4*n
+	}, 5*time.Second, 5*time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, got[0], got[1])
+}
+
+func TestSlowSubscriberDoesNotStallOthersOrLoseState(t *testing.T) {
+	b := events.NewBus(events.Config{HistorySize: 10, QueueLimit: 4}, nil)
+	require.NoError(t, b.Start(context.Background()))
+	release := make(chan struct{})
+	var slowState, slowInfo atomic.Int64
+	slow := b.Subscribe("slow", events.Filter{}, func(_ context.Context, e events.Event) error {
+		<-release
+		if e.Family() == events.FamilyHosts && e.EventKind() == events.Kind(events.RecordAdded) {
+			slowInfo.Add(1)
+		} else {
+			slowState.Add(1)
+		}
+		return nil
+	})
+	const n = 50
+	var fast atomic.Int64
+	b.Subscribe("fast", events.Filter{}, func(context.Context, events.Event) error { fast.Add(1); return nil }, events.WithQueueLimit(4*n))
+
+	for i := 0; i < n; i++ {
+		require.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, "c")))
+		require.NoError(t, b.Publish(context.Background(), &events.HostsRecordEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.RecordAdded, Path: "/h"}))
+	}
+	require.Eventually(t, func() bool { return fast.Load() == 2*n }, 5*time.Second, time.Millisecond,
+		"the fast subscriber must receive everything while the slow one is blocked")
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, b.Stop(ctx))
+	assert.Equal(t, int64(n), slowState.Load(), "state-carrying events are never dropped")
+	assert.Less(t, slowInfo.Load(), int64(n), "informational events over the limit are dropped")
+	assert.Equal(t, uint64(n)-uint64(slowInfo.Load()), slow.Dropped())
+	assert.Equal(t, slow.Dropped(), b.Stats().Dropped)
+}
+
+func TestPanickingHandlerIsReported(t *testing.T) {
+	b := eventstest.NewBus(t)
+	w := eventstest.NewWatcher(t, b, events.Filter{Families: []events.Family{events.FamilyError}})
+	var after atomic.Int64
+	b.Subscribe("boom", events.Filter{Families: []events.Family{events.FamilyContainer}}, func(_ context.Context, e events.Event) error {
+		if e.(*events.ContainerEvent).ContainerID == "bad" {
+			panic("handler bug")
+		}
+		after.Add(1)
+		return nil
+	})
+	bad := container(events.ContainerStarted, "bad")
+	require.NoError(t, b.Publish(context.Background(), bad))
+	require.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, "good")))
+	got := w.Expect(t, "an error event", eventstest.Kind(events.FamilyError, events.Kind(events.ErrorPanic))).(*events.ErrorEvent)
+	assert.Equal(t, "boom", got.Module)
+	assert.Equal(t, bad.ID, got.EventID)
+	assert.Equal(t, bad.CorrelationID, got.CorrelationID)
+	assert.Contains(t, got.Message, "handler bug")
+	require.Eventually(t, func() bool { return after.Load() == 1 }, 5*time.Second, time.Millisecond, "delivery goes on after a panic")
+	assert.Equal(t, uint64(1), b.Stats().Panics)
+}
+
+func TestHandlerErrorIsReportedOnce(t *testing.T) {
+	b := eventstest.NewBus(t)
+	w := eventstest.NewWatcher(t, b, events.Filter{Families: []events.Family{events.FamilyError}})
+	// Fails on everything, including the error reports themselves: must not loop.
+	b.Subscribe("failing", events.Filter{}, func(context.Context, events.Event) error { return errors.New("nope") })
+	require.NoError(t, b.Publish(context.Background(), container(events.ContainerStopped, "x")))
+	w.Expect(t, "a handler error", eventstest.Kind(events.FamilyError, events.Kind(events.ErrorHandler)))
+	require.Eventually(t, func() bool { return b.Stats().QueueDepth == 0 }, 5*time.Second, time.Millisecond)
+	assert.Len(t, w.Events(), 1)
+	assert.Equal(t, uint64(2), b.Stats().Failed, "the event and its error report")
+}
+
+func TestQueuedBeforeStartAndDrainedOnStop(t *testing.T) {
+	b := events.NewBus(events.DefaultConfig(), nil)
+	var got atomic.Int64
+	b.Subscribe("s", events.Filter{}, func(context.Context, events.Event) error {
+		time.Sleep(time.Millisecond) // a slowish handler, so Stop has something to wait for
+		got.Add(1)
+		return nil
+	})
+	require.NoError(t, b.Publish(context.Background(), container(events.ContainerDiscovered, "early")))
+	assert.Equal(t, int64(0), got.Load(), "nothing is delivered before start")
+	require.NoError(t, b.Start(context.Background()))
+	for i := 0; i < 20; i++ {
+		require.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, "x")))
+	}
+	require.NoError(t, b.Stop(context.Background()))
+	assert.Equal(t, int64(21), got.Load(), "stop delivers everything published before it")
+	assert.ErrorIs(t, b.Publish(context.Background(), container(events.ContainerStarted, "late")), events.ErrClosed)
+}
+
+func TestStopHonoursContext(t *testing.T) {
+	b := events.NewBus(events.DefaultConfig(), nil)
+	require.NoError(t, b.Start(context.Background()))
+	block := make(chan struct{})
+	b.Subscribe("stuck", events.Filter{}, func(ctx context.Context, _ events.Event) error {
+		select {
+		case <-block:
+		case <-ctx.Done():
+		}
+		return nil
+	})
+	require.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, "x")))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := b.Stop(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	close(block)
+}
+
+func TestHistoryAndReplay(t *testing.T) {
+	b := events.NewBus(events.Config{HistorySize: 3, QueueLimit: 10}, nil)
+	require.NoError(t, b.Start(context.Background()))
+	defer func() { require.NoError(t, b.Stop(context.Background())) }()
+	for _, id := range []string{"1", "2", "3", "4"} {
+		require.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, id)))
+	}
+	ids := func(es []events.Event) []string {
+		var out []string
+		for _, e := range es {
+			out = append(out, e.(*events.ContainerEvent).ContainerID)
+		}
+		return out
+	}
+	assert.Equal(t, []string{"2", "3", "4"}, ids(b.History(events.Filter{})), "bounded, oldest first")
+
+	var mu sync.Mutex
+	var got []events.Event
+	b.Subscribe("late", events.Filter{}, func(_ context.Context, e events.Event) error {
+		mu.Lock()
+		got = append(got, e)
+		mu.Unlock()
+		return nil
+	}, events.WithReplay())
+	require.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, "5")))
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 4 }, 5*time.Second, time.Millisecond)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, []string{"2", "3", "4", "5"}, ids(got), "replay then live, no gap, no duplicate")
+}
+
+type recorder struct {
+	mu        sync.Mutex
+	published []string
+	delivered []string
+}
+
+func (r *recorder) Published(e events.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.published = append(r.published, string(e.EventKind()))
+}
+
+func (r *recorder) Delivered(sub string, e events.Event, _ time.Duration, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delivered = append(r.delivered, sub+":"+string(e.EventKind())+":"+strings.TrimSpace(errString(err)))
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestMiddleware(t *testing.T) {
+	b := eventstest.NewBus(t)
+	rec := &recorder{}
+	pub, del := events.Observe(rec)
+	b.Use(pub)
+	b.UseDelivery(del)
+	var order []string
+	b.Use(func(next events.PublishFunc) events.PublishFunc {
+		return func(ctx context.Context, e events.Event) error {
+			order = append(order, "outer")
+			if e.(*events.ContainerEvent).ContainerID == "veto" {
+				return errors.New("vetoed")
+			}
+			return next(ctx, e)
+		}
+	})
+	done := make(chan struct{}, 1)
+	b.Subscribe("sub", events.Filter{}, func(context.Context, events.Event) error { done <- struct{}{}; return nil })
+
+	require.ErrorContains(t, b.Publish(context.Background(), container(events.ContainerStarted, "veto")), "vetoed")
+	require.Error(t, b.Publish(context.Background(), container(events.ContainerStarted, "")), "validation runs before middleware")
+	require.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, "ok")))
+	<-done
+	require.Eventually(t, func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return len(rec.delivered) == 1 }, 5*time.Second, time.Millisecond)
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	assert.Equal(t, []string{"started"}, rec.published, "only the accepted event is observed")
+	assert.Equal(t, []string{"sub:started:"}, rec.delivered)
+	assert.Equal(t, []string{"outer", "outer"}, order, "the invalid event never reached later middleware")
+}
+
+func TestSubscriptionClose(t *testing.T) {
+	b := eventstest.NewBus(t)
+	var n atomic.Int64
+	s := b.Subscribe("s", events.Filter{}, func(context.Context, events.Event) error { n.Add(1); return nil })
+	require.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, "1")))
+	require.Eventually(t, func() bool { return n.Load() == 1 }, 5*time.Second, time.Millisecond)
+	s.Close()
+	require.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, "2")))
+	require.Eventually(t, func() bool { return b.Stats().QueueDepth == 0 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, int64(1), n.Load())
+}
+
+func BenchmarkPublishToDeliver(b *testing.B) {
+	bus := events.NewBus(events.DefaultConfig(), nil)
+	require.NoError(b, bus.Start(context.Background()))
+	got := make(chan struct{}, 1024)
+	bus.Subscribe("bench", events.Filter{}, func(context.Context, events.Event) error { got <- struct{}{}; return nil })
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := bus.Publish(context.Background(), container(events.ContainerStarted, "c")); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+	b.StopTimer()
+	require.NoError(b, bus.Stop(context.Background()))
+}
