@@ -34,7 +34,9 @@ func harness(t *testing.T, cfg records.Config) (*events.Bus, *dnsstore.Store, *e
 		events.Module, dnsstore.Module, records.Module,
 		fx.Supply(cfg),
 		fx.Populate(&bus, &store),
-		fx.Invoke(func(b *events.Bus) { w = eventstest.NewWatcher(t, b, events.Filter{Families: []events.Family{events.FamilyDNS, events.FamilyError}}) }),
+		fx.Invoke(func(b *events.Bus) {
+			w = eventstest.NewWatcher(t, b, events.Filter{Families: []events.Family{events.FamilyDNS, events.FamilyError}})
+		}),
 	)
 	app.RequireStart()
 	t.Cleanup(app.RequireStop)

@@ -44,7 +44,9 @@ func TestLifecycleEvents(t *testing.T) {
 			opts := []fx.Option{
 				fx.Provide(zap.NewNop), events.Module, system.Module,
 				fx.Supply(system.Config{Service: "joyride-test"}),
-				fx.Invoke(func(b *events.Bus) { w = eventstest.NewWatcher(t, b, events.Filter{Families: []events.Family{events.FamilySystem}}) }),
+				fx.Invoke(func(b *events.Bus) {
+					w = eventstest.NewWatcher(t, b, events.Filter{Families: []events.Family{events.FamilySystem}})
+				}),
 				fx.Invoke(func(lc fx.Lifecycle) {
 					lc.Append(fx.Hook{OnStart: func(context.Context) error {
 						if tt.failStart {
