@@ -1,0 +1,64 @@
+package hosts
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// Config is the hosts producer's configuration (koanf section "hosts").
+type Config struct {
+	// Directories are watched for hosts files; every regular file directly inside one is a source.
+	Directories []string `koanf:"directories" validate:"dive,required"` // default ["/app/hosts"] (joyride-python's HOSTS_DIRECTORY)
+	// Mode is how changes are noticed. auto uses fsnotify and polls a directory where inotify cannot watch it
+	// (network file systems, exhausted watch limits); notify makes that a start-up error; poll never uses fsnotify.
+	Mode string `koanf:"mode" validate:"oneof=auto notify poll"`
+	// PollInterval is how often polled directories are rescanned and missing directories looked for.
+	PollInterval time.Duration `koanf:"poll_interval" validate:"min=100ms"` // default 5s
+	// Debounce waits for a burst of writes to one file to settle before it is re-read.
+	Debounce time.Duration `koanf:"debounce" validate:"min=0"` // default 100ms
+	// TTL of every hosts record.
+	TTL uint32 `koanf:"ttl"` // default 60
+	// MaxRecordEvents caps the per-record HostsRecordEvents published for one file change, so replacing a
+	// 100,000-line file does not flood the bus; the snapshot in the FileEvent is complete regardless.
+	MaxRecordEvents int `koanf:"max_record_events" validate:"min=0"` // default 1000
+}
+
+// DefaultConfig watches joyride-python's hosts directory with fsnotify, polling where that fails.
+func DefaultConfig() Config {
+	return Config{
+		Directories:     []string{"/app/hosts"},
+		Mode:            "auto",
+		PollInterval:    5 * time.Second,
+		Debounce:        100 * time.Millisecond,
+		TTL:             60,
+		MaxRecordEvents: 1000,
+	}
+}
+
+// validate checks c by its tags, naming the koanf key and value of each failure. The config package validates
+// the whole configuration before the modules are built; this keeps New safe for callers that skip it (a zero
+// PollInterval would otherwise panic in time.NewTicker).
+func (c Config) validate() error {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string { return f.Tag.Get("koanf") })
+	err := v.Struct(c)
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		return err
+	}
+	msgs := make([]string, len(verrs))
+	for i, fe := range verrs {
+		rule := fe.Tag()
+		if fe.Param() != "" {
+			rule += "=" + fe.Param()
+		}
+		key := strings.TrimPrefix(fe.Namespace(), "Config.")
+		msgs[i] = fmt.Sprintf("hosts.%s: value %v fails rule %q", key, fe.Value(), rule)
+	}
+	return fmt.Errorf("hosts: invalid config: %s", strings.Join(msgs, "; "))
+}

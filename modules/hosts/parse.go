@@ -1,0 +1,301 @@
+package hosts
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"strings"
+
+	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/events"
+)
+
+const (
+	// maxLineLen bounds one line (without its line ending). Longer lines are reported and skipped rather than
+	// growing a buffer without limit on a file that is not a hosts file at all.
+	maxLineLen = 64 << 10
+	// maxErrorText is how much of a bad line a LineError quotes, so a 64 KiB line does not become a 64 KiB log entry.
+	maxErrorText = 200
+)
+
+var (
+	errLineTooLong = fmt.Errorf("line longer than %d bytes", maxLineLen)
+	errWildcard    = errors.New(`"*" is not allowed in a hosts file`)
+)
+
+// Entry is one good line of a hosts file.
+type Entry struct {
+	Line int        // 1-based line number
+	Addr netip.Addr // never zoned; an IPv4-mapped IPv6 address is unmapped to IPv4
+	// Names are canonical: lower-case with a trailing dot ("web.lan."), as dnsstore.CanonicalName returns them.
+	// There is at least one.
+	Names []string
+}
+
+// LineError is a line, or one name on a line, that Parse skipped.
+type LineError struct {
+	File string
+	Line int
+	Text string // the line without its ending, cut to a couple of hundred bytes
+	Err  error
+}
+
+func (e *LineError) Error() string {
+	return fmt.Sprintf("%s:%d: %v: %q", e.File, e.Line, e.Err, e.Text)
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Parse reads hosts-file lines ("ADDRESS NAME [NAME...]", '#' comments, blank lines, spaces or tabs, LF or CRLF).
+// A bad line, or a bad name on a line, is returned as a LineError and skipped; everything else still loads, so
+// one typo never costs the records of the rest of the file. file only labels the errors. A read error from r
+// ends parsing and is returned as a LineError on the line where it happened.
+func Parse(r io.Reader, file string) ([]Entry, []*LineError) {
+	// ReadSlice on a reader sized for the longest allowed line (plus "\r\n") returns each line without copying
+	// and reports a longer one as ErrBufferFull, which lets us skip it and carry on.
+	br := bufio.NewReaderSize(r, maxLineLen+2)
+	p := parser{file: file}
+	for n := 1; ; n++ {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			p.fail(n, line, errLineTooLong)
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+		} else if len(line) > 0 {
+			p.line(n, line)
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				p.fail(n, nil, fmt.Errorf("read: %w", err))
+			}
+			return p.result()
+		}
+	}
+}
+
+type parser struct {
+	file string
+	// entries fills up, then moves to full, and a larger one is started (up to maxEntryChunk); result joins them
+	// with one exact-size copy. Plain append would copy the whole slice at every growth: for 100,000 lines that
+	// was most of the parse's memory traffic.
+	entries []Entry
+	full    [][]Entry
+	errs    []*LineError
+	// Reused per line. A line's address and canonical names are laid out in scratch and converted to one string,
+	// of which the address and the names are substrings; the names slices are cut from slab. A line therefore
+	// costs one allocation (plus amortised slab and entries growth) instead of one per field.
+	scratch []byte
+	spans   []span
+	names   []string
+	slab    []string
+}
+
+// span is one name of the current line: where its canonical form lies in scratch, and the field as written.
+type span struct {
+	start, end int
+	raw        []byte
+}
+
+const (
+	slabSize      = 4096 // names per slab allocation
+	minEntryChunk = 64
+	maxEntryChunk = 8192
+)
+
+func (p *parser) add(e Entry) {
+	if len(p.entries) == cap(p.entries) {
+		size := minEntryChunk
+		if p.entries != nil {
+			p.full = append(p.full, p.entries)
+			size = min(2*cap(p.entries), maxEntryChunk)
+		}
+		p.entries = make([]Entry, 0, size)
+	}
+	p.entries = append(p.entries, e)
+}
+
+func (p *parser) result() ([]Entry, []*LineError) {
+	if len(p.full) == 0 {
+		return p.entries, p.errs
+	}
+	n := len(p.entries)
+	for _, c := range p.full {
+		n += len(c)
+	}
+	out := make([]Entry, 0, n)
+	for _, c := range p.full {
+		out = append(out, c...)
+	}
+	return append(out, p.entries...), p.errs
+}
+
+func (p *parser) fail(n int, text []byte, err error) {
+	text = trimEOL(text)
+	if len(text) > maxErrorText {
+		text = text[:maxErrorText]
+	}
+	p.errs = append(p.errs, &LineError{File: p.file, Line: n, Text: string(text), Err: err})
+}
+
+func trimEOL(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func (p *parser) line(n int, raw []byte) {
+	line := trimEOL(raw)
+	if len(line) > maxLineLen {
+		p.fail(n, line, errLineTooLong)
+		return
+	}
+	if i := bytes.IndexByte(line, '#'); i >= 0 {
+		line = line[:i]
+	}
+	field, rest := nextField(line)
+	if field == nil {
+		return // blank or comment
+	}
+	p.scratch = append(p.scratch[:0], field...)
+	p.spans = p.spans[:0]
+	for field, rest = nextField(rest); field != nil; field, rest = nextField(rest) {
+		start := len(p.scratch)
+		p.scratch = appendLower(p.scratch, field)
+		if field[len(field)-1] != '.' {
+			p.scratch = append(p.scratch, '.')
+		}
+		p.spans = append(p.spans, span{start, len(p.scratch), field})
+	}
+	text := string(p.scratch)
+	addrLen := len(p.scratch)
+	if len(p.spans) > 0 {
+		addrLen = p.spans[0].start
+	}
+	addr, err := parseAddr(text[:addrLen])
+	if err != nil {
+		p.fail(n, raw, err)
+		return
+	}
+	p.names = p.names[:0]
+	for _, sp := range p.spans {
+		name, err := canonical(text[sp.start:sp.end], sp.raw)
+		if err != nil {
+			p.fail(n, raw, err)
+			continue
+		}
+		p.names = append(p.names, name)
+	}
+	if len(p.names) == 0 {
+		if len(p.spans) == 0 {
+			p.fail(n, raw, fmt.Errorf("address %s has no names", addr))
+		}
+		return
+	}
+	if cap(p.slab)-len(p.slab) < len(p.names) {
+		p.slab = make([]string, 0, max(slabSize, len(p.names)))
+	}
+	first := len(p.slab)
+	p.slab = append(p.slab, p.names...)
+	p.add(Entry{Line: n, Addr: addr, Names: p.slab[first:len(p.slab):len(p.slab)]})
+}
+
+// nextField returns the first space- or tab-separated field of b and what follows it, or nil when b holds only
+// blanks.
+func nextField(b []byte) (field, rest []byte) {
+	i := 0
+	for i < len(b) && blank[b[i]] {
+		i++
+	}
+	if i == len(b) {
+		return nil, nil
+	}
+	j := i
+	for j < len(b) && !blank[b[j]] {
+		j++
+	}
+	return b[i:j], b[j:]
+}
+
+// blank is a table rather than a chain of comparisons because field splitting is the parser's innermost loop.
+var blank = [256]bool{' ': true, '\t': true, '\v': true, '\f': true, '\r': true}
+
+func appendLower(dst, src []byte) []byte {
+	for _, c := range src {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+func parseAddr(field string) (netip.Addr, error) {
+	if i := strings.IndexByte(field, '%'); i >= 0 {
+		// A zone only means something to the host that wrote the file; as a DNS answer it would be wrong.
+		return netip.Addr{}, fmt.Errorf("address %q has a zone (%q); zones are not allowed", field, field[i+1:])
+	}
+	addr, err := netip.ParseAddr(field)
+	if err != nil {
+		return netip.Addr{}, fmt.Errorf("invalid address: %w", err)
+	}
+	// "::ffff:10.0.0.1" is an IPv4 host written the IPv6 way; serve it as A like glibc and CoreDNS do.
+	return addr.Unmap(), nil
+}
+
+// canonical checks name (already lower-cased, with its trailing dot) with the record store's rules, so a name
+// accepted here is never rejected when the snapshot is applied. raw is the name as written, for the error.
+func canonical(name string, raw []byte) (string, error) {
+	if strings.IndexByte(name, '*') >= 0 {
+		// The store accepts wildcard owners, but a hosts file names hosts: "*.lan" there is almost certainly a
+		// mistake, and no other hosts-file reader would honour it.
+		return "", fmt.Errorf("invalid name %q: %w", raw, errWildcard)
+	}
+	c, err := dnsstore.CanonicalName(name)
+	if err != nil {
+		// Ask again with the name as written, so the error quotes what the user typed, not our "name.".
+		if _, asWritten := dnsstore.CanonicalName(string(raw)); asWritten != nil {
+			err = asWritten
+		}
+		if inner := errors.Unwrap(err); inner != nil {
+			err = inner // drop the "dnsstore: " prefix; the error already names the value and the rule
+		}
+		return "", fmt.Errorf("invalid name: %w", err)
+	}
+	return c, nil
+}
+
+// Records turns entries into A and AAAA records with the given TTL, in file order. A name on several lines keeps
+// every address (as dnsmasq and CoreDNS do); the same name and address twice becomes one record.
+func Records(entries []Entry, ttl uint32) []events.Record {
+	type key struct {
+		name string
+		addr netip.Addr
+	}
+	n := 0
+	for _, e := range entries {
+		n += len(e.Names)
+	}
+	seen := make(map[key]struct{}, n)
+	out := make([]events.Record, 0, n)
+	for _, e := range entries {
+		typ := "A"
+		if e.Addr.Is6() {
+			typ = "AAAA"
+		}
+		value := e.Addr.String()
+		for _, name := range e.Names {
+			k := key{name, e.Addr}
+			if _, dup := seen[k]; dup {
+				continue
+			}
+			seen[k] = struct{}{}
+			out = append(out, events.Record{Name: name, Type: typ, Value: value, TTL: ttl})
+		}
+	}
+	return out
+}
