@@ -1,0 +1,103 @@
+package dns
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+
+	"github.com/joyride-dns/joyride/pkg/dnsstore"
+)
+
+// benchStore holds 10,000 hosts in lab.test., a wildcard and a two-link CNAME chain.
+func benchStore(b *testing.B) *dnsstore.Store {
+	b.Helper()
+	recs := make([]dnsstore.Record, 0, 10_003)
+	add := func(name, typ, value string) {
+		r, err := dnsstore.NewRecord(name, typ, value, 60)
+		require.NoError(b, err)
+		recs = append(recs, r)
+	}
+	for i := range 10_000 {
+		add(fmt.Sprintf("host%05d.lab.test", i), "A", fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
+	}
+	add("*.wild.lab.test", "A", "10.200.0.1")
+	add("alias.lab.test", "CNAME", "alias2.lab.test")
+	add("alias2.lab.test", "CNAME", "host04242.lab.test")
+	s := dnsstore.New()
+	s.Replace("bench", recs)
+	return s
+}
+
+func BenchmarkAnswer(b *testing.B) {
+	store := benchStore(b)
+	r, err := newResolver(testConfig())
+	require.NoError(b, err)
+	cases := []struct {
+		name   string
+		qname  string
+		rcode  int
+		answer int
+	}{
+		{"hit", "host04242.lab.test.", dns.RcodeSuccess, 1},
+		{"miss", "nohost.lab.test.", dns.RcodeNameError, 0},
+		{"wildcard", "anything.wild.lab.test.", dns.RcodeSuccess, 1},
+		{"cname", "alias.lab.test.", dns.RcodeSuccess, 3},
+	}
+	for _, c := range cases {
+		req := new(dns.Msg)
+		req.SetQuestion(c.qname, dns.TypeA)
+		snap := store.Snapshot()
+		m, _ := r.answer(snap, req)
+		require.Equal(b, c.rcode, m.Rcode)
+		require.Len(b, m.Answer, c.answer)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r.answer(store.Snapshot(), req)
+			}
+		})
+		b.Run(c.name+"+pack", func(b *testing.B) {
+			b.ReportAllocs()
+			buf := make([]byte, 4096)
+			for b.Loop() {
+				m, _ := r.answer(store.Snapshot(), req)
+				m.Truncate(r.replySize(req, true))
+				if _, err := m.PackBuffer(buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkUDP measures a query end to end over a real loopback UDP socket, one query in flight.
+func BenchmarkUDP(b *testing.B) {
+	s, err := NewServer(testConfig(), benchStore(b), zap.NewNop(), nil)
+	require.NoError(b, err)
+	require.NoError(b, s.Start(context.Background()))
+	b.Cleanup(func() { require.NoError(b, s.Stop(context.Background())) })
+	u, _ := s.Addr()
+	conn, err := net.Dial("udp", u.String())
+	require.NoError(b, err)
+	defer conn.Close()
+	co := &dns.Conn{Conn: conn}
+	c := &dns.Client{Timeout: 5 * time.Second}
+	for _, name := range []string{"host04242.lab.test.", "nohost.lab.test."} {
+		req := new(dns.Msg)
+		req.SetQuestion(name, dns.TypeA)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := c.ExchangeWithConn(req, co); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,83 @@
+// Package dns is Joyride's authoritative DNS server: UDP and TCP listeners (github.com/miekg/dns) that answer
+// from the record store (pkg/dnsstore).
+//
+// # Answering rules
+//
+// The rules live in one function, resolver.answer(snapshot, request), which does no I/O; the transport only
+// sizes, packs and sends what it returns. Checks come first, in this order:
+//
+//   - more than one OPT: FORMERR, without OPT (RFC 6891 section 6.1.1);
+//   - EDNS version above 0: BADVERS;
+//   - an opcode other than QUERY (NOTIFY, UPDATE, …): NOTIMP;
+//   - not exactly one question: FORMERR, with an empty question section (RFC 9619);
+//   - a class other than IN: REFUSED; AXFR and IXFR: REFUSED (there are no zone transfers).
+//
+// Every other reply echoes the question exactly as asked (0x20 case included), copies RD and CD, never sets RA
+// and carries an OPT advertising Config.UDPSize when the query had one. Names match case-insensitively;
+// answers use the store's lower-case owner names.
+//
+// Data comes from one store snapshot per query, so a query never sees half of an update:
+//
+//   - A, AAAA, CNAME, TXT, SRV: the records of that type at the name, with AA set.
+//   - CNAME: when the name has a CNAME and not the asked type, the CNAME is added and its target looked up
+//     again, up to 8 links; a loop stops at the first repeated name and a longer chain at the eighth link,
+//     with the links so far (the resolver continues from the last target). The rcode and the SOA are those
+//     of the final name (RFC 6604). A chain leading out of every zone to a name the store lacks ends with
+//     NOERROR: it is not ours to deny.
+//   - Wildcards (RFC 4592, resolved by the store): a "*.<parent>" record answers names below <parent> that
+//     do not exist, renamed to the query name; an existing name (even one with other types or only
+//     children) blocks the wildcard, and a wildcard above a zone's apex never reaches into the zone.
+//   - PTR for in-addr.arpa and ip6.arpa names of full addresses: the non-wildcard names whose A or AAAA
+//     records hold the address, each with that record's TTL. Other types at such a name are NODATA.
+//   - ANY (RFC 8482 section 4.2): one RRset, the one with the lowest type code at the name (A before AAAA
+//     before CNAME …); the SOA at a zone apex; PTRs at a reverse name.
+//
+// Zones (Config.Zones, canonicalised, the innermost one applies):
+//
+//   - Inside a zone a missing name is NXDOMAIN and a name without the asked type (including an empty
+//     non-terminal and the apex) is NOERROR/NODATA, both with the zone's SOA in the authority section,
+//     whose TTL and MINIMUM are Config.NegativeTTL (RFC 2308). The serial is the store generation: it
+//     changes exactly when the data does.
+//   - The apex answers SOA and NS (Nameserver, default "ns.<zone>"; Hostmaster, default
+//     "hostmaster.<zone>"), the NS target's A and AAAA records from the store going into the additional
+//     section.
+//   - Outside every zone, a name the store has records for still answers. Any other name is REFUSED, or,
+//     when Config.Forwarders are set, forwarded: each forwarder in order gets the query (with a fresh ID,
+//     Config.ForwardTimeout each, over TCP again if the UDP reply is truncated) and the first reply is
+//     relayed as the upstream gave it (RA included) under the client's ID; SERVFAIL if none replies.
+//   - Without zones every name the store lacks is NXDOMAIN (without SOA), an empty non-terminal NODATA.
+//
+// Size: over UDP a reply is cut to the client's EDNS0 payload size (at least 512, at most Config.UDPSize),
+// or 512 without EDNS0, with TC set when records had to go; over TCP up to 65535 octets.
+//
+// # Robustness
+//
+// miekg/dns parses each packet before the handler runs: a packet whose header cannot be read is dropped, one
+// whose body cannot be parsed is answered FORMERR by miekg/dns; both are counted in Stats.Invalid. Responses
+// (QR set) are dropped unanswered. miekg/dns does not recover panics, so the handler does: the query gets
+// SERVFAIL, the panic is counted, logged with its stack and, when a bus was given, published as an
+// events.ErrorEvent by a separate goroutine through a bounded queue: the query path never waits on the bus,
+// and a report that does not fit is dropped with a warning.
+//
+// The hot path logs nothing above debug, reads the snapshot with one atomic load, takes no lock, and builds
+// a typical reply in one allocation (shared store records go into the reply uncopied; only wildcard answers
+// are copied to rename them). A packed-answer cache can wrap resolver.answer keyed by the snapshot
+// generation and the question without touching the transport.
+//
+// # Lifecycle
+//
+// NewServer (and New, its fx wrapper) checks the configuration, canonicalises the zones and starts nothing.
+// Start binds UDP and TCP on BindAddress:Port (Port 0 picks a free port, the same for both; Addr reports
+// it), serves each with dns.Server.ActivateAndServe in its own goroutine and returns once both report
+// started (or ctx ends, which undoes everything). A taken port fails Start with an error naming the
+// address. Stop aborts forwarding in flight, shuts both listeners down with ShutdownContext, waiting for
+// queries being answered within ctx, and publishes any queued panic reports. A stopped server can be started
+// again.
+//
+// # fx
+//
+// Module provides *Server (needs fx.Lifecycle, *zap.Logger, Config and *dnsstore.Store; *events.Bus is
+// optional) and anchors it with an empty Invoke so that it runs even when nothing consumes it. The store is
+// the replaceable part: supply a different *dnsstore.Store with fx.Replace or fx.Decorate to answer from
+// other data. Config is consumed by value, so tests supply their own with fx.Supply.
+package dns

@@ -1,0 +1,37 @@
+package dns
+
+import (
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/events"
+)
+
+// Module provides the *Server and runs it with the application: it binds in OnStart and shuts down in OnStop.
+// The empty Invoke anchors it, so the server starts even though nothing else consumes it.
+var Module = fx.Module("dns",
+	fx.Provide(New),
+	fx.Invoke(func(*Server) {}),
+)
+
+// Params are the server's dependencies. Bus is optional: without it recovered panics are only logged.
+type Params struct {
+	fx.In
+
+	Lifecycle fx.Lifecycle
+	Logger    *zap.Logger
+	Config    Config
+	Store     *dnsstore.Store
+	Bus       *events.Bus `optional:"true"`
+}
+
+// New builds the server from p (see NewServer) and ties Start and Stop to the lifecycle. It starts nothing.
+func New(p Params) (*Server, error) {
+	s, err := NewServer(p.Config, p.Store, p.Logger, p.Bus)
+	if err != nil {
+		return nil, err
+	}
+	p.Lifecycle.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
+	return s, nil
+}

@@ -1,0 +1,57 @@
+package dns
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxtest"
+	"go.uber.org/zap"
+
+	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/events"
+)
+
+func TestModule(t *testing.T) {
+	var srv *Server
+	var store *dnsstore.Store
+	app := fxtest.New(t,
+		dnsstore.Module,
+		events.Module,
+		Module,
+		fx.Supply(testConfig()),
+		fx.Provide(zap.NewNop),
+		fx.Populate(&srv, &store),
+	)
+	require.False(t, srv.Running(), "the constructor starts nothing")
+	app.RequireStart()
+	require.True(t, srv.Running())
+
+	rec, err := dnsstore.NewRecord("a.lab.test", "A", "10.0.0.1", 60)
+	require.NoError(t, err)
+	store.Replace("test", []dnsstore.Record{rec})
+	requireAnswers(t, srv, "udp")
+	requireAnswers(t, srv, "tcp")
+
+	app.RequireStop()
+	require.False(t, srv.Running())
+}
+
+func TestModuleFailsOnTakenPort(t *testing.T) {
+	addr, release := takePort(t, "udp")
+	defer release()
+	cfg := testConfig()
+	cfg.Port = addr.Port
+	app := fxtest.New(t, dnsstore.Module, Module, fx.Supply(cfg), fx.Provide(zap.NewNop))
+	err := app.Start(context.Background())
+	require.ErrorContains(t, err, addr.String())
+	require.NoError(t, app.Stop(context.Background()))
+}
+
+func TestModuleRejectsBadZone(t *testing.T) {
+	cfg := testConfig()
+	cfg.Zones = []string{"bad..zone"}
+	app := fx.New(dnsstore.Module, Module, fx.Supply(cfg), fx.Provide(zap.NewNop), fx.NopLogger)
+	require.ErrorContains(t, app.Err(), `zone "bad..zone"`)
+}

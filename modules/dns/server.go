@@ -1,0 +1,426 @@
+package dns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/miekg/dns"
+	"go.uber.org/zap"
+
+	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/events"
+)
+
+// Server is Joyride's authoritative DNS server: UDP and TCP listeners answering from a dnsstore.Store.
+// Create it with NewServer (or New under fx); it listens only between Start and Stop.
+type Server struct {
+	cfg   Config
+	res   *resolver
+	store *dnsstore.Store
+	log   *zap.Logger
+	bus   *events.Bus
+	udpc  *dns.Client // forwarding
+	tcpc  *dns.Client // forwarding, when the UDP answer was truncated
+	stats counters
+	// reports hands recovered panics to the goroutine that publishes them, so a query never waits on the bus.
+	reports chan *events.ErrorEvent
+	// beforeAnswer, when set (by tests, before Start), runs in the handler before each answer.
+	beforeAnswer func(*dns.Msg)
+
+	mu      sync.Mutex // serialises Start and Stop
+	run     *run       // nil when stopped
+	running atomic.Bool
+}
+
+// run is one Start..Stop period.
+type run struct {
+	cancel  context.CancelFunc // aborts forwarding in flight
+	udp     *dns.Server
+	tcp     *dns.Server
+	serving sync.WaitGroup // the two ActivateAndServe goroutines
+	started atomic.Bool    // both servers reported started
+	report  chan struct{}  // closed to stop the reporter
+	done    chan struct{}  // closed when the reporter has drained and exited
+}
+
+// NewServer checks cfg and returns a stopped server answering from store. bus may be nil (panics are then
+// only logged); log may be nil and is named "dns". Errors name the offending key and value.
+func NewServer(cfg Config, store *dnsstore.Store, log *zap.Logger, bus *events.Bus) (*Server, error) {
+	if store == nil {
+		return nil, errors.New("dns: a record store is required")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	log = log.Named("dns")
+	if _, err := netip.ParseAddr(cfg.BindAddress); err != nil {
+		return nil, fmt.Errorf("dns: bind_address %q is not an IP address", cfg.BindAddress)
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return nil, fmt.Errorf("dns: port %d is not in 0..65535", cfg.Port)
+	}
+	if cfg.UDPSize < dns.MinMsgSize {
+		return nil, fmt.Errorf("dns: udp_size %d is smaller than %d", cfg.UDPSize, dns.MinMsgSize)
+	}
+	for _, f := range cfg.Forwarders {
+		if _, _, err := net.SplitHostPort(f); err != nil {
+			return nil, fmt.Errorf("dns: forwarder %q is not host:port: %w", f, err)
+		}
+	}
+	if len(cfg.Forwarders) > 0 && cfg.ForwardTimeout <= 0 {
+		return nil, fmt.Errorf("dns: forward_timeout %v must be positive when forwarders are set", cfg.ForwardTimeout)
+	}
+	res, err := newResolver(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Forwarders = append([]string(nil), cfg.Forwarders...)
+	return &Server{
+		cfg:     cfg,
+		res:     res,
+		store:   store,
+		log:     log,
+		bus:     bus,
+		udpc:    &dns.Client{Net: "udp", Timeout: cfg.ForwardTimeout, UDPSize: cfg.UDPSize},
+		tcpc:    &dns.Client{Net: "tcp", Timeout: cfg.ForwardTimeout},
+		reports: make(chan *events.ErrorEvent, 16),
+	}, nil
+}
+
+// Start binds UDP and TCP on BindAddress:Port (Port 0: a free port, the same for both), starts serving and
+// returns once both listeners run. A failure (a taken port, ctx done) releases everything and names the address.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.run != nil {
+		return errors.New("dns: server already started")
+	}
+	pc, ln, err := s.listen(ctx)
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	r := &run{cancel: cancel, report: make(chan struct{}), done: make(chan struct{})}
+	startedc := make(chan struct{}, 2)
+	exited := make(chan error, 2)
+	notify := func() { startedc <- struct{}{} }
+	r.udp = &dns.Server{
+		PacketConn: pc,
+		Handler:    s.handler(runCtx, true),
+		// Queries longer than the payload we advertise are not expected; a longer one is cut and answered FORMERR.
+		UDPSize:           int(s.cfg.UDPSize),
+		MsgAcceptFunc:     accept,
+		MsgInvalidFunc:    s.invalid,
+		NotifyStartedFunc: notify,
+	}
+	r.tcp = &dns.Server{
+		Listener:          ln,
+		Handler:           s.handler(runCtx, false),
+		MsgAcceptFunc:     accept,
+		MsgInvalidFunc:    s.invalid,
+		NotifyStartedFunc: notify,
+	}
+	for _, srv := range []*dns.Server{r.udp, r.tcp} {
+		r.serving.Add(1)
+		go func() {
+			defer r.serving.Done()
+			err := srv.ActivateAndServe()
+			if r.started.Load() && runCtx.Err() == nil {
+				s.running.Store(false)
+				s.log.Error("a DNS listener stopped unexpectedly", zap.Stringer("addr", listenAddr(srv)), zap.Error(err))
+			}
+			exited <- err
+		}()
+	}
+	for n := 0; n < 2; {
+		select {
+		case <-startedc:
+			n++
+		case err := <-exited:
+			s.abort(r, pc, ln)
+			return fmt.Errorf("dns: serve %s: %w", pc.LocalAddr(), err)
+		case <-ctx.Done():
+			s.abort(r, pc, ln)
+			return fmt.Errorf("dns: start on %s: %w", pc.LocalAddr(), ctx.Err())
+		}
+	}
+	r.started.Store(true)
+	go s.reporter(r)
+	s.run = r
+	s.running.Store(true)
+	s.log.Info("serving DNS",
+		zap.Stringer("udp", pc.LocalAddr()), zap.Stringer("tcp", ln.Addr()),
+		zap.Strings("zones", s.zoneNames()), zap.Strings("forwarders", s.cfg.Forwarders))
+	return nil
+}
+
+// listen binds both sockets. With Port 0 the TCP socket takes the port the kernel chose for UDP, retrying
+// a few times in the rare case that port is taken for TCP.
+func (s *Server) listen(ctx context.Context) (net.PacketConn, net.Listener, error) {
+	var lc net.ListenConfig
+	addr := net.JoinHostPort(s.cfg.BindAddress, strconv.Itoa(s.cfg.Port))
+	for attempt := 1; ; attempt++ {
+		pc, err := lc.ListenPacket(ctx, "udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dns: %w", err)
+		}
+		ln, err := lc.Listen(ctx, "tcp", pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		_ = pc.Close()
+		if s.cfg.Port != 0 || attempt == 5 || !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, nil, fmt.Errorf("dns: %w", err)
+		}
+	}
+}
+
+// abort undoes a Start that failed after binding: closing the sockets ends whichever serve loops began.
+func (s *Server) abort(r *run, pc net.PacketConn, ln net.Listener) {
+	r.cancel()
+	_ = pc.Close()
+	_ = ln.Close()
+	r.serving.Wait()
+}
+
+// Stop stops serving: it aborts forwarding in flight, shuts both listeners down (waiting for queries being
+// answered, within ctx) and publishes any panic reports still queued. It is safe to call when not started.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.run
+	if r == nil {
+		return nil
+	}
+	s.run = nil
+	s.running.Store(false)
+	r.cancel()
+	var errs []error
+	for _, srv := range []*dns.Server{r.udp, r.tcp} {
+		if err := srv.ShutdownContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("dns: shut down %s: %w", listenAddr(srv), err))
+		}
+	}
+	close(r.report)
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	r.serving.Wait() // ShutdownContext returned, so both ActivateAndServe calls have
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("dns: stop: %w", ctx.Err())
+	}
+}
+
+// Addr returns the bound UDP and TCP addresses, or nils when not started.
+func (s *Server) Addr() (udp, tcp net.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.run == nil {
+		return nil, nil
+	}
+	return s.run.udp.PacketConn.LocalAddr(), s.run.tcp.Listener.Addr()
+}
+
+// Running reports whether both listeners are serving.
+func (s *Server) Running() bool { return s.running.Load() }
+
+func listenAddr(srv *dns.Server) net.Addr {
+	if srv.PacketConn != nil {
+		return srv.PacketConn.LocalAddr()
+	}
+	return srv.Listener.Addr()
+}
+
+func (s *Server) zoneNames() []string {
+	names := make([]string, len(s.res.zones))
+	for i, z := range s.res.zones {
+		names[i] = z.name
+	}
+	return names
+}
+
+// accept replaces miekg/dns's default filter, which answers a wrong opcode or question count itself, so that
+// the resolver decides every rcode. Responses are still dropped unanswered: answering them invites loops
+// and reflection.
+func accept(h dns.Header) dns.MsgAcceptAction {
+	const qr = 1 << 15
+	if h.Bits&qr != 0 {
+		return dns.MsgIgnore
+	}
+	return dns.MsgAccept
+}
+
+// invalid counts a packet that could not be parsed; miekg/dns has already answered FORMERR when the header
+// was readable. Logged only at debug: garbage from the network is not an error of ours.
+func (s *Server) invalid(m []byte, err error) {
+	s.stats.invalid.Add(1)
+	if ce := s.log.Check(zap.DebugLevel, "dropped a malformed DNS packet"); ce != nil {
+		ce.Write(zap.Int("bytes", len(m)), zap.Error(err))
+	}
+}
+
+// packBuffers holds reply buffers; most replies are far smaller, and a larger one allocates its own.
+var packBuffers = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
+
+// handler serves one transport. ctx is the run's context, cancelled on Stop to abort forwarding.
+func (s *Server) handler(ctx context.Context, udp bool) dns.HandlerFunc {
+	return func(w dns.ResponseWriter, req *dns.Msg) {
+		s.stats.queries.Add(1)
+		defer func() {
+			if v := recover(); v != nil {
+				s.recovered(w, req, v)
+			}
+		}()
+		if s.beforeAnswer != nil {
+			s.beforeAnswer(req)
+		}
+		m, fwd := s.res.answer(s.store.Snapshot(), req)
+		if fwd {
+			s.stats.forwarded.Add(1)
+			m = s.forward(ctx, req)
+		}
+		s.write(w, req, m, udp)
+	}
+}
+
+// write sizes m for the transport (setting TC when records had to go) and sends it.
+func (s *Server) write(w dns.ResponseWriter, req, m *dns.Msg, udp bool) {
+	m.Truncate(s.res.replySize(req, udp))
+	bp := packBuffers.Get().(*[]byte)
+	defer packBuffers.Put(bp)
+	out, err := m.PackBuffer(*bp)
+	if err != nil {
+		s.log.Warn("cannot pack a DNS reply", zap.Stringer("question", questionOf(req)), zap.Error(err))
+		return
+	}
+	if _, err := w.Write(out); err != nil {
+		if ce := s.log.Check(zap.DebugLevel, "cannot send a DNS reply"); ce != nil {
+			ce.Write(zap.Stringer("remote", w.RemoteAddr()), zap.Error(err))
+		}
+		return
+	}
+	s.stats.answered(m.Rcode)
+}
+
+// forward sends req to the forwarders in order and relays the first reply, flags and all, under the client's
+// ID. A UDP reply with TC is retried over TCP. It answers SERVFAIL when no forwarder replies.
+func (s *Server) forward(ctx context.Context, req *dns.Msg) *dns.Msg {
+	id := req.Id
+	defer func() { req.Id = id }()
+	for _, addr := range s.cfg.Forwarders {
+		if ctx.Err() != nil {
+			break
+		}
+		req.Id = dns.Id() // a fresh ID per upstream query: the client's is predictable to the client's peers
+		resp, _, err := s.udpc.ExchangeContext(ctx, req, addr)
+		if err == nil && resp.Truncated {
+			resp, _, err = s.tcpc.ExchangeContext(ctx, req, addr)
+		}
+		if err != nil {
+			if ce := s.log.Check(zap.DebugLevel, "forwarder failed"); ce != nil {
+				ce.Write(zap.String("forwarder", addr), zap.Stringer("question", questionOf(req)), zap.Error(err))
+			}
+			continue
+		}
+		resp.Id = id
+		return resp
+	}
+	req.Id = id
+	return s.failure(req)
+}
+
+// failure is a SERVFAIL reply to req, with OPT when req had one.
+func (s *Server) failure(req *dns.Msg) *dns.Msg {
+	m := new(dns.Msg)
+	m.Id = req.Id
+	m.Response = true
+	m.Opcode = req.Opcode
+	m.RecursionDesired = req.RecursionDesired
+	m.Rcode = dns.RcodeServerFailure
+	if len(req.Question) == 1 {
+		m.Question = req.Question
+	}
+	if req.IsEdns0() != nil {
+		m.Extra = []dns.RR{s.res.opt()}
+	}
+	return m
+}
+
+// recovered answers SERVFAIL for a query whose handling panicked, counts and logs the panic, and queues an
+// ErrorEvent without waiting: the query path never blocks on the bus, so a full queue drops the report.
+func (s *Server) recovered(w dns.ResponseWriter, req *dns.Msg, v any) {
+	s.stats.panics.Add(1)
+	q := questionOf(req)
+	s.log.Error("recovered a panic while answering a DNS query; answered SERVFAIL",
+		zap.Any("panic", v), zap.Stringer("question", q), zap.Stack("stack"))
+	if s.bus != nil {
+		e := &events.ErrorEvent{
+			Metadata: events.Metadata{Source: "dns"},
+			Kind:     events.ErrorPanic,
+			Module:   "dns",
+			Message:  fmt.Sprintf("panic answering %v: %v", q, v),
+		}
+		select {
+		case s.reports <- e:
+		default:
+			s.log.Warn("dropped a panic report: the report queue is full")
+		}
+	}
+	m := s.failure(req)
+	if out, err := m.Pack(); err == nil {
+		if _, err := w.Write(out); err == nil {
+			s.stats.answered(m.Rcode)
+		}
+	}
+}
+
+// reporter publishes queued panic reports until Stop, then publishes what is left and exits.
+func (s *Server) reporter(r *run) {
+	defer close(r.done)
+	for {
+		select {
+		case e := <-s.reports:
+			s.publish(e)
+		case <-r.report:
+			for {
+				select {
+				case e := <-s.reports:
+					s.publish(e)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (s *Server) publish(e *events.ErrorEvent) {
+	if s.bus == nil {
+		return
+	}
+	if err := s.bus.Publish(context.Background(), e); err != nil {
+		s.log.Warn("cannot publish a panic report", zap.Error(err))
+	}
+}
+
+// questionOf describes req's question for logs, lazily: it is formatted only when a line is written.
+func questionOf(req *dns.Msg) fmt.Stringer { return question{req} }
+
+type question struct{ m *dns.Msg }
+
+func (q question) String() string {
+	if q.m == nil || len(q.m.Question) == 0 {
+		return "(no question)"
+	}
+	return q.m.Question[0].String()
+}

@@ -1,0 +1,61 @@
+package dns
+
+import (
+	"strconv"
+	"sync/atomic"
+
+	"github.com/miekg/dns"
+)
+
+// Stats are the server's counters since it was created.
+type Stats struct {
+	Queries uint64 // queries handed to the answering logic
+	// Answers counts replies sent, by rcode name ("NOERROR", "NXDOMAIN", "REFUSED", …); forwarded replies
+	// count under the upstream's rcode.
+	Answers   map[string]uint64
+	Forwarded uint64 // queries sent to the forwarders
+	Panics    uint64 // queries whose handling panicked (answered SERVFAIL)
+	Invalid   uint64 // packets that could not be parsed
+}
+
+// rcodeSlots covers every rcode miekg/dns names; the last slot collects the rest.
+const rcodeSlots = dns.RcodeBadCookie + 2
+
+// counters are atomics so that concurrent queries never contend on a lock to count themselves.
+type counters struct {
+	queries, forwarded, panics, invalid atomic.Uint64
+	rcodes                              [rcodeSlots]atomic.Uint64
+}
+
+func (c *counters) answered(rcode int) {
+	if rcode < 0 || rcode >= rcodeSlots-1 {
+		rcode = rcodeSlots - 1
+	}
+	c.rcodes[rcode].Add(1)
+}
+
+// Stats returns a copy of the counters.
+func (s *Server) Stats() Stats {
+	st := Stats{
+		Queries:   s.stats.queries.Load(),
+		Answers:   make(map[string]uint64),
+		Forwarded: s.stats.forwarded.Load(),
+		Panics:    s.stats.panics.Load(),
+		Invalid:   s.stats.invalid.Load(),
+	}
+	for i := range s.stats.rcodes {
+		n := s.stats.rcodes[i].Load()
+		if n == 0 {
+			continue
+		}
+		name, ok := dns.RcodeToString[i]
+		switch {
+		case i == rcodeSlots-1:
+			name = "OTHER"
+		case !ok:
+			name = "RCODE" + strconv.Itoa(i)
+		}
+		st.Answers[name] += n
+	}
+	return st
+}
