@@ -1,0 +1,221 @@
+package dnsstore
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// Record is one resource record owned by a source.
+type Record struct {
+	// Name is canonical: lower case, fully qualified with a trailing dot ("app.lab.test."); it may start with
+	// "*." (a wildcard owner).
+	Name string
+	// Type is one of dns.TypeA, dns.TypeAAAA, dns.TypeCNAME, dns.TypeTXT and dns.TypeSRV.
+	Type uint16
+	// Value is the canonical presentation of the RDATA: "10.0.0.1", "2001:db8::1" (netip canonical form),
+	// "target.lab.test." (CNAME), the TXT text unquoted, or "10 5 443 target.lab.test." (SRV).
+	Value string
+	TTL   uint32
+	// Source is the owner of the record ("hosts:/etc/hosts.d/lab", "docker:<id>", "static:config",
+	// "node:<id>"); Store.Replace sets it.
+	Source string
+	// SetAt is when Store.Replace first stored the record with its current TTL.
+	SetAt time.Time
+	// RR is built once by NewRecord and shared by every reader: never mutate it (dns.Copy it before changing
+	// a header, e.g. to rewrite the owner of a wildcard answer).
+	RR dns.RR
+}
+
+// maxTTL is the largest TTL RFC 2181 section 8 allows; resolvers treat larger values as zero.
+const maxTTL = math.MaxInt32
+
+// NewRecord validates and canonicalises one record. typ is "A", "AAAA", "CNAME", "TXT" or "SRV"
+// (case-insensitive). Errors name the offending value, e.g.
+// `dnsstore: A record "x.lab.": "10.0.0.999" is not an IPv4 address`.
+//
+// A, AAAA and CNAME records are built as dns.RR structs directly rather than by parsing zone-file text with
+// dns.NewRR, because hosts files with 100,000 lines are loaded through here.
+func NewRecord(name, typ, value string, ttl uint32) (Record, error) {
+	t, ok := parseType(typ)
+	if !ok {
+		return Record{}, fmt.Errorf("dnsstore: record %q: unsupported type %q (want A, AAAA, CNAME, TXT or SRV)", name, typ)
+	}
+	r, err := newRecord(name, t, value, ttl)
+	if err != nil {
+		return Record{}, fmt.Errorf("dnsstore: %w", err)
+	}
+	return r, nil
+}
+
+// parseType maps a type mnemonic to its code without allocating (hot for hosts files).
+func parseType(typ string) (uint16, bool) {
+	switch {
+	case strings.EqualFold(typ, "A"):
+		return dns.TypeA, true
+	case strings.EqualFold(typ, "AAAA"):
+		return dns.TypeAAAA, true
+	case strings.EqualFold(typ, "CNAME"):
+		return dns.TypeCNAME, true
+	case strings.EqualFold(typ, "TXT"):
+		return dns.TypeTXT, true
+	case strings.EqualFold(typ, "SRV"):
+		return dns.TypeSRV, true
+	}
+	return 0, false
+}
+
+// newRecord is NewRecord for a type code, with errors not yet prefixed by the package name.
+func newRecord(name string, t uint16, value string, ttl uint32) (Record, error) {
+	tname := dns.TypeToString[t]
+	owner, err := canonicalName(name)
+	if err != nil {
+		return Record{}, fmt.Errorf("%s record: %w", tname, err)
+	}
+	if ttl > maxTTL {
+		return Record{}, fmt.Errorf("%s record %q: TTL %d is larger than %d", tname, owner, ttl, maxTTL)
+	}
+	hdr := dns.RR_Header{Name: owner, Rrtype: t, Class: dns.ClassINET, Ttl: ttl}
+	r := Record{Name: owner, Type: t, TTL: ttl}
+	switch t {
+	case dns.TypeA:
+		v := strings.TrimSpace(value)
+		addr, err := netip.ParseAddr(v)
+		if err != nil || !addr.Is4() {
+			return Record{}, fmt.Errorf("A record %q: %q is not an IPv4 address", owner, value)
+		}
+		// netip only accepts the canonical dotted-quad form for IPv4, so the input is already canonical.
+		r.Value = v
+		// One allocation holds the RR and its address.
+		a := &struct {
+			rr dns.A
+			ip [4]byte
+		}{ip: addr.As4()}
+		a.rr = dns.A{Hdr: hdr, A: net.IP(a.ip[:])}
+		r.RR = &a.rr
+	case dns.TypeAAAA:
+		addr, err := netip.ParseAddr(strings.TrimSpace(value))
+		switch {
+		case err != nil || !addr.Is6():
+			return Record{}, fmt.Errorf("AAAA record %q: %q is not an IPv6 address", owner, value)
+		case addr.Zone() != "":
+			return Record{}, fmt.Errorf("AAAA record %q: %q has a zone, which DNS cannot carry", owner, value)
+		}
+		r.Value = addr.String()
+		a := &struct {
+			rr dns.AAAA
+			ip [16]byte
+		}{ip: addr.As16()}
+		a.rr = dns.AAAA{Hdr: hdr, AAAA: net.IP(a.ip[:])}
+		r.RR = &a.rr
+	case dns.TypeCNAME:
+		target, err := canonicalName(strings.TrimSpace(value))
+		switch {
+		case err != nil:
+			return Record{}, fmt.Errorf("CNAME record %q: target: %w", owner, err)
+		case isWildcard(target):
+			return Record{}, fmt.Errorf("CNAME record %q: target %q is a wildcard", owner, value)
+		case target == owner:
+			return Record{}, fmt.Errorf("CNAME record %q: target %q is the record's own name", owner, value)
+		}
+		r.Value = target
+		r.RR = &dns.CNAME{Hdr: hdr, Target: target}
+	case dns.TypeTXT:
+		chunks, err := txtStrings(value)
+		if err != nil {
+			return Record{}, fmt.Errorf("TXT record %q: %w", owner, err)
+		}
+		r.Value = value
+		r.RR = &dns.TXT{Hdr: hdr, Txt: chunks}
+	case dns.TypeSRV:
+		srv, canonical, err := parseSRV(value)
+		if err != nil {
+			return Record{}, fmt.Errorf("SRV record %q: %w", owner, err)
+		}
+		srv.Hdr = hdr
+		r.Value = canonical
+		r.RR = srv
+	}
+	return r, nil
+}
+
+// maxTXTLen keeps the RDATA of one TXT record (a length octet per 255-octet string) within 65535 octets.
+const maxTXTLen = 65535 - 65535/256 - 1
+
+// txtStrings splits text into the 255-octet character-strings a TXT RDATA is made of, each in the escaped
+// form miekg/dns keeps them in (it reads a backslash as the start of an escape when packing).
+func txtStrings(text string) ([]string, error) {
+	if len(text) > maxTXTLen {
+		return nil, fmt.Errorf("text of %d octets is longer than %d", len(text), maxTXTLen)
+	}
+	chunks := make([]string, 0, max(1, (len(text)+254)/255))
+	for {
+		n := min(len(text), 255)
+		chunks = append(chunks, escapeTXT(text[:n]))
+		text = text[n:]
+		if text == "" {
+			return chunks, nil
+		}
+	}
+}
+
+// escapeTXT escapes s the way miekg/dns unpacks a character-string: '"' and '\' with a backslash, other
+// bytes outside printable ASCII as \DDD. Equal texts thus give RRs equal to those read from the wire.
+func escapeTXT(s string) string {
+	clean := true
+	for i := 0; i < len(s) && clean; i++ {
+		clean = s[i] >= ' ' && s[i] <= '~' && s[i] != '"' && s[i] != '\\'
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) * 2)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < ' ' || c > '~':
+			fmt.Fprintf(&b, "\\%03d", c)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// parseSRV parses "priority weight port target"; a target of "." means the service is not available (RFC 2782).
+func parseSRV(value string) (*dns.SRV, string, error) {
+	f := strings.Fields(value)
+	if len(f) != 4 {
+		return nil, "", fmt.Errorf("%q is not \"priority weight port target\"", value)
+	}
+	var nums [3]uint16
+	for i, what := range [3]string{"priority", "weight", "port"} {
+		n, err := strconv.ParseUint(f[i], 10, 16)
+		if err != nil {
+			return nil, "", fmt.Errorf("%q: %s %q is not a number from 0 to 65535", value, what, f[i])
+		}
+		nums[i] = uint16(n)
+	}
+	target := "."
+	if f[3] != "." {
+		t, err := canonicalName(f[3])
+		if err != nil {
+			return nil, "", fmt.Errorf("%q: target: %w", value, err)
+		}
+		if isWildcard(t) {
+			return nil, "", fmt.Errorf("%q: target %q is a wildcard", value, f[3])
+		}
+		target = t
+	}
+	srv := &dns.SRV{Priority: nums[0], Weight: nums[1], Port: nums[2], Target: target}
+	return srv, fmt.Sprintf("%d %d %d %s", nums[0], nums[1], nums[2], target), nil
+}

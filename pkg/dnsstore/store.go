@@ -1,0 +1,712 @@
+package dnsstore
+
+import (
+	"cmp"
+	"hash/maphash"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+	"go.uber.org/fx"
+)
+
+// Module provides the process-wide *Store.
+var Module = fx.Module("dnsstore", fx.Provide(New))
+
+// Store holds every source's records. Writers serialise on a mutex and publish a new immutable Snapshot;
+// readers load the current one with Snapshot and never wait for a writer. Use New: the zero Store is not ready.
+type Store struct {
+	mu  sync.Mutex // serialises Replace
+	cur atomic.Pointer[Snapshot]
+	now func() time.Time // time.Now; tests set a fixed clock
+}
+
+// New returns an empty store.
+func New() *Store {
+	seed := maphash.MakeSeed()
+	s := &Store{now: time.Now}
+	s.cur.Store(&Snapshot{
+		names:   newHAMT[*node](seed),
+		sources: newHAMT[[]Record](seed),
+		reverse: newHAMT[[]string](seed),
+	})
+	return s
+}
+
+// Diff is what a Replace changed for one source, keyed by (name, type, value). Each list is sorted by name,
+// type and value.
+type Diff struct {
+	Added   []Record
+	Removed []Record // the records as they were stored
+	Updated []Record // same key, different TTL: the records as now stored
+}
+
+// Empty reports whether nothing changed.
+func (d Diff) Empty() bool { return len(d.Added) == 0 && len(d.Removed) == 0 && len(d.Updated) == 0 }
+
+// Snapshot returns the current immutable view with one atomic load: the DNS hot path, which never blocks on
+// writers.
+func (s *Store) Snapshot() *Snapshot { return s.cur.Load() }
+
+// Replace atomically replaces every record of source with recs and returns what changed for that source.
+// The store sets Source, and SetAt to now for records that are new or whose TTL changed; records that are
+// unchanged keep the SetAt they were first stored with. Duplicates inside recs (same name, type and value)
+// collapse into one with the lowest TTL. An empty or nil recs removes the source. Records are expected to come
+// from NewRecord; any other record is validated again and dropped if invalid. When nothing changed no
+// snapshot is published and the generation stays the same.
+//
+// The cost is O(n log n) in the size n of the new record set (to sort and diff it) plus O(log N) per
+// changed name in the size N of the store: a one-record source never pays for a large one beside it.
+func (s *Store) Replace(source string, recs []Record) Diff {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.cur.Load()
+	oldRecs, _ := old.sources.get(source)
+	newRecs := normalise(source, recs, s.now())
+	diff := diffRecords(oldRecs, newRecs)
+	if diff.Empty() {
+		return Diff{}
+	}
+	w := &writer{old: old, source: source, names: old.names.txn()}
+	if n := countAddrs(diff.Added) + countAddrs(diff.Removed); n > 0 {
+		w.rev = make([]revChange, 0, n)
+	}
+	w.apply(oldRecs, newRecs)
+	s.cur.Store(w.commit(oldRecs, newRecs))
+	return diff
+}
+
+// normalise returns recs sorted by key with Source and SetAt set and duplicates collapsed to the lowest TTL.
+// It sorts small pointer-free keys (the first octets of the name and an index) rather than the records:
+// with 100,000 records, moving the large pointerful structs costs several times more than comparing.
+func normalise(source string, recs []Record, now time.Time) []Record {
+	valid := make([]*Record, 0, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		if fixed, ok := checked(r); !ok {
+			continue
+		} else if fixed != nil {
+			r = fixed
+		}
+		valid = append(valid, r)
+	}
+	keys := make([]sortKey, len(valid))
+	for i, r := range valid {
+		keys[i] = sortKey{prefix: namePrefix(r.Name), index: i}
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
+			return c
+		}
+		return compareKeyTTL(*valid[a.index], *valid[b.index])
+	})
+	out := make([]Record, 0, len(keys))
+	for _, k := range keys {
+		r := valid[k.index]
+		if len(out) > 0 && compareKey(out[len(out)-1], *r) == 0 {
+			continue // a duplicate with a TTL no lower than the one kept
+		}
+		out = append(out, *r)
+		out[len(out)-1].Source, out[len(out)-1].SetAt = source, now
+	}
+	return slices.Clip(out)
+}
+
+type sortKey struct {
+	prefix uint64 // the first 8 octets of the name, big-endian: most comparisons end here
+	index  int
+}
+
+// namePrefix packs the first 8 octets of name into an integer that orders like the string.
+func namePrefix(name string) uint64 {
+	var p uint64
+	for i := range 8 {
+		p <<= 8
+		if i < len(name) {
+			p |= uint64(name[i])
+		}
+	}
+	return p
+}
+
+// checked reports whether r can be stored, and returns a corrected copy when its RR disagrees with its
+// fields. A record from NewRecord passes unchanged (or with its RR copied if only the TTL was edited);
+// anything else is rebuilt from its fields, or rejected. The name is checked even when the RR agrees with
+// it, because the name index relies on canonical names (a "*" label anywhere but first would give a
+// wildcard owner children).
+func checked(r *Record) (*Record, bool) {
+	if r.RR != nil {
+		h := r.RR.Header()
+		if h.Name == r.Name && h.Rrtype == r.Type && h.Class == dns.ClassINET && r.TTL <= maxTTL && isCanonical(r.Name) {
+			if h.Ttl == r.TTL {
+				return nil, true
+			}
+			fixed := *r
+			fixed.RR = dns.Copy(r.RR)
+			fixed.RR.Header().Ttl = r.TTL
+			return &fixed, true
+		}
+	}
+	nr, err := newRecord(r.Name, r.Type, r.Value, r.TTL)
+	if err != nil {
+		return nil, false
+	}
+	return &nr, true
+}
+
+func compareKey(a, b Record) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.Type, b.Type); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Value, b.Value)
+}
+
+func compareKeyTTL(a, b Record) int {
+	if c := compareKey(a, b); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.TTL, b.TTL)
+}
+
+// diffRecords compares the stored and the new records of a source, both sorted by key. Unchanged records in
+// newRecs are replaced by the stored ones so that they keep their SetAt. It walks the lists twice, counting
+// first, so that each list of the Diff is allocated once at its final size.
+func diffRecords(oldRecs, newRecs []Record) Diff {
+	var added, removed, updated int
+	walkDiff(oldRecs, newRecs, func(i, j int) {
+		switch {
+		case j < 0:
+			removed++
+		case i < 0:
+			added++
+		case oldRecs[i].TTL != newRecs[j].TTL:
+			updated++
+		}
+	})
+	var d Diff
+	if added > 0 {
+		d.Added = make([]Record, 0, added)
+	}
+	if removed > 0 {
+		d.Removed = make([]Record, 0, removed)
+	}
+	if updated > 0 {
+		d.Updated = make([]Record, 0, updated)
+	}
+	walkDiff(oldRecs, newRecs, func(i, j int) {
+		switch {
+		case j < 0:
+			d.Removed = append(d.Removed, oldRecs[i])
+		case i < 0:
+			d.Added = append(d.Added, newRecs[j])
+		case oldRecs[i].TTL != newRecs[j].TTL:
+			d.Updated = append(d.Updated, newRecs[j])
+		default:
+			newRecs[j] = oldRecs[i]
+		}
+	})
+	return d
+}
+
+// walkDiff merges two lists sorted by key and calls f(i, j) for each key: i or j is -1 when the key is only
+// in the other list.
+func walkDiff(a, b []Record, f func(i, j int)) {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		var c int
+		switch {
+		case i == len(a):
+			c = 1
+		case j == len(b):
+			c = -1
+		default:
+			c = compareKey(a[i], b[j])
+		}
+		switch {
+		case c < 0:
+			f(i, -1)
+			i++
+		case c > 0:
+			f(-1, j)
+			j++
+		default:
+			f(i, j)
+			i++
+			j++
+		}
+	}
+}
+
+// node is everything stored at one owner name. Published nodes are immutable; a writer copies a node before
+// changing it.
+type node struct {
+	name string
+	// records is every type at the name merged over sources (see Match.Records); nil for an empty
+	// non-terminal.
+	records []Record
+	// sources holds each source's records at the name, sorted by source. With a single source it points
+	// into single.
+	sources []sourceRecords
+	single  [1]sourceRecords
+	// wild is the node of "*.<name>" when it exists, so that a wildcard answer needs no key building.
+	wild *node
+	// children counts the direct children that exist; a name with children exists even without records.
+	children int
+	// owner is the names transaction that created this copy; only that writer may change it.
+	owner *txnOwner
+}
+
+type sourceRecords struct {
+	source string
+	recs   []Record // sorted by type and value
+}
+
+func (n *node) exists() bool { return len(n.records) > 0 || n.children > 0 }
+
+// writer applies one Replace. Its names transaction doubles as the set of nodes copied so far: a node
+// whose owner is the transaction's is the writer's private copy and is changed in place.
+type writer struct {
+	old    *Snapshot
+	source string
+	names  *hamtTxn[*node]
+	parent *node // the last parent link changed
+	// gone lists nodes that may have ceased to exist; commit deletes those that did.
+	gone []*node
+	// rev collects the names that gained or lost an address; commit groups them by address so that an
+	// address shared by many names (a hosts file blocking 100,000 names with 0.0.0.0) is rebuilt once.
+	rev []revChange
+}
+
+type revChange struct {
+	key  string // addrKey of the address
+	name string
+	add  bool
+}
+
+// node returns the writable copy of name's node, creating an empty one if the name does not exist.
+// Records arrive sorted by name, so siblings ask for their parent one after another: the last parent is
+// remembered to spare a trie walk per record.
+func (w *writer) node(name string) *node {
+	if w.parent != nil && w.parent.name == name {
+		return w.parent
+	}
+	return w.nodeIn(name)
+}
+
+// nodeIn is node without the parent shortcut: it copies name's node into the transaction on first use.
+func (w *writer) nodeIn(name string) *node {
+	p, _ := w.names.ref(name)
+	if n := *p; n != nil && n.owner == w.names.owner {
+		return n
+	}
+	n := &node{name: name}
+	if old := *p; old != nil {
+		*n = *old
+	}
+	n.owner = w.names.owner
+	*p = n
+	return n
+}
+
+// apply updates the node of every name whose records from w.source changed, in name order: the records are
+// then read sequentially, which matters more than the order of writes to the trie.
+func (w *writer) apply(oldRecs, newRecs []Record) {
+	i, j := 0, 0
+	for i < len(oldRecs) || j < len(newRecs) {
+		var name string
+		switch {
+		case i == len(oldRecs):
+			name = newRecs[j].Name
+		case j == len(newRecs):
+			name = oldRecs[i].Name
+		default:
+			name = min(oldRecs[i].Name, newRecs[j].Name)
+		}
+		oi, nj := endOfName(oldRecs, i, name), endOfName(newRecs, j, name)
+		if !sameRecords(oldRecs[i:oi], newRecs[j:nj]) {
+			w.setSourceRecords(name, newRecs[j:nj:nj])
+		}
+		i, j = oi, nj
+	}
+}
+
+// trieOrder sorts work by the position of its key in a trie (see hamtTxn.path); it holds no pointers so that
+// sorting it costs no write barriers.
+type trieOrder struct {
+	path  uint64
+	index int
+}
+
+func compareTrieOrder(a, b trieOrder) int { return cmp.Compare(a.path, b.path) }
+
+// endOfName returns the index after the run of records named name starting at i.
+func endOfName(recs []Record, i int, name string) int {
+	for i < len(recs) && recs[i].Name == name {
+		i++
+	}
+	return i
+}
+
+// sameRecords reports whether two runs hold the same records; after diffRecords an unchanged record is the
+// same value in both.
+func sameRecords(a, b []Record) bool {
+	return slices.EqualFunc(a, b, func(x, y Record) bool {
+		return compareKey(x, y) == 0 && x.TTL == y.TTL
+	})
+}
+
+// setSourceRecords sets w.source's records at name (nil removes them) and keeps the merged records, the
+// reverse index, the existence of ancestors and the parent's wildcard link up to date.
+func (w *writer) setSourceRecords(name string, recs []Record) {
+	n := w.node(name)
+	existed := n.exists()
+	before := n.records
+
+	i, found := slices.BinarySearchFunc(n.sources, w.source, func(e sourceRecords, s string) int {
+		return strings.Compare(e.source, s)
+	})
+	var srcs []sourceRecords
+	if len(n.sources) == 0 || len(n.sources) == 1 && found {
+		// The usual case, one source per name, needs no allocation of its own.
+		if len(recs) > 0 {
+			n.single[0] = sourceRecords{source: w.source, recs: recs}
+			srcs = n.single[:]
+		}
+	} else {
+		srcs = make([]sourceRecords, 0, len(n.sources)+1)
+		srcs = append(srcs, n.sources[:i]...)
+		if len(recs) > 0 {
+			srcs = append(srcs, sourceRecords{source: w.source, recs: recs})
+		}
+		if found {
+			i++
+		}
+		srcs = append(srcs, n.sources[i:]...)
+	}
+	n.sources = srcs
+	n.records = mergeSources(srcs)
+
+	w.reverseDiff(name, before, n.records)
+	if exists := n.exists(); exists != existed {
+		w.link(name, exists)
+	}
+	if !n.exists() {
+		w.gone = append(w.gone, n)
+	}
+	if isWildcard(name) {
+		if p, ok := parentName(name); ok {
+			pn := w.node(p)
+			pn.wild = nil
+			if n.exists() {
+				pn.wild = n
+			}
+		}
+	}
+}
+
+// link records that name came into existence (created) or ceased to exist, in its parent and, as long as
+// that changes whether the parent exists, further up.
+func (w *writer) link(name string, created bool) {
+	for {
+		p, ok := parentName(name)
+		if !ok {
+			return
+		}
+		pn := w.node(p)
+		w.parent = pn
+		existed := pn.exists()
+		if created {
+			pn.children++
+		} else {
+			pn.children--
+		}
+		if pn.exists() == existed {
+			return
+		}
+		if !created {
+			w.gone = append(w.gone, pn)
+		}
+		name = p
+	}
+}
+
+// mergeSources returns one record per (type, value) over all sources, the one with the lowest TTL (then the
+// first source), sorted by type and value. A single source's slice is used as it is.
+func mergeSources(srcs []sourceRecords) []Record {
+	switch len(srcs) {
+	case 0:
+		return nil
+	case 1:
+		return srcs[0].recs
+	}
+	var all []Record
+	for _, s := range srcs {
+		all = append(all, s.recs...)
+	}
+	slices.SortFunc(all, func(a, b Record) int {
+		if c := compareKeyTTL(a, b); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Source, b.Source)
+	})
+	return slices.Clip(slices.CompactFunc(all, func(a, b Record) bool { return compareKey(a, b) == 0 }))
+}
+
+// reverseDiff notes the addresses name gained and lost between two merged record lists.
+func (w *writer) reverseDiff(name string, before, after []Record) {
+	walkDiff(before, after, func(i, j int) {
+		switch {
+		case j < 0:
+			if addr, ok := recordAddr(before[i]); ok {
+				w.rev = append(w.rev, revChange{key: addrKey(addr), name: name})
+			}
+		case i < 0:
+			if addr, ok := recordAddr(after[j]); ok {
+				w.rev = append(w.rev, revChange{key: addrKey(addr), name: name, add: true})
+			}
+		}
+	})
+}
+
+// recordAddr returns the address of an A or AAAA record.
+func recordAddr(r Record) (netip.Addr, bool) {
+	var addr netip.Addr
+	var ok bool
+	switch rr := r.RR.(type) {
+	case *dns.A:
+		addr, ok = netip.AddrFromSlice(rr.A)
+		addr = addr.Unmap()
+	case *dns.AAAA:
+		addr, ok = netip.AddrFromSlice(rr.AAAA)
+	}
+	return addr, ok
+}
+
+// addrKey is the address in binary: 4 octets for IPv4 and 16 for IPv6, so the two families never collide.
+func addrKey(addr netip.Addr) string {
+	if addr.Is4() {
+		a := addr.As4()
+		return string(a[:])
+	}
+	a := addr.As16()
+	return string(a[:])
+}
+
+// commit builds the snapshot that follows w.old.
+func (w *writer) commit(oldRecs, newRecs []Record) *Snapshot {
+	for _, n := range w.gone {
+		// n is still the live copy: a writer never replaces a node it owns.
+		if !n.exists() {
+			w.names.delete(n.name)
+		}
+	}
+
+	reverse := w.old.reverse.txn()
+	// Group the changes by address, in trie order so that consecutive updates walk the same trie nodes while
+	// they are still in cache. Equal paths of different keys (a hash collision) are told apart by the key.
+	order := make([]trieOrder, len(w.rev))
+	for i, c := range w.rev {
+		order[i] = trieOrder{path: reverse.path(c.key), index: i}
+	}
+	slices.SortFunc(order, func(a, b trieOrder) int {
+		if c := compareTrieOrder(a, b); c != 0 {
+			return c
+		}
+		return strings.Compare(w.rev[a.index].key, w.rev[b.index].key)
+	})
+	var group []revChange
+	for i := 0; i < len(order); {
+		key := w.rev[order[i].index].key
+		group = group[:0]
+		for ; i < len(order) && w.rev[order[i].index].key == key; i++ {
+			group = append(group, w.rev[order[i].index])
+		}
+		updateReverse(reverse, key, group)
+	}
+
+	sources := w.old.sources.txn()
+	if len(newRecs) > 0 {
+		sources.set(w.source, newRecs)
+	} else {
+		sources.delete(w.source)
+	}
+
+	return &Snapshot{
+		gen:     w.old.gen + 1,
+		count:   w.old.count - len(oldRecs) + len(newRecs),
+		names:   w.names.commit(),
+		sources: sources.commit(),
+		reverse: reverse.commit(),
+	}
+}
+
+// updateReverse applies the changes of one address (a name is added or removed at most once per Replace,
+// because each name's records are set once).
+func updateReverse(reverse *hamtTxn[[]string], k string, changes []revChange) {
+	p, _ := reverse.ref(k)
+	cur := *p
+	out := make([]string, 0, len(cur)+len(changes))
+	var del []string
+	for _, c := range changes {
+		if c.add {
+			out = append(out, c.name)
+		} else {
+			del = append(del, c.name)
+		}
+	}
+	slices.Sort(del)
+	for _, name := range cur {
+		if _, gone := slices.BinarySearch(del, name); !gone {
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		reverse.delete(k)
+		return
+	}
+	slices.Sort(out)
+	*p = slices.Clip(out)
+}
+
+// countAddrs counts the A and AAAA records in recs.
+func countAddrs(recs []Record) int {
+	n := 0
+	for i := range recs {
+		if recs[i].Type == dns.TypeA || recs[i].Type == dns.TypeAAAA {
+			n++
+		}
+	}
+	return n
+}
+
+// Snapshot is an immutable view of the store. Every slice it returns from Lookup is shared with other readers
+// and must not be modified; the other methods return copies.
+type Snapshot struct {
+	gen     uint64
+	count   int
+	names   hamt[*node]    // owner name → node, including empty non-terminals and the root
+	sources hamt[[]Record] // source → its records sorted by name, type and value
+	reverse hamt[[]string] // addrKey → sorted names
+}
+
+// Generation increases with every Replace that changed something.
+func (s *Snapshot) Generation() uint64 { return s.gen }
+
+// Lookup finds name, which must already be canonical (lower case, trailing dot), following RFC 4592 for
+// wildcards: a name that exists (with records or descendants) is never wildcard-matched; otherwise the
+// answer comes from "*.<closest encloser>" if that owns records. It does not allocate.
+func (s *Snapshot) Lookup(name string) Match {
+	if n, ok := s.names.get(name); ok {
+		if len(n.records) > 0 {
+			return Match{Kind: Exact, Owner: n.name, Records: n.records}
+		}
+		return Match{Kind: EmptyNonTerminal, Owner: n.name}
+	}
+	for p, ok := parentName(name); ok; p, ok = parentName(p) {
+		n, found := s.names.get(p)
+		if !found {
+			continue
+		}
+		if wc := n.wild; wc != nil && len(wc.records) > 0 {
+			return Match{Kind: Wildcard, Owner: wc.name, Records: wc.records}
+		}
+		break
+	}
+	return Match{Kind: NotFound}
+}
+
+// Reverse returns the names (sorted) that have an A or AAAA record with addr; a zone is ignored.
+func (s *Snapshot) Reverse(addr netip.Addr) []string {
+	if !addr.IsValid() {
+		return nil
+	}
+	names, _ := s.reverse.get(addrKey(addr))
+	return slices.Clone(names)
+}
+
+// Records returns every record, sorted by name, type, value and source, or nil.
+func (s *Snapshot) Records() []Record {
+	if s.count == 0 {
+		return nil
+	}
+	out := make([]Record, 0, s.count)
+	s.sources.each(func(_ string, recs []Record) bool {
+		out = append(out, recs...)
+		return true
+	})
+	slices.SortFunc(out, func(a, b Record) int {
+		if c := compareKey(a, b); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Source, b.Source)
+	})
+	return out
+}
+
+// Sources returns the names of the sources that have records, sorted, or nil.
+func (s *Snapshot) Sources() []string {
+	if s.sources.len() == 0 {
+		return nil
+	}
+	out := make([]string, 0, s.sources.len())
+	s.sources.each(func(src string, _ []Record) bool {
+		out = append(out, src)
+		return true
+	})
+	slices.Sort(out)
+	return out
+}
+
+// SourceRecords returns the records of one source sorted by name, type and value, or nil.
+func (s *Snapshot) SourceRecords(source string) []Record {
+	recs, _ := s.sources.get(source)
+	return slices.Clone(recs)
+}
+
+// Len is the number of stored records, counted per source (two sources publishing the same record count
+// twice).
+func (s *Snapshot) Len() int { return s.count }
+
+// MatchKind says how Lookup matched a name.
+type MatchKind uint8
+
+const (
+	// NotFound: no such name, no descendants and no wildcard, so NXDOMAIN.
+	NotFound MatchKind = iota
+	// Exact: the name owns records.
+	Exact
+	// EmptyNonTerminal: the name owns no records but has descendants (e.g. "lab.test." when "a.lab.test."
+	// exists), so NODATA.
+	EmptyNonTerminal
+	// Wildcard: the records were synthesised from "*.<closest encloser>" (RFC 4592).
+	Wildcard
+)
+
+var matchKindNames = [...]string{"NotFound", "Exact", "EmptyNonTerminal", "Wildcard"}
+
+func (k MatchKind) String() string {
+	if int(k) < len(matchKindNames) {
+		return matchKindNames[k]
+	}
+	return "MatchKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Match is the result of Lookup.
+type Match struct {
+	Kind MatchKind
+	// Owner is the owner name that matched: the name itself, or "*.<closest encloser>" for Wildcard.
+	Owner string
+	// Records holds every type at Owner merged over sources: one record per (type, value) with the lowest
+	// TTL among sources, sorted by type then value. It is nil for NotFound and EmptyNonTerminal, and shared:
+	// do not modify it. For Wildcard the RRs carry the wildcard owner; dns.Copy them before setting the
+	// query name.
+	Records []Record
+}
