@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxevent"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/joyride-dns/joyride/config"
+	"github.com/joyride-dns/joyride/modules/dns"
+	"github.com/joyride-dns/joyride/modules/docker"
+	"github.com/joyride-dns/joyride/modules/hosts"
+	"github.com/joyride-dns/joyride/modules/logging"
+	"github.com/joyride-dns/joyride/modules/records"
+	"github.com/joyride-dns/joyride/modules/system"
+	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/events"
+)
+
+// modules has one entry per name config.KnownModules accepts: the module and its section of the configuration.
+var modules = map[string]func(config.Config) fx.Option{
+	"dns": func(c config.Config) fx.Option { return fx.Options(dns.Module, fx.Supply(c.DNS)) },
+	"docker": func(c config.Config) fx.Option {
+		d := c.Docker
+		if len(d.AllowedDomains) == 0 {
+			d.AllowedDomains = c.DNS.Zones // docker.Config: "empty means the DNS zones"
+		}
+		return fx.Options(docker.Module, fx.Supply(d))
+	},
+	"hosts":   func(c config.Config) fx.Option { return fx.Options(hosts.Module, fx.Supply(c.Hosts)) },
+	"logging": func(config.Config) fx.Option { return logging.Module },
+	"records": func(c config.Config) fx.Option {
+		r := records.DefaultConfig()
+		r.Static = c.Records
+		return fx.Options(records.Module, fx.Supply(r))
+	},
+	"system": func(c config.Config) fx.Option {
+		return fx.Options(system.Module, fx.Supply(system.Config{Service: c.Service.Name}), system.WithLogger)
+	},
+}
+
+// Options assembles the application cfg describes: the bus and the store always, every enabled module with its
+// configuration, and nothing at all for a disabled one. log is the process logger; modules name their own.
+func Options(cfg config.Config, log *zap.Logger) fx.Option {
+	opts := []fx.Option{
+		fx.Supply(log, cfg.Events),
+		events.Module,
+		dnsstore.Module,
+		fx.StartTimeout(cfg.Service.StartTimeout),
+		fx.StopTimeout(cfg.Service.StopTimeout),
+	}
+	if !cfg.Enabled("system") {
+		// Without the system module fx's own events still go to zap, at debug level like system.WithLogger.
+		opts = append(opts, fx.WithLogger(func() fxevent.Logger {
+			z := &fxevent.ZapLogger{Logger: log.Named("fx")}
+			z.UseLogLevel(zapcore.DebugLevel)
+			return z
+		}))
+	}
+	for _, name := range config.KnownModules() {
+		opts = append(opts, module(name, cfg))
+	}
+	return fx.Options(opts...)
+}
+
+// module is what the module called name adds to the application: itself and its configuration when enabled,
+// fx.Options() when not.
+func module(name string, cfg config.Config) fx.Option {
+	build, ok := modules[name]
+	switch {
+	case !ok:
+		return fx.Error(fmt.Errorf("joyride: module %q is configurable but not built in", name))
+	case !cfg.Enabled(name):
+		return fx.Options()
+	}
+	return build(cfg)
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/joyride-dns/joyride/config"
+	"github.com/joyride-dns/joyride/modules/dns"
+	"github.com/joyride-dns/joyride/modules/hosts"
+)
+
+// Every embedded profile builds a complete application graph.
+func TestValidateEveryProfile(t *testing.T) {
+	for _, name := range config.Profiles() {
+		t.Run(name, func(t *testing.T) {
+			res, err := config.Load(config.Options{Profile: name})
+			require.NoError(t, err)
+			require.NoError(t, fx.ValidateApp(Options(res.Config, zap.NewNop())))
+		})
+	}
+}
+
+func TestEveryKnownModuleIsBuiltIn(t *testing.T) {
+	assert.Equal(t, config.KnownModules(), slices.Sorted(maps.Keys(modules)))
+}
+
+// A disabled module contributes nothing: what it provides is missing from the graph.
+func TestDisabledModules(t *testing.T) {
+	tests := []struct {
+		name    string
+		set     []string
+		dns     bool
+		hostsOn bool
+	}{
+		{"all of standalone", nil, true, true},
+		{"without dns", []string{"modules.dns=false"}, false, true},
+		{"without hosts", []string{"modules.hosts=false"}, true, false},
+		{"nothing but the bus and store", []string{"modules.dns=false", "modules.docker=false", "modules.hosts=false",
+			"modules.records=false", "modules.logging=false", "modules.system=false"}, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := config.Load(config.Options{Set: tt.set})
+			require.NoError(t, err)
+			opts := Options(res.Config, zap.NewNop())
+			require.NoError(t, fx.ValidateApp(opts))
+			assert.Equal(t, tt.dns, fx.ValidateApp(opts, fx.Invoke(func(*dns.Server) {})) == nil, "dns.Server provided")
+			assert.Equal(t, tt.hostsOn, fx.ValidateApp(opts, fx.Invoke(func(*hosts.Producer) {})) == nil, "hosts.Producer provided")
+		})
+	}
+}
+
+// Each module gets its own section of the configuration.
+func TestModulesGetTheirConfig(t *testing.T) {
+	res, err := config.Load(config.Options{Profile: "hosts-only", Set: []string{"dns.port=5454", "hosts.ttl=7"}})
+	require.NoError(t, err)
+	var d dns.Config
+	var h hosts.Config
+	require.NoError(t, fx.ValidateApp(Options(res.Config, zap.NewNop()), fx.Populate(&d, &h)))
+	app := fx.New(fx.NopLogger, Options(res.Config, zap.NewNop()), fx.Populate(&d, &h))
+	require.NoError(t, app.Err())
+	assert.Equal(t, 5454, d.Port)
+	assert.Equal(t, uint32(7), h.TTL)
+}

@@ -1,0 +1,98 @@
+package config
+
+import (
+	"slices"
+	"time"
+
+	"github.com/joyride-dns/joyride/modules/dns"
+	"github.com/joyride-dns/joyride/modules/docker"
+	"github.com/joyride-dns/joyride/modules/hosts"
+	"github.com/joyride-dns/joyride/modules/records"
+	"github.com/joyride-dns/joyride/pkg/events"
+)
+
+// Config is Joyride's whole configuration: one value, built once by Load, validated, and passed by value to the
+// modules (each gets its own section through fx.Supply).
+type Config struct {
+	// Modules switches modules on and off by name; the profile sets it and every layer above may change it.
+	// A module that is absent or false is left out of the application.
+	Modules map[string]bool `koanf:"modules"`
+	Log     Log             `koanf:"log"`
+	Service Service         `koanf:"service"`
+	Events  events.Config   `koanf:"events"`
+	DNS     dns.Config      `koanf:"dns"`
+	Hosts   hosts.Config    `koanf:"hosts"`
+	Docker  docker.Config   `koanf:"docker"`
+	// Records are static records written in the configuration (top-level `records:` list); the records module
+	// serves them as the source "static:config".
+	Records []records.Static `koanf:"records" validate:"dive"`
+	HTTP    HTTP             `koanf:"http"`
+	Cluster Cluster          `koanf:"cluster"`
+}
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `koanf:"level" validate:"oneof=debug info warn error"`
+	Format string `koanf:"format" validate:"oneof=json console"`
+}
+
+// Service describes the running service; joyride-python showed these in its API and dashboard.
+type Service struct {
+	Name        string `koanf:"name" validate:"required"`
+	Environment string `koanf:"environment"`
+	Version     string `koanf:"version"`
+	// StartTimeout and StopTimeout bound the whole start and the whole graceful stop.
+	StartTimeout time.Duration `koanf:"start_timeout" validate:"min=100ms"`
+	StopTimeout  time.Duration `koanf:"stop_timeout" validate:"min=100ms"`
+}
+
+// HTTP is the dashboard and JSON API listener (joyride-python's FLASK_HOST and FLASK_PORT). Its module comes in a
+// later issue; the keys exist now so that the joyride-python variables are accepted and shown.
+type HTTP struct {
+	Host string `koanf:"host" validate:"required,ip|hostname"`
+	Port int    `koanf:"port" validate:"min=0,max=65535"`
+}
+
+// Cluster is multi-node synchronisation. Its module comes in a later issue; the keys exist now so that the
+// joyride-python variables are accepted and shown. Enabled (ENABLE_DNS_SYNC) is meant to switch synchronisation
+// off in a profile that includes the cluster module, as it did in joyride-python.
+type Cluster struct {
+	Enabled bool `koanf:"enabled"`
+	// NodeID names this node; empty means "joyride-<pid>", as in joyride-python.
+	NodeID        string `koanf:"node_id" validate:"required"`
+	SwimPort      int    `koanf:"swim_port" validate:"min=0,max=65535"`
+	DiscoveryPort int    `koanf:"discovery_port" validate:"min=0,max=65535"`
+}
+
+// knownModules are the names `modules` accepts; cmd/joyride has one fx option per name (a test there checks the
+// two agree). events and dnsstore are not listed: every application has them.
+var knownModules = []string{"dns", "docker", "hosts", "logging", "records", "system"}
+
+// KnownModules returns the module names `modules` accepts, sorted.
+func KnownModules() []string { return slices.Clone(knownModules) }
+
+// Enabled reports whether the module called name is switched on.
+func (c Config) Enabled(name string) bool { return c.Modules[name] }
+
+// Default is the lowest configuration layer: every module's DefaultConfig, the joyride-python defaults for the
+// rest, and every known module switched off (the profile switches them on).
+func Default() Config {
+	mods := make(map[string]bool, len(knownModules))
+	for _, m := range knownModules {
+		mods[m] = false
+	}
+	return Config{
+		Modules: mods,
+		Log:     Log{Level: "info", Format: "json"},
+		Service: Service{
+			Name: "Joyride DNS", Environment: "development", Version: "dev",
+			StartTimeout: 15 * time.Second, StopTimeout: 15 * time.Second,
+		},
+		Events:  events.DefaultConfig(),
+		DNS:     dns.DefaultConfig(),
+		Hosts:   hosts.DefaultConfig(),
+		Docker:  docker.DefaultConfig(),
+		HTTP:    HTTP{Host: "0.0.0.0", Port: 5000},
+		Cluster: Cluster{Enabled: true, SwimPort: 8890, DiscoveryPort: 8889},
+	}
+}
