@@ -1,6 +1,14 @@
 package docker
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+)
 
 // Config is the Docker producer's configuration (koanf section "docker").
 type Config struct {
@@ -26,6 +34,8 @@ type Config struct {
 	// Traefik derives names from Traefik router rules; TraefikExposedByDefault mirrors Traefik's own setting.
 	Traefik                 bool `koanf:"traefik"`
 	TraefikExposedByDefault bool `koanf:"traefik_exposed_by_default"`
+	// TraefikRuleSyntax is the rule syntax of routers without a ruleSyntax label; v3 is Traefik v3's default.
+	TraefikRuleSyntax string `koanf:"traefik_rule_syntax" validate:"oneof=v2 v3"`
 	// AddressCheckInterval re-detects an auto-detected host address (DHCP); 0 disables.
 	AddressCheckInterval time.Duration `koanf:"address_check_interval" validate:"min=0"`
 	// MaxBackoff caps the reconnect backoff while the engine is unreachable.
@@ -39,7 +49,30 @@ func DefaultConfig() Config {
 		Labels:                  []string{"joyride.host.name", "coredns.host.name"},
 		TTL:                     60,
 		TraefikExposedByDefault: true,
+		TraefikRuleSyntax:       "v3",
 		AddressCheckInterval:    time.Minute,
 		MaxBackoff:              30 * time.Second,
 	}
+}
+
+// validate checks c by its tags, naming the koanf key and value of each failure. The config package validates
+// the whole configuration before the modules are built; this keeps New safe for callers that skip it.
+func (c Config) validate() error {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string { return f.Tag.Get("koanf") })
+	err := v.Struct(c)
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		return err
+	}
+	msgs := make([]string, len(verrs))
+	for i, fe := range verrs {
+		rule := fe.Tag()
+		if fe.Param() != "" {
+			rule += "=" + fe.Param()
+		}
+		key := strings.TrimPrefix(fe.Namespace(), "Config.")
+		msgs[i] = fmt.Sprintf("docker.%s: value %v fails rule %q", key, fe.Value(), rule)
+	}
+	return fmt.Errorf("docker: invalid config: %s", strings.Join(msgs, "; "))
 }

@@ -1,0 +1,67 @@
+package traefikfile
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/go-playground/validator/v10"
+)
+
+// Config is the Traefik file-provider producer's configuration (koanf section "traefikfile").
+type Config struct {
+	// Directories hold Traefik dynamic-configuration files (*.yml, *.yaml), the ones Traefik's file provider
+	// reads; every file is a source. A missing directory is looked for every PollInterval.
+	Directories []string `koanf:"directories" validate:"dive,required"`
+	// HostIP is the IPv4 address the routers' names point at (the machine running Traefik); empty means the
+	// address of the interface holding the default route, re-checked every PollInterval.
+	HostIP string `koanf:"host_ip" validate:"omitempty,ipv4"`
+	// HostIP6 adds AAAA records.
+	HostIP6 string `koanf:"host_ip6" validate:"omitempty,ipv6"`
+	// TTL of every record.
+	TTL uint32 `koanf:"ttl"`
+	// AllowedDomains restricts the names a router may claim; empty allows every name. Like docker's, the
+	// application fills it with the DNS zones when it is empty and zones are configured.
+	AllowedDomains []string `koanf:"allowed_domains" validate:"dive,required"`
+	// RuleSyntax is the syntax of routers without ruleSyntax; v3 is Traefik v3's default.
+	RuleSyntax string `koanf:"rule_syntax" validate:"oneof=v2 v3"`
+	// PollInterval is how often the directories are rescanned (also where fsnotify works, as a safety net) and
+	// an auto-detected host address re-checked.
+	PollInterval time.Duration `koanf:"poll_interval" validate:"min=100ms"`
+	// Debounce waits for a burst of writes to settle before a rescan.
+	Debounce time.Duration `koanf:"debounce" validate:"min=0"`
+}
+
+// DefaultConfig watches nothing until a directory is configured.
+func DefaultConfig() Config {
+	return Config{
+		TTL:          60,
+		RuleSyntax:   "v3",
+		PollInterval: 5 * time.Second,
+		Debounce:     100 * time.Millisecond,
+	}
+}
+
+// validate checks c by its tags, naming the koanf key and value of each failure, so that New is safe for
+// callers that skip the config package's validation.
+func (c Config) validate() error {
+	v := validator.New(validator.WithRequiredStructEnabled())
+	v.RegisterTagNameFunc(func(f reflect.StructField) string { return f.Tag.Get("koanf") })
+	err := v.Struct(c)
+	var verrs validator.ValidationErrors
+	if !errors.As(err, &verrs) {
+		return err
+	}
+	msgs := make([]string, len(verrs))
+	for i, fe := range verrs {
+		rule := fe.Tag()
+		if fe.Param() != "" {
+			rule += "=" + fe.Param()
+		}
+		key := strings.TrimPrefix(fe.Namespace(), "Config.")
+		msgs[i] = fmt.Sprintf("traefikfile.%s: value %v fails rule %q", key, fe.Value(), rule)
+	}
+	return fmt.Errorf("traefikfile: invalid config: %s", strings.Join(msgs, "; "))
+}
