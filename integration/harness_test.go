@@ -101,7 +101,7 @@ func (l *lineLog) wait(t *testing.T, what string, timeout time.Duration, match f
 }
 
 // start runs `joyride run` with args and the given environment (nothing of the test's own environment leaks in
-// but PATH and HOME) and waits until it serves DNS.
+// but PATH and HOME) and waits until every module has started.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	p := launch(t, env, append([]string{"run"}, args...)...)
@@ -111,6 +111,7 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	p.udp, _ = entry["udp"].(string)
 	p.tcp, _ = entry["tcp"].(string)
 	require.NotEmpty(t, p.udp, "serving DNS log line has the UDP address")
+	p.logs.wait(t, "start to complete", 30*time.Second, func(e map[string]any) bool { return e["msg"] == "started" })
 	return p
 }
 
