@@ -8,6 +8,7 @@ import (
 	"github.com/joyride-dns/joyride/modules/docker"
 	"github.com/joyride-dns/joyride/modules/hosts"
 	"github.com/joyride-dns/joyride/modules/records"
+	"github.com/joyride-dns/joyride/modules/traefikfile"
 	"github.com/joyride-dns/joyride/pkg/events"
 )
 
@@ -16,13 +17,14 @@ import (
 type Config struct {
 	// Modules switches modules on and off by name; the profile sets it and every layer above may change it.
 	// A module that is absent or false is left out of the application.
-	Modules map[string]bool `koanf:"modules"`
-	Log     Log             `koanf:"log"`
-	Service Service         `koanf:"service"`
-	Events  events.Config   `koanf:"events"`
-	DNS     dns.Config      `koanf:"dns"`
-	Hosts   hosts.Config    `koanf:"hosts"`
-	Docker  docker.Config   `koanf:"docker"`
+	Modules     map[string]bool    `koanf:"modules"`
+	Log         Log                `koanf:"log"`
+	Service     Service            `koanf:"service"`
+	Events      events.Config      `koanf:"events"`
+	DNS         dns.Config         `koanf:"dns"`
+	Hosts       hosts.Config       `koanf:"hosts"`
+	Docker      docker.Config      `koanf:"docker"`
+	Traefikfile traefikfile.Config `koanf:"traefikfile"`
 	// Records are static records written in the configuration (top-level `records:` list); the records module
 	// serves them as the source "static:config".
 	Records []records.Static `koanf:"records" validate:"dive"`
@@ -66,7 +68,7 @@ type Cluster struct {
 
 // knownModules are the names `modules` accepts; cmd/joyride has one fx option per name (a test there checks the
 // two agree). events and dnsstore are not listed: every application has them.
-var knownModules = []string{"dns", "docker", "hosts", "logging", "records", "system"}
+var knownModules = []string{"dns", "docker", "hosts", "logging", "records", "system", "traefikfile"}
 
 // KnownModules returns the module names `modules` accepts, sorted.
 func KnownModules() []string { return slices.Clone(knownModules) }
@@ -88,11 +90,12 @@ func Default() Config {
 			Name: "Joyride DNS", Environment: "development", Version: "dev",
 			StartTimeout: 15 * time.Second, StopTimeout: 15 * time.Second,
 		},
-		Events:  events.DefaultConfig(),
-		DNS:     dns.DefaultConfig(),
-		Hosts:   hosts.DefaultConfig(),
-		Docker:  docker.DefaultConfig(),
-		HTTP:    HTTP{Host: "0.0.0.0", Port: 5000},
-		Cluster: Cluster{Enabled: true, SwimPort: 8890, DiscoveryPort: 8889},
+		Events:      events.DefaultConfig(),
+		DNS:         dns.DefaultConfig(),
+		Hosts:       hosts.DefaultConfig(),
+		Docker:      docker.DefaultConfig(),
+		Traefikfile: traefikfile.DefaultConfig(),
+		HTTP:        HTTP{Host: "0.0.0.0", Port: 5000},
+		Cluster:     Cluster{Enabled: true, SwimPort: 8890, DiscoveryPort: 8889},
 	}
 }

@@ -261,7 +261,7 @@ func TestUnknownKeys(t *testing.T) {
 	}{
 		{"yaml keys with their lines", Options{File: yamlFile}, []string{
 			"config: dns.prot = 54 (file " + yamlFile + ":3): unknown key; dns has bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones",
-			"config: logs (file " + yamlFile + ":4): unknown key; sections are cluster, dns, docker, events, hosts, http, log, modules, records, service",
+			"config: logs (file " + yamlFile + ":4): unknown key; sections are cluster, dns, docker, events, hosts, http, log, modules, records, service, traefikfile",
 		}},
 		{"json key", Options{File: jsonFile}, []string{
 			"config: dns.udp_sise = 4096 (file " + jsonFile + ":3): unknown key; dns has bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones",
@@ -357,7 +357,7 @@ func TestEnvWarnings(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{
 		`config: dns.prot = "53" (env JOYRIDE_DNS_PROT): unknown key; dns has bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones (ignored)`,
-		`config: verbose = "1" (env JOYRIDE_VERBOSE): unknown key; sections are cluster, dns, docker, events, hosts, http, log, modules, records, service (ignored)`,
+		`config: verbose = "1" (env JOYRIDE_VERBOSE): unknown key; sections are cluster, dns, docker, events, hosts, http, log, modules, records, service, traefikfile (ignored)`,
 	}, r.Warnings)
 }
 

@@ -235,4 +235,3 @@ func rrStrings(rrs []dns.RR) []string {
 	}
 	return out
 }
-

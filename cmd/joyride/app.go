@@ -15,6 +15,7 @@ import (
 	"github.com/joyride-dns/joyride/modules/logging"
 	"github.com/joyride-dns/joyride/modules/records"
 	"github.com/joyride-dns/joyride/modules/system"
+	"github.com/joyride-dns/joyride/modules/traefikfile"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
 )
@@ -35,6 +36,13 @@ var modules = map[string]func(config.Config) fx.Option{
 		r := records.DefaultConfig()
 		r.Static = c.Records
 		return fx.Options(records.Module, fx.Supply(r))
+	},
+	"traefikfile": func(c config.Config) fx.Option {
+		t := c.Traefikfile
+		if len(t.AllowedDomains) == 0 {
+			t.AllowedDomains = c.DNS.Zones // traefikfile.Config: filled with the zones when empty
+		}
+		return fx.Options(traefikfile.Module, fx.Supply(t))
 	},
 	"system": func(c config.Config) fx.Option {
 		return fx.Options(system.Module, fx.Supply(system.Config{Service: c.Service.Name}), system.WithLogger)
