@@ -1,13 +1,7 @@
 package docker
 
 import (
-	"errors"
-	"fmt"
-	"reflect"
-	"strings"
 	"time"
-
-	"github.com/go-playground/validator/v10"
 )
 
 // Config is the Docker producer's configuration (koanf section "docker").
@@ -53,26 +47,4 @@ func DefaultConfig() Config {
 		AddressCheckInterval:    time.Minute,
 		MaxBackoff:              30 * time.Second,
 	}
-}
-
-// validate checks c by its tags, naming the koanf key and value of each failure. The config package validates
-// the whole configuration before the modules are built; this keeps New safe for callers that skip it.
-func (c Config) validate() error {
-	v := validator.New(validator.WithRequiredStructEnabled())
-	v.RegisterTagNameFunc(func(f reflect.StructField) string { return f.Tag.Get("koanf") })
-	err := v.Struct(c)
-	var verrs validator.ValidationErrors
-	if !errors.As(err, &verrs) {
-		return err
-	}
-	msgs := make([]string, len(verrs))
-	for i, fe := range verrs {
-		rule := fe.Tag()
-		if fe.Param() != "" {
-			rule += "=" + fe.Param()
-		}
-		key := strings.TrimPrefix(fe.Namespace(), "Config.")
-		msgs[i] = fmt.Sprintf("docker.%s: value %v fails rule %q", key, fe.Value(), rule)
-	}
-	return fmt.Errorf("docker: invalid config: %s", strings.Join(msgs, "; "))
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 
+	"github.com/joyride-dns/joyride/pkg/configcheck"
+
 	"github.com/moby/moby/client"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -78,7 +80,7 @@ type Producer struct {
 // the loop that OnStart starts, so building the app works on a machine without Docker.
 func New(p Params) (*Producer, error) {
 	cfg := p.Config
-	if err := cfg.validate(); err != nil {
+	if err := configcheck.Section("docker", cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Host != "" {

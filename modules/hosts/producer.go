@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/joyride-dns/joyride/pkg/configcheck"
+
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -67,7 +69,7 @@ type Producer struct {
 // New checks the configuration and registers the lifecycle hooks. It touches no file: directories are checked
 // in OnStart, so building the app (fx.ValidateApp, `config validate`) works on any machine.
 func New(p Params) (*Producer, error) {
-	if err := p.Config.validate(); err != nil {
+	if err := configcheck.Section("hosts", p.Config); err != nil {
 		return nil, err
 	}
 	dirs := make([]string, 0, len(p.Config.Directories))

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/joyride-dns/joyride/pkg/configcheck"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
 )
@@ -339,7 +340,7 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 }
 
 func TestDefaultConfigIsValid(t *testing.T) {
-	require.NoError(t, DefaultConfig().validate())
+	require.NoError(t, configcheck.Section("hosts", DefaultConfig()))
 	assert.Equal(t, []string{"/app/hosts"}, DefaultConfig().Directories)
 }
 

@@ -1,13 +1,7 @@
 package traefikfile
 
 import (
-	"errors"
-	"fmt"
-	"reflect"
-	"strings"
 	"time"
-
-	"github.com/go-playground/validator/v10"
 )
 
 // Config is the Traefik file-provider producer's configuration (koanf section "traefikfile").
@@ -42,26 +36,4 @@ func DefaultConfig() Config {
 		PollInterval: 5 * time.Second,
 		Debounce:     100 * time.Millisecond,
 	}
-}
-
-// validate checks c by its tags, naming the koanf key and value of each failure, so that New is safe for
-// callers that skip the config package's validation.
-func (c Config) validate() error {
-	v := validator.New(validator.WithRequiredStructEnabled())
-	v.RegisterTagNameFunc(func(f reflect.StructField) string { return f.Tag.Get("koanf") })
-	err := v.Struct(c)
-	var verrs validator.ValidationErrors
-	if !errors.As(err, &verrs) {
-		return err
-	}
-	msgs := make([]string, len(verrs))
-	for i, fe := range verrs {
-		rule := fe.Tag()
-		if fe.Param() != "" {
-			rule += "=" + fe.Param()
-		}
-		key := strings.TrimPrefix(fe.Namespace(), "Config.")
-		msgs[i] = fmt.Sprintf("traefikfile.%s: value %v fails rule %q", key, fe.Value(), rule)
-	}
-	return fmt.Errorf("traefikfile: invalid config: %s", strings.Join(msgs, "; "))
 }

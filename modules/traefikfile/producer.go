@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/joyride-dns/joyride/pkg/configcheck"
+
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -82,7 +84,7 @@ type Producer struct {
 // New checks the configuration and registers the lifecycle hooks; directories are looked at in OnStart.
 func New(p Params) (*Producer, error) {
 	cfg := p.Config
-	if err := cfg.validate(); err != nil {
+	if err := configcheck.Section("traefikfile", cfg); err != nil {
 		return nil, err
 	}
 	var dirs []string
