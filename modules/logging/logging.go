@@ -34,10 +34,12 @@ type Handler struct {
 	log *zap.Logger
 }
 
-// New subscribes the handler; the bus starts delivering when it starts.
+// New subscribes the handler and installs the delivery-tracing middleware; the bus starts delivering when it
+// starts.
 func New(p Params) *Handler {
 	h := &Handler{log: p.Logger.Named("events")}
 	p.Bus.Subscribe("logging", events.Filter{}, h.Handle)
+	p.Bus.UseDelivery(events.Logging(p.Logger.Named("delivery")))
 	return h
 }
 

@@ -12,6 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
@@ -373,4 +376,21 @@ func BenchmarkPublishToDeliver(b *testing.B) {
 	}
 	b.StopTimer()
 	require.NoError(b, bus.Stop(context.Background()))
+}
+
+func TestLoggingMiddleware(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	b := eventstest.NewBus(t)
+	b.UseDelivery(events.Logging(zap.New(core)))
+	done := make(chan struct{})
+	b.Subscribe("records", events.Filter{}, func(context.Context, events.Event) error { close(done); return errors.New("bad record") })
+	e := container(events.ContainerStarted, "x")
+	require.NoError(t, b.Publish(context.Background(), e))
+	<-done
+	require.Eventually(t, func() bool { return logs.FilterMessage("delivered").Len() == 1 }, eventstest.Timeout, time.Millisecond)
+	f := logs.FilterMessage("delivered").All()[0].ContextMap()
+	assert.Equal(t, "records", f["subscriber"])
+	assert.Equal(t, "container/started", f["event"])
+	assert.Equal(t, e.CorrelationID, f["correlation_id"])
+	assert.Equal(t, "bad record", f["error"])
 }

@@ -3,6 +3,9 @@ package events
 import (
 	"context"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Observer is told about every accepted event and every delivery; the metrics module implements it.
@@ -31,4 +34,23 @@ func Observe(o Observer) (PublishMiddleware, DeliverMiddleware) {
 		}
 	}
 	return pub, del
+}
+
+// Logging returns delivery middleware that traces every handler call at debug level (subscriber, event, duration,
+// outcome), so a correlation ID can be followed through each consumer. zap's level check keeps it free when debug
+// logging is off.
+func Logging(log *zap.Logger) DeliverMiddleware {
+	return func(sub string, next Handler) Handler {
+		return func(ctx context.Context, e Event) error {
+			start := time.Now()
+			err := next(ctx, e)
+			if ce := log.Check(zapcore.DebugLevel, "delivered"); ce != nil {
+				m := e.Meta()
+				ce.Write(zap.String("subscriber", sub), zap.String("event", string(e.Family())+"/"+string(e.EventKind())),
+					zap.String("event_id", m.ID), zap.String("correlation_id", m.CorrelationID),
+					zap.Duration("took", time.Since(start)), zap.Error(err))
+			}
+			return err
+		}
+	}
 }
