@@ -39,6 +39,11 @@ var modules = map[string]func(config.Config) fx.Option{
 	},
 	"traefikfile": func(c config.Config) fx.Option {
 		t := c.Traefikfile
+		if t.HostIP == "" && t.HostIP6 == "" {
+			// Traefik routes on this host: the same address the containers' records use (HOSTIP), which inside a
+			// bridge network auto-detection would get wrong.
+			t.HostIP, t.HostIP6 = c.Docker.HostIP, c.Docker.HostIP6
+		}
 		if len(t.AllowedDomains) == 0 {
 			t.AllowedDomains = c.DNS.Zones // traefikfile.Config: filled with the zones when empty
 		}

@@ -81,7 +81,7 @@ var (
 	imageErr  error
 )
 
-// testImage returns the tag of an image FROM scratch holding testdata/sleeper, compiled statically. The tag is
+// testImage returns the tag of an image FROM scratch holding integration/testdata/sleeper (shared with the integration tests and bench/docker), compiled statically. The tag is
 // the binary's hash, so an unchanged binary reuses the image of an earlier run instead of rebuilding it.
 func testImage(t *testing.T, cli *client.Client) string {
 	t.Helper()
@@ -97,7 +97,7 @@ func buildImage(cli *client.Client) (string, error) {
 	}
 	defer os.RemoveAll(dir)
 	bin := filepath.Join(dir, "sleeper")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "./testdata/sleeper")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "../../integration/testdata/sleeper")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build sleeper: %v\n%s", err, out)
