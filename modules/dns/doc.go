@@ -4,7 +4,8 @@
 // # Answering rules
 //
 // The rules live in one function, resolver.answer(snapshot, request), which does no I/O; the transport only
-// sizes, packs and sends what it returns. Checks come first, in this order:
+// sizes, packs and sends what it returns (over UDP, a cache of packed replies stands in front of it: see
+// "The UDP fast path"). Checks come first, in this order:
 //
 //   - more than one OPT: FORMERR, without OPT (RFC 6891 section 6.1.1);
 //   - EDNS version above 0: BADVERS;
@@ -52,27 +53,62 @@
 //
 // # Robustness
 //
-// miekg/dns parses each packet before the handler runs: a packet whose header cannot be read is dropped, one
-// whose body cannot be parsed is answered FORMERR by miekg/dns; both are counted in Stats.Invalid. Responses
-// (QR set) are dropped unanswered. miekg/dns does not recover panics, so the handler does: the query gets
-// SERVFAIL, the panic is counted, logged with its stack and, when a bus was given, published as an
-// events.ErrorEvent by a separate goroutine through a bounded queue: the query path never waits on the bus,
-// and a report that does not fit is dropped with a warning.
+// A packet whose header cannot be read is dropped; one whose body miekg/dns cannot parse is answered FORMERR
+// the way miekg/dns's own server answers it (the header's flags and the questions read so far); both are
+// counted in Stats.Invalid. Responses (QR set) are dropped unanswered. Panics are recovered wherever a query
+// is handled (the UDP worker, a forwarding goroutine, the TCP handler): the query gets SERVFAIL, the panic is
+// counted, logged with its stack and, when a bus was given, published as an events.ErrorEvent by a separate
+// goroutine through a bounded queue: the query path never waits on the bus, and a report that does not fit
+// is dropped with a warning.
 //
-// The hot path logs nothing above debug, reads the snapshot with one atomic load, takes no lock, and builds
-// a typical reply in one allocation (shared store records go into the reply uncopied; only wildcard answers
-// are copied to rename them). A packed-answer cache can wrap resolver.answer keyed by the snapshot
-// generation and the question without touching the transport.
+// # The UDP fast path
+//
+// TCP is served by miekg/dns's server, every query through the full path: miekg/dns parses, resolver.answer
+// decides, miekg/dns sizes and packs. UDP, where nearly all queries arrive, is served by udpServer: one
+// worker goroutine reads up to 32 datagrams with one system call and sends their replies with one more
+// (recvmmsg and sendmmsg through golang.org/x/net/ipv4 on Linux; one datagram per call elsewhere). On a
+// wildcard address each datagram's destination is read from its control message and the reply sent from
+// it, as miekg/dns does, so that a multi-homed host answers from the address asked.
+//
+// For each datagram the worker reads the header, question and OPT from the raw octets (parsePlain, no
+// allocation) and, for a plain query, looks up answerCache: packed replies keyed by the lower-cased name,
+// the type, EDNS presence, the DO bit and the reply size limit (the client's payload size clamped to
+// 512..UDPSize), valid for one store generation. A hit is the cached reply with the query's ID, RD and CD,
+// and its question name copied in as asked (0x20 case kept), byte for byte what the full path would send.
+// A reply that needed compression (a large or truncated one) may point into the question, so it answers only
+// the exact spelling it was built from. A miss, and every query that is not plain, takes the full path, whose
+// reply to a plain query is then cached.
+//
+// A query is plain when QR is clear, the opcode is QUERY, there is exactly one question, of class IN, with
+// no compression pointer in its name, no answer or authority record, and at most one additional record: an
+// OPT owned by the root, EDNS version 0, whose options are only ones miekg/dns parses whatever their content
+// (NSID, DAU, DHU, N3U, cookie, padding). Everything else (NOTIFY, UPDATE, CHAOS, BADVERS, two questions,
+// TSIG, client-subnet options, malformed packets, …) takes the full path and is answered exactly as before.
+// Forwarded replies and replies to queries that panicked are never cached.
+//
+// The cache never serves a stale answer: every lookup passes the generation of the snapshot the batch is
+// answered from, and an entry built from another generation never matches (generations are unique within a
+// store, so a changed store invalidates every entry at once). It holds at most 32,768 entries and 8 MiB,
+// replacing per set of four by a CLOCK-like second chance, so names asked once do not push out names asked
+// all the time. Readers take no lock (a hash, a few atomic loads, a comparison); writers install an entry
+// with one compare-and-swap.
+//
+// The worker counts a batch's queries, cache hits and replies locally and adds them to the shared counters
+// once per batch. One worker keeps up with what one CPU's network stack delivers; udpServer says why there
+// is not one per CPU. A forwarded query is answered by a goroutine of its own (at most 1024 at a time;
+// beyond that SERVFAIL at once), so that a slow upstream never holds up a batch. The hot path logs nothing
+// above debug and takes no lock; a cache hit allocates nothing.
 //
 // # Lifecycle
 //
 // NewServer (and New, its fx wrapper) checks the configuration, canonicalises the zones and starts nothing.
 // Start binds UDP and TCP on BindAddress:Port (Port 0 picks a free port, the same for both; Addr reports
-// it), serves each with dns.Server.ActivateAndServe in its own goroutine and returns once both report
-// started (or ctx ends, which undoes everything). A taken port fails Start with an error naming the
-// address. Stop aborts forwarding in flight, shuts both listeners down with ShutdownContext, waiting for
-// queries being answered within ctx, and publishes any queued panic reports. A stopped server can be started
-// again.
+// it), serves TCP with dns.Server.ActivateAndServe in its own goroutine, waits for it to report started (or
+// for ctx to end, which undoes everything), then starts the UDP worker. A taken port fails Start with an
+// error naming the address. Stop aborts forwarding in flight (closing the upstream connections), wakes the
+// UDP worker with a read deadline and waits, within ctx, for it to send the replies it holds and for
+// forwarded queries to be answered, shuts TCP down with ShutdownContext, and publishes any queued panic
+// reports. A stopped server can be started again.
 //
 // # fx
 //

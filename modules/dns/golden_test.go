@@ -161,7 +161,8 @@ func zoneCases(soa string) []testCase {
 	}
 }
 
-// TestAnswers runs every golden case through a real server over UDP and over TCP, per configuration.
+// TestAnswers runs every golden case through a real server over UDP and over TCP, per configuration, twice:
+// the second UDP query of a plain case is answered from the packed-answer cache.
 func TestAnswers(t *testing.T) {
 	store := newTestStore(t)
 	soa := fmt.Sprintf("lab.test. 30 IN SOA ns.lab.test. hostmaster.lab.test. %d 3600 600 86400 30",
@@ -240,6 +241,10 @@ func TestAnswers(t *testing.T) {
 					t.Run(network+"/"+tc.Name, func(t *testing.T) {
 						req := tc.request()
 						resp := exchange(t, network, addrOf(srv, network), req)
+						tc.check(t, req, resp, network == "udp")
+						// Again under another ID: over UDP a plain query is now answered from the cache.
+						req.Id++
+						resp = exchange(t, network, addrOf(srv, network), req)
 						tc.check(t, req, resp, network == "udp")
 					})
 				}

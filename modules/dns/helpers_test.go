@@ -105,10 +105,18 @@ func addrOf(s *Server, network string) string {
 // serveUpstream starts a miekg/dns server with h on one loopback port for UDP and TCP, as a forwarder.
 func serveUpstream(t testing.TB, h dns.HandlerFunc) string {
 	t.Helper()
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	require.NoError(t, err)
+	var pc net.PacketConn
+	var ln net.Listener
+	for attempt := 1; ln == nil; attempt++ {
+		var err error
+		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
+		require.NoError(t, err)
+		ln, err = net.Listen("tcp", pc.LocalAddr().String())
+		if err != nil {
+			_ = pc.Close() // the port the kernel chose for UDP is taken for TCP: try another
+			require.Less(t, attempt, 5, "no port free for both UDP and TCP: %v", err)
+		}
+	}
 	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
 		started := make(chan struct{})
 		srv.NotifyStartedFunc = func() { close(started) }

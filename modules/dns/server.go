@@ -29,9 +29,10 @@ type Server struct {
 	udpc  *dns.Client // forwarding
 	tcpc  *dns.Client // forwarding, when the UDP answer was truncated
 	stats counters
+	cache *answerCache // packed replies to plain UDP queries
 	// reports hands recovered panics to the goroutine that publishes them, so a query never waits on the bus.
 	reports chan *events.ErrorEvent
-	// beforeAnswer, when set (by tests, before Start), runs in the handler before each answer.
+	// beforeAnswer, when set (by tests, before Start), runs before each answer the full path builds.
 	beforeAnswer func(*dns.Msg)
 
 	mu      sync.Mutex // serialises Start and Stop
@@ -42,10 +43,10 @@ type Server struct {
 // run is one Start..Stop period.
 type run struct {
 	cancel  context.CancelFunc // aborts forwarding in flight
-	udp     *dns.Server
+	udp     *udpServer
 	tcp     *dns.Server
-	serving sync.WaitGroup // the two ActivateAndServe goroutines
-	started atomic.Bool    // both servers reported started
+	serving sync.WaitGroup // the TCP ActivateAndServe goroutine
+	started atomic.Bool    // the TCP server reported started
 	report  chan struct{}  // closed to stop the reporter
 	done    chan struct{}  // closed when the reporter has drained and exited
 }
@@ -90,6 +91,7 @@ func NewServer(cfg Config, store *dnsstore.Store, log *zap.Logger, bus *events.B
 		bus:     bus,
 		udpc:    &dns.Client{Net: "udp", Timeout: cfg.ForwardTimeout, UDPSize: cfg.UDPSize},
 		tcpc:    &dns.Client{Net: "tcp", Timeout: cfg.ForwardTimeout},
+		cache:   newAnswerCache(),
 		reports: make(chan *events.ErrorEvent, 16),
 	}, nil
 }
@@ -108,49 +110,38 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
 	r := &run{cancel: cancel, report: make(chan struct{}), done: make(chan struct{})}
-	startedc := make(chan struct{}, 2)
-	exited := make(chan error, 2)
-	notify := func() { startedc <- struct{}{} }
-	r.udp = &dns.Server{
-		PacketConn: pc,
-		Handler:    s.handler(runCtx, true),
-		// Queries longer than the payload we advertise are not expected; a longer one is cut and answered FORMERR.
-		UDPSize:           int(s.cfg.UDPSize),
-		MsgAcceptFunc:     accept,
-		MsgInvalidFunc:    s.invalid,
-		NotifyStartedFunc: notify,
-	}
+	started := make(chan struct{})
+	exited := make(chan error, 1)
 	r.tcp = &dns.Server{
 		Listener:          ln,
-		Handler:           s.handler(runCtx, false),
+		Handler:           s.handler(runCtx),
 		MsgAcceptFunc:     accept,
 		MsgInvalidFunc:    s.invalid,
-		NotifyStartedFunc: notify,
+		NotifyStartedFunc: func() { close(started) },
 	}
-	for _, srv := range []*dns.Server{r.udp, r.tcp} {
-		r.serving.Add(1)
-		go func() {
-			defer r.serving.Done()
-			err := srv.ActivateAndServe()
-			if r.started.Load() && runCtx.Err() == nil {
-				s.running.Store(false)
-				s.log.Error("a DNS listener stopped unexpectedly", zap.Stringer("addr", listenAddr(srv)), zap.Error(err))
-			}
-			exited <- err
-		}()
-	}
-	for n := 0; n < 2; {
-		select {
-		case <-startedc:
-			n++
-		case err := <-exited:
-			s.abort(r, pc, ln)
-			return fmt.Errorf("dns: serve %s: %w", pc.LocalAddr(), err)
-		case <-ctx.Done():
-			s.abort(r, pc, ln)
-			return fmt.Errorf("dns: start on %s: %w", pc.LocalAddr(), ctx.Err())
+	r.serving.Add(1)
+	go func() {
+		defer r.serving.Done()
+		err := r.tcp.ActivateAndServe()
+		if r.started.Load() && runCtx.Err() == nil {
+			s.running.Store(false)
+			s.log.Error("the TCP listener stopped unexpectedly", zap.Stringer("addr", ln.Addr()), zap.Error(err))
 		}
+		exited <- err
+	}()
+	select {
+	case <-started:
+	case err := <-exited:
+		s.abort(r, pc, ln)
+		return fmt.Errorf("dns: serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
 	}
+	if err := ctx.Err(); err != nil { // also when TCP started just as ctx ended: the caller has given up
+		s.abort(r, pc, ln)
+		return fmt.Errorf("dns: start on %s: %w", pc.LocalAddr(), err)
+	}
+	r.udp = newUDPServer(runCtx, s, pc)
+	r.udp.start()
 	r.started.Store(true)
 	go s.reporter(r)
 	s.run = r
@@ -203,16 +194,17 @@ func (s *Server) Stop(ctx context.Context) error {
 	s.running.Store(false)
 	r.cancel()
 	var errs []error
-	for _, srv := range []*dns.Server{r.udp, r.tcp} {
-		if err := srv.ShutdownContext(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("dns: shut down %s: %w", listenAddr(srv), err))
-		}
+	if err := r.udp.stop(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	if err := r.tcp.ShutdownContext(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("dns: shut down %s: %w", r.tcp.Listener.Addr(), err))
 	}
 	close(r.report)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	r.serving.Wait() // ShutdownContext returned, so both ActivateAndServe calls have
+	r.serving.Wait() // ShutdownContext returned, so ActivateAndServe has
 	select {
 	case <-r.done:
 		return nil
@@ -228,18 +220,11 @@ func (s *Server) Addr() (udp, tcp net.Addr) {
 	if s.run == nil {
 		return nil, nil
 	}
-	return s.run.udp.PacketConn.LocalAddr(), s.run.tcp.Listener.Addr()
+	return s.run.udp.conn.LocalAddr(), s.run.tcp.Listener.Addr()
 }
 
 // Running reports whether both listeners are serving.
 func (s *Server) Running() bool { return s.running.Load() }
-
-func listenAddr(srv *dns.Server) net.Addr {
-	if srv.PacketConn != nil {
-		return srv.PacketConn.LocalAddr()
-	}
-	return srv.Listener.Addr()
-}
 
 func (s *Server) zoneNames() []string {
 	names := make([]string, len(s.res.zones))
@@ -260,8 +245,8 @@ func accept(h dns.Header) dns.MsgAcceptAction {
 	return dns.MsgAccept
 }
 
-// invalid counts a packet that could not be parsed; miekg/dns has already answered FORMERR when the header
-// was readable. Logged only at debug: garbage from the network is not an error of ours.
+// invalid counts a packet that could not be parsed; it is answered FORMERR when its header was readable.
+// Logged only at debug: garbage from the network is not an error of ours.
 func (s *Server) invalid(m []byte, err error) {
 	s.stats.invalid.Add(1)
 	if ce := s.log.Check(zap.DebugLevel, "dropped a malformed DNS packet"); ce != nil {
@@ -269,16 +254,19 @@ func (s *Server) invalid(m []byte, err error) {
 	}
 }
 
-// packBuffers holds reply buffers; most replies are far smaller, and a larger one allocates its own.
+var errShortHeader = errors.New("dns: a packet shorter than a DNS header")
+
+// packBuffers holds TCP reply buffers; most replies are far smaller, and a larger one allocates its own.
 var packBuffers = sync.Pool{New: func() any { b := make([]byte, 4096); return &b }}
 
-// handler serves one transport. ctx is the run's context, cancelled on Stop to abort forwarding.
-func (s *Server) handler(ctx context.Context, udp bool) dns.HandlerFunc {
+// handler serves TCP, always through the full path: miekg/dns has parsed the query, the resolver answers.
+// ctx is the run's context, cancelled on Stop to abort forwarding.
+func (s *Server) handler(ctx context.Context) dns.HandlerFunc {
 	return func(w dns.ResponseWriter, req *dns.Msg) {
 		s.stats.queries.Add(1)
 		defer func() {
 			if v := recover(); v != nil {
-				s.recovered(w, req, v)
+				s.send(w, req, s.recovered(req, v))
 			}
 		}()
 		if s.beforeAnswer != nil {
@@ -289,18 +277,16 @@ func (s *Server) handler(ctx context.Context, udp bool) dns.HandlerFunc {
 			s.stats.forwarded.Add(1)
 			m = s.forward(ctx, req)
 		}
-		s.write(w, req, m, udp)
+		s.send(w, req, m)
 	}
 }
 
-// write sizes m for the transport (setting TC when records had to go) and sends it.
-func (s *Server) write(w dns.ResponseWriter, req, m *dns.Msg, udp bool) {
-	m.Truncate(s.res.replySize(req, udp))
+// send packs m, the reply to req, for TCP and sends it.
+func (s *Server) send(w dns.ResponseWriter, req, m *dns.Msg) {
 	bp := packBuffers.Get().(*[]byte)
 	defer packBuffers.Put(bp)
-	out, err := m.PackBuffer(*bp)
-	if err != nil {
-		s.log.Warn("cannot pack a DNS reply", zap.Stringer("question", questionOf(req)), zap.Error(err))
+	out := s.pack(m, dns.MaxMsgSize, *bp, req)
+	if out == nil {
 		return
 	}
 	if _, err := w.Write(out); err != nil {
@@ -310,6 +296,24 @@ func (s *Server) write(w dns.ResponseWriter, req, m *dns.Msg, udp bool) {
 		return
 	}
 	s.stats.answered(m.Rcode)
+}
+
+// pack sizes m to size octets (setting TC when records had to go; 0 leaves it whole) and packs it into buf,
+// or a larger buffer when buf is too small. It returns nil, logged, when m cannot be packed; req, when
+// known, names the question in the log.
+func (s *Server) pack(m *dns.Msg, size int, buf []byte, req *dns.Msg) []byte {
+	if size > 0 {
+		m.Truncate(size)
+	}
+	out, err := m.PackBuffer(buf)
+	if err != nil {
+		if req == nil {
+			req = m
+		}
+		s.log.Warn("cannot pack a DNS reply", zap.Stringer("question", questionOf(req)), zap.Error(err))
+		return nil
+	}
+	return out
 }
 
 // forward sends req to the forwarders in order and relays the first reply, flags and all, under the client's
@@ -322,9 +326,9 @@ func (s *Server) forward(ctx context.Context, req *dns.Msg) *dns.Msg {
 			break
 		}
 		req.Id = dns.Id() // a fresh ID per upstream query: the client's is predictable to the client's peers
-		resp, _, err := s.udpc.ExchangeContext(ctx, req, addr)
+		resp, err := exchangeContext(ctx, s.udpc, req, addr)
 		if err == nil && resp.Truncated {
-			resp, _, err = s.tcpc.ExchangeContext(ctx, req, addr)
+			resp, err = exchangeContext(ctx, s.tcpc, req, addr)
 		}
 		if err != nil {
 			if ce := s.log.Check(zap.DebugLevel, "forwarder failed"); ce != nil {
@@ -337,6 +341,19 @@ func (s *Server) forward(ctx context.Context, req *dns.Msg) *dns.Msg {
 	}
 	req.Id = id
 	return s.failure(req)
+}
+
+// exchangeContext sends req to addr with c and returns the reply. miekg/dns bounds the wait by c's timeout
+// only, so ctx (cancelled on Stop) closes the connection to end the wait early.
+func exchangeContext(ctx context.Context, c *dns.Client, req *dns.Msg, addr string) (*dns.Msg, error) {
+	co, err := c.DialContext(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	defer co.Close()
+	defer context.AfterFunc(ctx, func() { _ = co.Close() })()
+	resp, _, err := c.ExchangeWithConnContext(ctx, req, co)
+	return resp, err
 }
 
 // failure is a SERVFAIL reply to req, with OPT when req had one.
@@ -356,9 +373,10 @@ func (s *Server) failure(req *dns.Msg) *dns.Msg {
 	return m
 }
 
-// recovered answers SERVFAIL for a query whose handling panicked, counts and logs the panic, and queues an
-// ErrorEvent without waiting: the query path never blocks on the bus, so a full queue drops the report.
-func (s *Server) recovered(w dns.ResponseWriter, req *dns.Msg, v any) {
+// recovered handles a panic raised while answering req: it counts and logs the panic, queues an ErrorEvent
+// without waiting (the query path never blocks on the bus, so a full queue drops the report) and returns
+// the SERVFAIL reply to send.
+func (s *Server) recovered(req *dns.Msg, v any) *dns.Msg {
 	s.stats.panics.Add(1)
 	q := questionOf(req)
 	s.log.Error("recovered a panic while answering a DNS query; answered SERVFAIL",
@@ -376,12 +394,7 @@ func (s *Server) recovered(w dns.ResponseWriter, req *dns.Msg, v any) {
 			s.log.Warn("dropped a panic report: the report queue is full")
 		}
 	}
-	m := s.failure(req)
-	if out, err := m.Pack(); err == nil {
-		if _, err := w.Write(out); err == nil {
-			s.stats.answered(m.Rcode)
-		}
-	}
+	return s.failure(req)
 }
 
 // reporter publishes queued panic reports until Stop, then publishes what is left and exits.

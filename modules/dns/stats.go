@@ -16,6 +16,8 @@ type Stats struct {
 	Forwarded uint64 // queries sent to the forwarders
 	Panics    uint64 // queries whose handling panicked (answered SERVFAIL)
 	Invalid   uint64 // packets that could not be parsed
+	// CacheHits counts UDP queries answered from the packed-answer cache (a subset of Queries).
+	CacheHits uint64
 }
 
 // rcodeSlots covers every rcode miekg/dns names; the last slot collects the rest.
@@ -23,8 +25,8 @@ const rcodeSlots = dns.RcodeBadCookie + 2
 
 // counters are atomics so that concurrent queries never contend on a lock to count themselves.
 type counters struct {
-	queries, forwarded, panics, invalid atomic.Uint64
-	rcodes                              [rcodeSlots]atomic.Uint64
+	queries, forwarded, panics, invalid, cacheHits atomic.Uint64
+	rcodes                                         [rcodeSlots]atomic.Uint64
 }
 
 func (c *counters) answered(rcode int) {
@@ -42,6 +44,7 @@ func (s *Server) Stats() Stats {
 		Forwarded: s.stats.forwarded.Load(),
 		Panics:    s.stats.panics.Load(),
 		Invalid:   s.stats.invalid.Load(),
+		CacheHits: s.stats.cacheHits.Load(),
 	}
 	for i := range s.stats.rcodes {
 		n := s.stats.rcodes[i].Load()
