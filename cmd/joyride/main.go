@@ -10,6 +10,7 @@ package main
 import (
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -20,6 +21,9 @@ var (
 )
 
 func main() {
+	if p, ok := gcPercent(os.Environ()); ok {
+		debug.SetGCPercent(p)
+	}
 	// Registered for the whole process: a signal that arrives while the application is still being built is kept
 	// and handled as soon as serve runs, instead of killing the process half-started.
 	signals := make(chan os.Signal, 2)

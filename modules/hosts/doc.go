@@ -44,6 +44,14 @@
 //
 // Publish never blocks, so the loop is never held up by a slow subscriber.
 //
+// # Memory
+//
+// Between loads the watcher keeps each file's records packed (about 28 octets a record, no pointers) to compare
+// the next load with and diff against, not the published []events.Record; the snapshot itself is held only
+// until the records handler has applied it (the bus history leaves out large snapshots). The names the parser
+// makes are strings of their own, which the record store then keeps, and lines with the same address share
+// their value string.
+//
 // # Failures
 //
 // Nothing already served is lost to a bad edit. A bad line (bad address, a zone, no names, a line over 64 KiB) or

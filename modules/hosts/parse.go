@@ -3,10 +3,13 @@ package hosts
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
@@ -85,9 +88,9 @@ type parser struct {
 	entries []Entry
 	full    [][]Entry
 	errs    []*LineError
-	// Reused per line. A line's address and canonical names are laid out in scratch and converted to one string,
-	// of which the address and the names are substrings; the names slices are cut from slab. A line therefore
-	// costs one allocation (plus amortised slab and entries growth) instead of one per field.
+	// Reused per line. A line's canonical names are laid out in scratch and converted to one string, of which the
+	// names are substrings; the names slices are cut from slab. A line therefore costs one allocation (plus
+	// amortised slab and entries growth) instead of one per field; an IPv4 address is parsed without one.
 	scratch []byte
 	spans   []span
 	names   []string
@@ -161,7 +164,12 @@ func (p *parser) line(n int, raw []byte) {
 	if field == nil {
 		return // blank or comment
 	}
-	p.scratch = append(p.scratch[:0], field...)
+	addr, err := parseAddrBytes(field)
+	if err != nil {
+		p.fail(n, raw, err)
+		return
+	}
+	p.scratch = p.scratch[:0]
 	p.spans = p.spans[:0]
 	for field, rest = nextField(rest); field != nil; field, rest = nextField(rest) {
 		start := len(p.scratch)
@@ -171,16 +179,9 @@ func (p *parser) line(n int, raw []byte) {
 		}
 		p.spans = append(p.spans, span{start, len(p.scratch), field})
 	}
+	// The names outlive the parse (the record store keeps them), so the string holds nothing else: with the
+	// address as well, a typical line's string took the next size class up, 48 octets instead of 24.
 	text := string(p.scratch)
-	addrLen := len(p.scratch)
-	if len(p.spans) > 0 {
-		addrLen = p.spans[0].start
-	}
-	addr, err := parseAddr(text[:addrLen])
-	if err != nil {
-		p.fail(n, raw, err)
-		return
-	}
 	p.names = p.names[:0]
 	for _, sp := range p.spans {
 		name, err := canonical(text[sp.start:sp.end], sp.raw)
@@ -234,6 +235,45 @@ func appendLower(dst, src []byte) []byte {
 	return dst
 }
 
+// parseAddrBytes is parseAddr for a field of the line, parsing the usual IPv4 form without making a string.
+func parseAddrBytes(field []byte) (netip.Addr, error) {
+	if addr, ok := parseIPv4(field); ok {
+		return addr, nil
+	}
+	return parseAddr(string(field))
+}
+
+// parseIPv4 parses the only IPv4 form netip.ParseAddr accepts, four decimal octets without leading zeros, and
+// reports false for anything else (which parseAddr then parses, or rejects with netip's error).
+func parseIPv4(b []byte) (netip.Addr, bool) {
+	var ip [4]byte
+	octet, digits, dots := 0, 0, 0
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 1 && octet == 0 {
+				return netip.Addr{}, false // a leading zero
+			}
+			octet = octet*10 + int(c-'0')
+			digits++
+			if octet > 255 {
+				return netip.Addr{}, false
+			}
+		case c == '.' && digits > 0 && dots < 3:
+			ip[dots] = byte(octet)
+			dots++
+			octet, digits = 0, 0
+		default:
+			return netip.Addr{}, false
+		}
+	}
+	if dots != 3 || digits == 0 {
+		return netip.Addr{}, false
+	}
+	ip[3] = byte(octet)
+	return netip.AddrFrom4(ip), true
+}
+
 func parseAddr(field string) (netip.Addr, error) {
 	if i := strings.IndexByte(field, '%'); i >= 0 {
 		// A zone only means something to the host that wrote the file; as a DNS answer it would be wrong.
@@ -272,30 +312,83 @@ func canonical(name string, raw []byte) (string, error) {
 // Records turns entries into A and AAAA records with the given TTL, in file order. A name on several lines keeps
 // every address (as dnsmasq and CoreDNS do); the same name and address twice becomes one record.
 func Records(entries []Entry, ttl uint32) []events.Record {
-	type key struct {
-		name string
-		addr netip.Addr
-	}
 	n := 0
 	for _, e := range entries {
 		n += len(e.Names)
 	}
-	seen := make(map[key]struct{}, n)
 	out := make([]events.Record, 0, n)
+	var last netip.Addr
+	var value string
 	for _, e := range entries {
 		typ := "A"
 		if e.Addr.Is6() {
 			typ = "AAAA"
 		}
-		value := e.Addr.String()
+		// The record store keeps the value strings: lines with the same address as the line before (a blocklist
+		// sending 100,000 names to 0.0.0.0) share one.
+		if e.Addr != last {
+			last, value = e.Addr, e.Addr.String()
+		}
 		for _, name := range e.Names {
-			k := key{name, e.Addr}
-			if _, dup := seen[k]; dup {
-				continue
-			}
-			seen[k] = struct{}{}
 			out = append(out, events.Record{Name: name, Type: typ, Value: value, TTL: ttl})
 		}
 	}
+	return dedupe(out)
+}
+
+// dedupe drops each record that repeats an earlier one (same name and value), keeping file order. It sorts
+// hashes rather than filling a map: for a 100,000-line file a map took several megabytes at the moment the
+// process holds the most (the file's records twice), the hashes take 1.6.
+func dedupe(recs []events.Record) []events.Record {
+	if len(recs) < 2 {
+		return recs
+	}
+	type hashed struct {
+		hash  uint64
+		index int32
+	}
+	seed := maphash.MakeSeed()
+	hs := make([]hashed, len(recs))
+	for i, r := range recs {
+		hs[i] = hashed{hash: maphash.Comparable(seed, [2]string{r.Name, r.Value}), index: int32(i)}
+	}
+	slices.SortFunc(hs, func(a, b hashed) int {
+		if c := cmp.Compare(a.hash, b.hash); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.index, b.index)
+	})
+	var dup []bool
+	for i := 0; i < len(hs); {
+		j := i + 1
+		for j < len(hs) && hs[j].hash == hs[i].hash {
+			j++
+		}
+		// A run holds the copies of one record in file order (or, rarely, records whose hashes collide): each is
+		// a duplicate if an earlier one in the run is equal.
+		for a := i + 1; a < j; a++ {
+			ra := recs[hs[a].index]
+			for b := i; b < a; b++ {
+				if rb := recs[hs[b].index]; rb.Name == ra.Name && rb.Value == ra.Value {
+					if dup == nil {
+						dup = make([]bool, len(recs))
+					}
+					dup[hs[a].index] = true
+					break
+				}
+			}
+		}
+		i = j
+	}
+	if dup == nil {
+		return recs
+	}
+	out := recs[:0]
+	for i, r := range recs {
+		if !dup[i] {
+			out = append(out, r)
+		}
+	}
+	clear(recs[len(out):])
 	return out
 }

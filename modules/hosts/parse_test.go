@@ -3,9 +3,11 @@ package hosts
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/netip"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -188,6 +190,49 @@ func TestRecords(t *testing.T) {
 		{Name: "dup.lan.", Type: "A", Value: "10.0.0.3", TTL: 60},
 	}, Records(entries, 60))
 	assert.Empty(t, Records(nil, 60))
+}
+
+// TestParseIPv4 checks the allocation-free IPv4 parser against netip.ParseAddr: whatever it accepts, netip
+// accepts with the same result, and every IPv4 address netip accepts it accepts too.
+func TestParseIPv4(t *testing.T) {
+	inputs := []string{
+		"10.0.0.1", "0.0.0.0", "255.255.255.255", "1.2.3.4",
+		"256.0.0.1", "01.0.0.1", "1.00.0.1", "1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "", "1.2.3.4a",
+		"::1", "fd00::1", "::ffff:10.0.0.1", "1.2.3.4%eth0", "1234.1.1.1", "-1.2.3.4",
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	const alphabet = "0123456789.."
+	for range 20000 {
+		b := make([]byte, 1+rng.IntN(16))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		inputs = append(inputs, string(b))
+	}
+	for _, in := range inputs {
+		got, ok := parseIPv4([]byte(in))
+		want, err := netip.ParseAddr(in)
+		if ok {
+			require.NoError(t, err, in)
+			require.Equal(t, want, got, in)
+		} else {
+			require.False(t, err == nil && want.Is4(), "%q is an IPv4 address netip accepts", in)
+		}
+	}
+}
+
+// TestRecordsShareValues: lines with the same address share one value string, which the record store keeps
+// (a blocklist sends thousands of names to 0.0.0.0).
+func TestRecordsShareValues(t *testing.T) {
+	entries, errs := Parse(strings.NewReader("0.0.0.0 a.lan b.lan\n0.0.0.0 c.lan\n10.0.0.1 d.lan\n0.0.0.0 e.lan\n"), "f")
+	require.Empty(t, errs)
+	recs := Records(entries, 60)
+	require.Len(t, recs, 5)
+	for _, r := range recs[1:3] {
+		assert.Same(t, unsafe.StringData(recs[0].Value), unsafe.StringData(r.Value), r.Name)
+	}
+	assert.Equal(t, "10.0.0.1", recs[3].Value)
+	assert.Equal(t, "0.0.0.0", recs[4].Value)
 }
 
 // bigHostsFile is n lines of the mix a real generated hosts file has: comments, IPv4 with one or two names, IPv6.

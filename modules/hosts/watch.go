@@ -1,6 +1,7 @@
 package hosts
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -52,8 +53,10 @@ type dirState struct {
 }
 
 type fileState struct {
-	stat    fileStat
-	records []events.Record
+	stat fileStat
+	// records is what the file last published, packed: the next load is compared with it and diffed against it.
+	records packed
+	count   int // records in it
 	bad     int
 }
 
@@ -183,7 +186,7 @@ func (w *watcher) fullScan(ctx context.Context, dir string) {
 	files := w.filesIn(dir)
 	records := 0
 	for _, f := range files {
-		records += len(w.files[f].records)
+		records += w.files[f].count
 	}
 	w.log.Info("hosts directory loaded", zap.String("directory", dir), zap.Bool("first", first),
 		zap.Bool("fsnotify", ds.watched), zap.Int("files", len(files)), zap.Int("records", records))
@@ -423,14 +426,16 @@ func (w *watcher) syncFile(ctx context.Context, path string, force bool) {
 	}
 	w.logBadLines(path, bad)
 	records := Records(entries, w.cfg.TTL)
-	if old != nil && old.bad == len(bad) && slices.Equal(old.records, records) {
+	next := pack(records)
+	if old != nil && old.bad == len(bad) && bytes.Equal(old.records, next) {
 		old.stat = statOf(info) // touched or rewritten with the same content: nothing to announce
 		return
 	}
 	kind := events.FileCreated
-	var prev []events.Record
+	var prev packed
+	prevCount := 0
 	if old != nil {
-		kind, prev = events.FileChanged, old.records
+		kind, prev, prevCount = events.FileChanged, old.records, old.count
 	}
 	ev := &events.FileEvent{
 		Metadata: events.Metadata{Source: moduleName},
@@ -446,11 +451,12 @@ func (w *watcher) syncFile(ctx context.Context, path string, force bool) {
 	}
 	w.log.Debug("hosts file loaded", zap.String("file", path), zap.String("kind", string(kind)),
 		zap.Int("records", len(records)), zap.Int("bad_lines", len(bad)))
-	if w.dirs[filepath.Dir(path)].scanned {
-		w.publishDiff(ctx, ev, prev, records)
+	if w.dirs[filepath.Dir(path)].scanned && w.cfg.MaxRecordEvents > 0 {
+		changes := diffPacked(prev, next, w.cfg.TTL)
+		w.publishDiff(ctx, ev, changes, len(changes))
 	}
-	w.files[path] = &fileState{stat: statOf(info), records: records, bad: len(bad)}
-	w.setRecords(len(records) - len(prev))
+	w.files[path] = &fileState{stat: statOf(info), records: next, count: len(records), bad: len(bad)}
+	w.setRecords(len(records) - prevCount)
 }
 
 // remove publishes the deletion of a loaded file, which removes its source from the store.
@@ -466,10 +472,18 @@ func (w *watcher) remove(ctx context.Context, path string) {
 		w.log.Error("publishing hosts file deletion", zap.String("file", path), zap.Error(err))
 		return
 	}
-	w.log.Debug("hosts file removed", zap.String("file", path), zap.Int("records", len(old.records)))
-	w.publishDiff(ctx, ev, old.records, nil)
+	w.log.Debug("hosts file removed", zap.String("file", path), zap.Int("records", old.count))
+	if w.cfg.MaxRecordEvents > 0 {
+		// Every record is removed, in file order: decoding more than can be published would be wasted.
+		gone := old.records.records(w.cfg.TTL, w.cfg.MaxRecordEvents)
+		changes := make([]change, len(gone))
+		for i, r := range gone {
+			changes[i] = change{events.RecordRemoved, r}
+		}
+		w.publishDiff(ctx, ev, changes, old.count)
+	}
 	delete(w.files, path)
-	w.setRecords(-len(old.records))
+	w.setRecords(-old.count)
 }
 
 func (w *watcher) setRecords(delta int) {
@@ -489,13 +503,9 @@ func (w *watcher) logBadLines(path string, bad []*LineError) {
 	}
 }
 
-// publishDiff publishes up to MaxRecordEvents HostsRecordEvents for the change from prev to next, correlated with
+// publishDiff publishes up to MaxRecordEvents HostsRecordEvents for the first of total changes, correlated with
 // the FileEvent that carries the new state.
-func (w *watcher) publishDiff(ctx context.Context, fe *events.FileEvent, prev, next []events.Record) {
-	if w.cfg.MaxRecordEvents == 0 {
-		return
-	}
-	changes := diff(prev, next)
+func (w *watcher) publishDiff(ctx context.Context, fe *events.FileEvent, changes []change, total int) {
 	n := min(len(changes), w.cfg.MaxRecordEvents)
 	for _, c := range changes[:n] {
 		ev := &events.HostsRecordEvent{
@@ -509,9 +519,9 @@ func (w *watcher) publishDiff(ctx context.Context, fe *events.FileEvent, prev, n
 			return
 		}
 	}
-	if len(changes) > n {
+	if total > n {
 		w.log.Info("per-record events left out for a large hosts file change", zap.String("file", fe.Path),
-			zap.Int("published", n), zap.Int("left_out", len(changes)-n))
+			zap.Int("published", n), zap.Int("left_out", total-n))
 	}
 }
 

@@ -87,7 +87,7 @@ func New(p Params) (*Handler, error) {
 		h.Handle)
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
-			h.apply(ctx, "records", StaticSource, h.static)
+			h.apply(ctx, "records", StaticSource, h.store.Replace(StaticSource, h.static))
 			return nil
 		},
 	})
@@ -131,7 +131,8 @@ func (h *Handler) Handle(ctx context.Context, e events.Event) error {
 	if len(bad) > 0 {
 		h.reportBad(ctx, e, snap.Source, bad)
 	}
-	h.apply(ctx, e.Meta().Source, snap.Source, recs)
+	// recs is ours alone: the store may keep it rather than copy it, which matters for a 100,000-line hosts file.
+	h.apply(ctx, e.Meta().Source, snap.Source, h.store.ReplaceOwned(snap.Source, recs))
 	return nil
 }
 
@@ -148,9 +149,8 @@ func (h *Handler) reportBad(ctx context.Context, e events.Event, source string, 
 	}
 }
 
-// apply replaces source in the store and publishes what changed.
-func (h *Handler) apply(ctx context.Context, producer, source string, recs []dnsstore.Record) {
-	diff := h.store.Replace(source, recs)
+// apply publishes what replacing source in the store changed.
+func (h *Handler) apply(ctx context.Context, producer, source string, diff dnsstore.Diff) {
 	published := 0
 	for _, c := range []struct {
 		kind events.DNSKind

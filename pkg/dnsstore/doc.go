@@ -21,24 +21,45 @@
 // load) and stall behind a writer reloading a large hosts file. Plain maps copied on every write would make
 // a container start cost O(all records). Instead each snapshot holds persistent hash array mapped tries
 // (hamt.go): a write copies only the few nodes on the paths to what changed, so consecutive snapshots share
-// almost all of their structure. Replacing a one-record source next to 100,000 others takes about 15 µs;
-// within one Replace a transaction changes the nodes it already copied in place, so loading 100,000
-// records takes about 130 ms and reloading them with one change about 40 ms (sorting and diffing dominate).
+// almost all of their structure, and replacing a one-record source next to 100,000 others takes about 7 µs.
+// Within one Replace a transaction changes the nodes it already copied in place.
+//
+// # Large sources
+//
+// A node and its trie slot per name, and an entry per address in a shared reverse trie, cost some 300 octets a
+// record: with a 100,000-line hosts file, more than the records themselves. So a source of at least 4,096
+// records (defaultBulkMin) gets a bulk index of its own, built once per Replace and never changed: an
+// open-addressing table from name hash to the name's records in the source's sorted list, and sorted arrays
+// of (address, record) for PTR answers, about 20 octets a record with no pointers for the garbage collector
+// to scan. Such a source's names get no node, except those that need one anyway: empty non-terminals above
+// them, names another source also has, names with children, and wildcard owners. The shared index is then
+// small, and a store holding one 100,000-line hosts file keeps about 200 octets per record alive, mostly the
+// Record (80 octets) and its RR (64); BenchmarkHeapPerRecord measures it. Loading such a file takes about
+// 50 ms, and so does reloading it with one line edited (sorting and diffing dominate; the bulk index is
+// rebuilt whole).
+//
+// A node holds slices of its sources' record lists, and every Replace re-points the nodes of the source it
+// replaces to the new list: a node left pointing into the previous list would keep that whole list alive, so
+// that each edit of a big file would leave another copy of it in memory. ReplaceOwned lets a caller that
+// built the list for the store (the records handler) hand it over instead of having it copied.
 //
 // # Lookups
 //
-// The name index maps each existing owner name to a node holding its records already merged over sources,
-// so Lookup returns that slice without allocating. Empty non-terminals ("lab.test." when only
-// "a.lab.test." has records) and the root are stored as nodes too, each counting its existing children, so
-// "does this name exist" is one hash lookup. Wildcards follow RFC 4592: a name that exists is never
-// wildcard-matched; otherwise Lookup walks up the labels to the closest encloser (the first ancestor that
-// exists) and answers from "*.<closest encloser>" if that owns records, through a pointer the encloser's node
-// keeps to its wildcard child. A hit costs one hash and a few pointer hops (about 30 ns with 100,000 names);
-// a miss adds one lookup per label walked up. A radix tree over reversed labels was the alternative: it
-// finds closest enclosers by prefix seeks but needs the reversed key built per query and a byte-wise
-// descent, which the explicit empty non-terminals make unnecessary.
+// The name index maps each owner name that has a node to the node, holding its records already merged over
+// sources, so Lookup returns that slice without allocating; a name without one is looked up in the bulk
+// indexes with the same hash, and its records are a slice of its source's list. Empty non-terminals ("lab.test."
+// when only "a.lab.test." has records) and the root are stored as nodes too, each counting its existing
+// children, so "does this name exist" is a hash lookup and a probe per bulk source. Wildcards follow RFC 4592:
+// a name that exists is never wildcard-matched; otherwise Lookup walks up the labels to the closest encloser
+// (the first ancestor that exists) and answers from "*.<closest encloser>" if that owns records, through a
+// pointer the encloser's node keeps to its wildcard child (a name without a node has no children, so no
+// wildcard child). A hit costs one hash and a few memory accesses (about 30 ns with 100,000 names); a miss
+// adds one lookup per label walked up. A radix tree over reversed labels was the alternative: it finds closest
+// enclosers by prefix seeks but needs the reversed key built per query and a byte-wise descent, which the
+// explicit empty non-terminals make unnecessary.
 //
-// The reverse index maps each address to the sorted names with an A or AAAA record for it (PTR answers).
+// The reverse index maps each address to the sorted names with an A or AAAA record for it (PTR answers): a
+// trie for the names with nodes, merged at query time with the bulk indexes' arrays.
 //
 // # Sharing
 //

@@ -51,12 +51,20 @@ func (m *hamt[V]) len() int { return m.size }
 
 // get returns the value stored for k.
 func (m *hamt[V]) get(k string) (V, bool) {
+	if m.root == nil {
+		var zero V
+		return zero, false
+	}
+	return m.getHashed(k, m.hash(k))
+}
+
+// getHashed is get for a key whose hash h the caller already has.
+func (m *hamt[V]) getHashed(k string, h uint64) (V, bool) {
 	n := m.root
 	if n == nil {
 		var zero V
 		return zero, false
 	}
-	h := m.hash(k)
 	for shift := uint(0); ; shift += hamtBits {
 		if shift >= hamtMaxBits {
 			for i := range n.slots {

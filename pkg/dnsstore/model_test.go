@@ -102,8 +102,16 @@ func (m refStore) clone() refStore {
 
 // TestStoreMatchesModel replaces random record sets of a few sources over a small name space (so names,
 // wildcards and empty non-terminals keep appearing and disappearing) and compares every lookup, reverse
-// lookup, listing and diff with refStore, for the new snapshot and for the one before it.
+// lookup, listing and diff with refStore, for the new snapshot and for the one before it. It runs with bulk
+// indexes off, for every source, and for sources from a few records up, so that sources also move in and
+// out of bulk indexing.
 func TestStoreMatchesModel(t *testing.T) {
+	for _, bulkMin := range []int{defaultBulkMin, 1, 4, 8} {
+		t.Run(fmt.Sprintf("bulkMin=%d", bulkMin), func(t *testing.T) { testStoreMatchesModel(t, bulkMin) })
+	}
+}
+
+func testStoreMatchesModel(t *testing.T, bulkMin int) {
 	labels := []string{"a", "b", "c"}
 	var names []string // every owner a record may have: depth 1..3 under "t.", plus wildcards
 	var build func(suffix string, depth int)
@@ -138,6 +146,7 @@ func TestStoreMatchesModel(t *testing.T) {
 
 	rng := rand.New(rand.NewPCG(7, 11))
 	s := New()
+	s.bulkMin = bulkMin
 	ref := refStore{}
 	prev, prevRef := s.Snapshot(), ref.clone()
 	for step := range 400 {
@@ -185,14 +194,32 @@ func TestStoreMatchesModel(t *testing.T) {
 			ref[source] = next
 		}
 
-		d := s.Replace(source, recs)
 		msg := fmt.Sprintf("step %d: Replace(%q, %v)", step, source, short(recs))
+		var d Diff
+		switch step % 3 {
+		case 0:
+			d = s.Replace(source, recs)
+		case 1:
+			d = s.ReplaceOwned(source, slices.Clone(recs))
+		default:
+			// Records without RRs, which the store validates and builds.
+			parsed := slices.Clone(recs)
+			for i := range parsed {
+				parsed[i].RR = nil
+			}
+			d = s.ReplaceOwned(source, parsed)
+		}
 		require.Equal(t, short(wantAdded), short(d.Added), msg+": added")
 		require.Equal(t, short(wantRemoved), short(d.Removed), msg+": removed")
 		require.Equal(t, short(wantUpdated), short(d.Updated), msg+": updated")
+		for _, r := range append(append(d.Added, d.Removed...), d.Updated...) {
+			require.NotNil(t, r.RR, msg)
+			require.Equal(t, r.TTL, r.RR.Header().Ttl, msg)
+		}
 
 		checkAgainstModel(t, s.Snapshot(), ref, queries, addrs, msg)
 		checkAgainstModel(t, prev, prevRef, queries, addrs, msg+": previous snapshot")
+		checkStructure(t, s.Snapshot(), msg)
 		prev, prevRef = s.Snapshot(), ref.clone()
 	}
 }
@@ -233,4 +260,42 @@ func checkAgainstModel(t *testing.T, snap *Snapshot, ref refStore, queries, addr
 		require.Equal(t, all[i].Source, got[i].Source, msg+": Records sources")
 	}
 	require.Equal(t, srcs, snap.Sources(), msg+": Sources")
+}
+
+// checkStructure checks what the model cannot see: every node holds slices of its sources' current record
+// lists (a slice of an older list would keep that whole list alive), and a node is in the name index only
+// when no bulk index can stand for it.
+func checkStructure(t *testing.T, snap *Snapshot, msg string) {
+	t.Helper()
+	for _, r := range snap.Records() {
+		require.NotNil(t, r.RR, "%s: %s has no RR", msg, r.Name)
+		h := r.RR.Header()
+		require.Equal(t, [3]any{r.Name, r.Type, r.TTL}, [3]any{h.Name, h.Rrtype, h.Ttl}, "%s: RR of %s", msg, r.Name)
+	}
+	snap.names.each(func(name string, n *node) bool {
+		require.Equal(t, name, n.name, msg)
+		for _, sr := range n.sources {
+			set, ok := snap.sources.get(sr.source)
+			require.True(t, ok, "%s: node %q has records of %q, which has none", msg, name, sr.source)
+			require.NotEmpty(t, sr.recs, msg)
+			require.True(t, within(sr.recs, set.recs), "%s: node %q holds an old list of %q", msg, name, sr.source)
+		}
+		require.True(t, n.exists(), "%s: node %q does not exist", msg, name)
+		bulkOnly := len(n.sources) == 1 && n.children == 0 && !isWildcard(name)
+		if bulkOnly {
+			set, _ := snap.sources.get(n.sources[0].source)
+			require.Nil(t, set.bulk, "%s: node %q is not needed: its source %q has a bulk index", msg, name, set.source)
+		}
+		return true
+	})
+}
+
+// within reports whether sub is a slice of list's array.
+func within(sub, list []Record) bool {
+	for i := range list {
+		if &list[i] == &sub[0] {
+			return i+len(sub) <= len(list)
+		}
+	}
+	return false
 }

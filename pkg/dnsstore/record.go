@@ -13,24 +13,36 @@ import (
 )
 
 // Record is one resource record owned by a source.
+//
+// A large hosts file makes the store hold 100,000 of these, so the fields are ordered to leave no padding and
+// the time it was set is kept as an integer: 80 octets rather than 104.
 type Record struct {
 	// Name is canonical: lower case, fully qualified with a trailing dot ("app.lab.test."); it may start with
 	// "*." (a wildcard owner).
 	Name string
-	// Type is one of dns.TypeA, dns.TypeAAAA, dns.TypeCNAME, dns.TypeTXT and dns.TypeSRV.
-	Type uint16
 	// Value is the canonical presentation of the RDATA: "10.0.0.1", "2001:db8::1" (netip canonical form),
 	// "target.lab.test." (CNAME), the TXT text unquoted, or "10 5 443 target.lab.test." (SRV).
 	Value string
-	TTL   uint32
 	// Source is the owner of the record ("hosts:/etc/hosts.d/lab", "docker:<id>", "static:config",
 	// "node:<id>"); Store.Replace sets it.
 	Source string
-	// SetAt is when Store.Replace first stored the record with its current TTL.
-	SetAt time.Time
 	// RR is built once by NewRecord and shared by every reader: never mutate it (dns.Copy it before changing
 	// a header, e.g. to rewrite the owner of a wildcard answer).
 	RR dns.RR
+	// setAt is SetAt in Unix nanoseconds, 0 until the record is stored.
+	setAt int64
+	TTL   uint32
+	// Type is one of dns.TypeA, dns.TypeAAAA, dns.TypeCNAME, dns.TypeTXT and dns.TypeSRV.
+	Type uint16
+}
+
+// SetAt is when Store.Replace first stored the record with its current TTL (in UTC), or the zero time for a
+// record that was not stored.
+func (r Record) SetAt() time.Time {
+	if r.setAt == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, r.setAt).UTC()
 }
 
 // maxTTL is the largest TTL RFC 2181 section 8 allows; resolvers treat larger values as zero.
@@ -47,10 +59,11 @@ func NewRecord(name, typ, value string, ttl uint32) (Record, error) {
 	if !ok {
 		return Record{}, fmt.Errorf("dnsstore: record %q: unsupported type %q (want A, AAAA, CNAME, TXT or SRV)", name, typ)
 	}
-	r, err := newRecord(name, t, value, ttl)
+	r, err := parseRecord(name, t, value, ttl)
 	if err != nil {
 		return Record{}, fmt.Errorf("dnsstore: %w", err)
 	}
+	r.RR = newRR(r)
 	return r, nil
 }
 
@@ -71,8 +84,9 @@ func parseType(typ string) (uint16, bool) {
 	return 0, false
 }
 
-// newRecord is NewRecord for a type code, with errors not yet prefixed by the package name.
-func newRecord(name string, t uint16, value string, ttl uint32) (Record, error) {
+// parseRecord validates and canonicalises a record of type t without building its RR (see newRR), with errors
+// not yet prefixed by the package name.
+func parseRecord(name string, t uint16, value string, ttl uint32) (Record, error) {
 	tname := dns.TypeToString[t]
 	owner, err := canonicalName(name)
 	if err != nil {
@@ -81,7 +95,6 @@ func newRecord(name string, t uint16, value string, ttl uint32) (Record, error) 
 	if ttl > maxTTL {
 		return Record{}, fmt.Errorf("%s record %q: TTL %d is larger than %d", tname, owner, ttl, maxTTL)
 	}
-	hdr := dns.RR_Header{Name: owner, Rrtype: t, Class: dns.ClassINET, Ttl: ttl}
 	r := Record{Name: owner, Type: t, TTL: ttl}
 	switch t {
 	case dns.TypeA:
@@ -92,13 +105,6 @@ func newRecord(name string, t uint16, value string, ttl uint32) (Record, error) 
 		}
 		// netip only accepts the canonical dotted-quad form for IPv4, so the input is already canonical.
 		r.Value = v
-		// One allocation holds the RR and its address.
-		a := &struct {
-			rr dns.A
-			ip [4]byte
-		}{ip: addr.As4()}
-		a.rr = dns.A{Hdr: hdr, A: net.IP(a.ip[:])}
-		r.RR = &a.rr
 	case dns.TypeAAAA:
 		addr, err := netip.ParseAddr(strings.TrimSpace(value))
 		switch {
@@ -108,12 +114,6 @@ func newRecord(name string, t uint16, value string, ttl uint32) (Record, error) 
 			return Record{}, fmt.Errorf("AAAA record %q: %q has a zone, which DNS cannot carry", owner, value)
 		}
 		r.Value = addr.String()
-		a := &struct {
-			rr dns.AAAA
-			ip [16]byte
-		}{ip: addr.As16()}
-		a.rr = dns.AAAA{Hdr: hdr, AAAA: net.IP(a.ip[:])}
-		r.RR = &a.rr
 	case dns.TypeCNAME:
 		target, err := canonicalName(strings.TrimSpace(value))
 		switch {
@@ -125,42 +125,67 @@ func newRecord(name string, t uint16, value string, ttl uint32) (Record, error) 
 			return Record{}, fmt.Errorf("CNAME record %q: target %q is the record's own name", owner, value)
 		}
 		r.Value = target
-		r.RR = &dns.CNAME{Hdr: hdr, Target: target}
 	case dns.TypeTXT:
-		chunks, err := txtStrings(value)
-		if err != nil {
-			return Record{}, fmt.Errorf("TXT record %q: %w", owner, err)
+		if len(value) > maxTXTLen {
+			return Record{}, fmt.Errorf("TXT record %q: text of %d octets is longer than %d", owner, len(value), maxTXTLen)
 		}
 		r.Value = value
-		r.RR = &dns.TXT{Hdr: hdr, Txt: chunks}
 	case dns.TypeSRV:
-		srv, canonical, err := parseSRV(value)
+		_, canonical, err := parseSRV(value)
 		if err != nil {
 			return Record{}, fmt.Errorf("SRV record %q: %w", owner, err)
 		}
-		srv.Hdr = hdr
 		r.Value = canonical
-		r.RR = srv
 	}
 	return r, nil
+}
+
+// newRR builds the RR of a record parseRecord returned (its fields are canonical and valid, so this cannot fail).
+func newRR(r Record) dns.RR {
+	hdr := dns.RR_Header{Name: r.Name, Rrtype: r.Type, Class: dns.ClassINET, Ttl: r.TTL}
+	switch r.Type {
+	case dns.TypeA:
+		addr, _ := netip.ParseAddr(r.Value)
+		// One allocation holds the RR and its address.
+		a := &struct {
+			rr dns.A
+			ip [4]byte
+		}{ip: addr.As4()}
+		a.rr = dns.A{Hdr: hdr, A: net.IP(a.ip[:])}
+		return &a.rr
+	case dns.TypeAAAA:
+		addr, _ := netip.ParseAddr(r.Value)
+		a := &struct {
+			rr dns.AAAA
+			ip [16]byte
+		}{ip: addr.As16()}
+		a.rr = dns.AAAA{Hdr: hdr, AAAA: net.IP(a.ip[:])}
+		return &a.rr
+	case dns.TypeCNAME:
+		return &dns.CNAME{Hdr: hdr, Target: r.Value}
+	case dns.TypeTXT:
+		return &dns.TXT{Hdr: hdr, Txt: txtStrings(r.Value)}
+	default: // dns.TypeSRV
+		srv, _, _ := parseSRV(r.Value)
+		srv.Hdr = hdr
+		return srv
+	}
 }
 
 // maxTXTLen keeps the RDATA of one TXT record (a length octet per 255-octet string) within 65535 octets.
 const maxTXTLen = 65535 - 65535/256 - 1
 
-// txtStrings splits text into the 255-octet character-strings a TXT RDATA is made of, each in the escaped
-// form miekg/dns keeps them in (it reads a backslash as the start of an escape when packing).
-func txtStrings(text string) ([]string, error) {
-	if len(text) > maxTXTLen {
-		return nil, fmt.Errorf("text of %d octets is longer than %d", len(text), maxTXTLen)
-	}
+// txtStrings splits text (at most maxTXTLen octets) into the 255-octet character-strings a TXT RDATA is made
+// of, each in the escaped form miekg/dns keeps them in (it reads a backslash as the start of an escape when
+// packing).
+func txtStrings(text string) []string {
 	chunks := make([]string, 0, max(1, (len(text)+254)/255))
 	for {
 		n := min(len(text), 255)
 		chunks = append(chunks, escapeTXT(text[:n]))
 		text = text[n:]
 		if text == "" {
-			return chunks, nil
+			return chunks
 		}
 	}
 }

@@ -115,13 +115,27 @@ func TestNewRecord(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := NewRecord(tt.owner, tt.typ, tt.value, tt.ttl)
+			// parseRecord is the same without the RR, which the store builds with newRR.
+			typ, known := parseType(tt.typ)
+			parsed, perr := parseRecord(tt.owner, typ, tt.value, tt.ttl)
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
 				assert.Equal(t, Record{}, r)
+				if known {
+					require.Error(t, perr)
+					assert.Equal(t, err.Error(), "dnsstore: "+perr.Error())
+					assert.Equal(t, Record{}, parsed)
+				}
 				return
 			}
 			require.NoError(t, err)
+			require.NoError(t, perr)
+			assert.Nil(t, parsed.RR)
+			withRR := parsed
+			withRR.RR = r.RR
+			assert.Equal(t, r, withRR)
+			assert.Equal(t, r.RR, newRR(parsed), "the RR the store builds for a parsed record")
 			assert.Equal(t, tt.wantName, r.Name)
 			assert.Equal(t, tt.wantType, r.Type)
 			assert.Equal(t, tt.wantValue, r.Value)

@@ -24,22 +24,25 @@ type Store struct {
 	mu  sync.Mutex // serialises Replace
 	cur atomic.Pointer[Snapshot]
 	now func() time.Time // time.Now; tests set a fixed clock
+	// bulkMin is the size from which a source gets a bulk index (defaultBulkMin); tests lower it.
+	bulkMin int
 }
 
 // New returns an empty store.
 func New() *Store {
 	seed := maphash.MakeSeed()
-	s := &Store{now: time.Now}
+	s := &Store{now: time.Now, bulkMin: defaultBulkMin}
 	s.cur.Store(&Snapshot{
 		names:   newHAMT[*node](seed),
-		sources: newHAMT[[]Record](seed),
+		sources: newHAMT[*sourceSet](seed),
 		reverse: newHAMT[[]string](seed),
 	})
 	return s
 }
 
 // Diff is what a Replace changed for one source, keyed by (name, type, value). Each list is sorted by name,
-// type and value.
+// type and value. The lists may share memory with the store (when a source is added or removed whole, Added or
+// Removed is its record list, not a copy of 100,000 records): do not modify them.
 type Diff struct {
 	Added   []Record
 	Removed []Record // the records as they were stored
@@ -57,40 +60,73 @@ func (s *Store) Snapshot() *Snapshot { return s.cur.Load() }
 // The store sets Source, and SetAt to now for records that are new or whose TTL changed; records that are
 // unchanged keep the SetAt they were first stored with. Duplicates inside recs (same name, type and value)
 // collapse into one with the lowest TTL. An empty or nil recs removes the source. Records are expected to come
-// from NewRecord; any other record is validated again and dropped if invalid. When nothing changed no
-// snapshot is published and the generation stays the same.
+// from NewRecord; any other record is validated again and dropped if invalid, and gets its RR only if it is
+// stored anew. When nothing changed no snapshot is published and the generation stays the same.
 //
-// The cost is O(n log n) in the size n of the new record set (to sort and diff it) plus O(log N) per
-// changed name in the size N of the store: a one-record source never pays for a large one beside it.
+// The cost is O(n log n) in the size n of the new record set (to sort and diff it), plus O(log N) in the size N
+// of the store for each of the source's names that has a node (most names of a large source have none, see
+// doc.go): a one-record source never pays for a large one beside it.
 func (s *Store) Replace(source string, recs []Record) Diff {
+	return s.replace(source, recs, false)
+}
+
+// ReplaceOwned is Replace for a list the caller gives away: the store sorts recs in place and keeps it rather
+// than a copy, so that a large source is not held twice while it is replaced (100,000 records are 8 MB). The
+// caller must not use recs afterwards, nor pass it again.
+func (s *Store) ReplaceOwned(source string, recs []Record) Diff {
+	return s.replace(source, recs, true)
+}
+
+func (s *Store) replace(source string, recs []Record, owned bool) Diff {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.cur.Load()
-	oldRecs, _ := old.sources.get(source)
-	newRecs := normalise(source, recs, s.now())
-	diff := diffRecords(oldRecs, newRecs)
+	oldSet, _ := old.sources.get(source)
+	newRecs := normalise(source, recs, s.now(), owned)
+	diff := diffRecords(oldSet.all(), newRecs)
 	if diff.Empty() {
 		return Diff{}
 	}
-	w := &writer{old: old, source: source, names: old.names.txn()}
-	if n := countAddrs(diff.Added) + countAddrs(diff.Removed); n > 0 {
-		w.rev = make([]revChange, 0, n)
+	var newSet *sourceSet
+	if len(newRecs) > 0 {
+		newSet = &sourceSet{source: source, recs: newRecs}
+		if len(newRecs) >= s.bulkMin {
+			newSet.bulk = newBulkIndex(newRecs, old.names.hash)
+		}
 	}
-	w.apply(oldRecs, newRecs)
-	s.cur.Store(w.commit(oldRecs, newRecs))
+	w := &writer{old: old, source: source, oldSet: oldSet, newSet: newSet, names: old.names.txn()}
+	for _, b := range old.bulks {
+		if b.source != source {
+			w.others = append(w.others, b)
+		}
+	}
+	w.apply()
+	s.cur.Store(w.commit())
 	return diff
 }
 
 // normalise returns recs sorted by key with Source and SetAt set and duplicates collapsed to the lowest TTL.
 // It sorts small pointer-free keys (the first octets of the name and an index) rather than the records:
-// with 100,000 records, moving the large pointerful structs costs several times more than comparing.
-func normalise(source string, recs []Record, now time.Time) []Record {
+// with 100,000 records, moving the large pointerful structs costs several times more than comparing. When
+// owned, recs is the caller's to give away: it is sorted in place and returned, instead of a copy.
+func normalise(source string, recs []Record, now time.Time, owned bool) []Record {
 	valid := make([]*Record, 0, len(recs))
+	n := 0 // with owned, the valid records are moved to recs[:n]
 	for i := range recs {
 		r := &recs[i]
-		if fixed, ok := checked(r); !ok {
+		fixed, ok := checked(r)
+		switch {
+		case !ok:
 			continue
-		} else if fixed != nil {
+		case owned:
+			if fixed != nil {
+				recs[n] = *fixed
+			} else if n != i {
+				recs[n] = *r
+			}
+			r = &recs[n]
+			n++
+		case fixed != nil:
 			r = fixed
 		}
 		valid = append(valid, r)
@@ -105,16 +141,61 @@ func normalise(source string, recs []Record, now time.Time) []Record {
 		}
 		return compareKeyTTL(*valid[a.index], *valid[b.index])
 	})
-	out := make([]Record, 0, len(keys))
-	for _, k := range keys {
-		r := valid[k.index]
-		if len(out) > 0 && compareKey(out[len(out)-1], *r) == 0 {
-			continue // a duplicate with a TTL no lower than the one kept
+	var out []Record
+	if owned {
+		clear(recs[n:])
+		// Sorted by key then TTL, so compacting keeps the first of each key: the lowest TTL.
+		out = slices.CompactFunc(permute(recs[:n], keys), func(a, b Record) bool { return compareKey(a, b) == 0 })
+	} else {
+		// Count first so that the stored list is allocated at its final size: it is the largest thing a big
+		// source keeps.
+		unique := 0
+		for i, k := range keys {
+			if i == 0 || compareKey(*valid[keys[i-1].index], *valid[k.index]) != 0 {
+				unique++
+			}
 		}
-		out = append(out, *r)
-		out[len(out)-1].Source, out[len(out)-1].SetAt = source, now
+		out = make([]Record, 0, unique)
+		for _, k := range keys {
+			if r := valid[k.index]; len(out) == 0 || compareKey(out[len(out)-1], *r) != 0 {
+				out = append(out, *r) // the first of each key: the lowest TTL
+			}
+		}
 	}
-	return slices.Clip(out)
+	if len(out) == 0 {
+		return nil
+	}
+	if owned && len(out) < cap(out)/2 {
+		out = slices.Clone(out) // most of the list was duplicates or invalid: do not keep it all
+	}
+	at := now.UnixNano()
+	for i := range out {
+		out[i].Source, out[i].setAt = source, at
+	}
+	return out
+}
+
+// permute reorders recs in place so that recs[i] is what recs[keys[i].index] was, following each cycle of
+// the permutation once (it marks keys as it goes).
+func permute(recs []Record, keys []sortKey) []Record {
+	for i := range recs {
+		if keys[i].index < 0 {
+			continue
+		}
+		first := recs[i]
+		j := i
+		for {
+			k := keys[j].index
+			keys[j].index = -1
+			if k == i {
+				recs[j] = first
+				break
+			}
+			recs[j] = recs[k]
+			j = k
+		}
+	}
+	return recs
 }
 
 type sortKey struct {
@@ -135,10 +216,10 @@ func namePrefix(name string) uint64 {
 }
 
 // checked reports whether r can be stored, and returns a corrected copy when its RR disagrees with its
-// fields. A record from NewRecord passes unchanged (or with its RR copied if only the TTL was edited);
-// anything else is rebuilt from its fields, or rejected. The name is checked even when the RR agrees with
-// it, because the name index relies on canonical names (a "*" label anywhere but first would give a
-// wildcard owner children).
+// fields. A record from NewRecord passes unchanged (or with its RR copied if only the TTL was edited); anything
+// else is validated from its fields and returned without an RR, which Replace builds only if it stores the
+// record anew. The name is checked even when the RR agrees with it, because the name
+// index relies on canonical names (a "*" label anywhere but first would give a wildcard owner children).
 func checked(r *Record) (*Record, bool) {
 	if r.RR != nil {
 		h := r.RR.Header()
@@ -152,7 +233,7 @@ func checked(r *Record) (*Record, bool) {
 			return &fixed, true
 		}
 	}
-	nr, err := newRecord(r.Name, r.Type, r.Value, r.TTL)
+	nr, err := parseRecord(r.Name, r.Type, r.Value, r.TTL)
 	if err != nil {
 		return nil, false
 	}
@@ -177,8 +258,9 @@ func compareKeyTTL(a, b Record) int {
 }
 
 // diffRecords compares the stored and the new records of a source, both sorted by key. Unchanged records in
-// newRecs are replaced by the stored ones so that they keep their SetAt. It walks the lists twice, counting
-// first, so that each list of the Diff is allocated once at its final size.
+// newRecs are replaced by the stored ones so that they keep their SetAt (and RR); the records stored anew get
+// their RR if they have none. It walks the lists twice, counting first, so that each list of the Diff is
+// allocated once at its final size; a source added or removed whole shares its list instead.
 func diffRecords(oldRecs, newRecs []Record) Diff {
 	var added, removed, updated int
 	walkDiff(oldRecs, newRecs, func(i, j int) {
@@ -189,8 +271,21 @@ func diffRecords(oldRecs, newRecs []Record) Diff {
 			added++
 		case oldRecs[i].TTL != newRecs[j].TTL:
 			updated++
+		default:
+			newRecs[j] = oldRecs[i]
 		}
 	})
+	for j := range newRecs {
+		if newRecs[j].RR == nil {
+			newRecs[j].RR = newRR(newRecs[j])
+		}
+	}
+	switch {
+	case len(oldRecs) == 0:
+		return Diff{Added: newRecs}
+	case len(newRecs) == 0:
+		return Diff{Removed: oldRecs}
+	}
 	var d Diff
 	if added > 0 {
 		d.Added = make([]Record, 0, added)
@@ -209,8 +304,6 @@ func diffRecords(oldRecs, newRecs []Record) Diff {
 			d.Added = append(d.Added, newRecs[j])
 		case oldRecs[i].TTL != newRecs[j].TTL:
 			d.Updated = append(d.Updated, newRecs[j])
-		default:
-			newRecs[j] = oldRecs[i]
 		}
 	})
 	return d
@@ -245,15 +338,20 @@ func walkDiff(a, b []Record, f func(i, j int)) {
 	}
 }
 
-// node is everything stored at one owner name. Published nodes are immutable; a writer copies a node before
-// changing it.
+// node is everything stored at one owner name in the shared name index. Published nodes are immutable; a
+// writer copies a node before changing it.
+//
+// The shared index holds every name except those that only a bulk source has records at and that have no
+// children: with a 100,000-line hosts file, that is all of its names but the few empty non-terminals above them.
+// Such a name is found through its source's bulk index instead. A wildcard owner always has a node, because its
+// parent links to it.
 type node struct {
 	name string
 	// records is every type at the name merged over sources (see Match.Records); nil for an empty
 	// non-terminal.
 	records []Record
-	// sources holds each source's records at the name, sorted by source. With a single source it points
-	// into single.
+	// sources holds each source's records at the name, sorted by source; each is a slice of that source's
+	// record list. With a single source it points into single.
 	sources []sourceRecords
 	single  [1]sourceRecords
 	// wild is the node of "*.<name>" when it exists, so that a wildcard answer needs no key building.
@@ -274,12 +372,17 @@ func (n *node) exists() bool { return len(n.records) > 0 || n.children > 0 }
 // writer applies one Replace. Its names transaction doubles as the set of nodes copied so far: a node
 // whose owner is the transaction's is the writer's private copy and is changed in place.
 type writer struct {
-	old    *Snapshot
-	source string
-	names  *hamtTxn[*node]
-	parent *node // the last parent link changed
-	// gone lists nodes that may have ceased to exist; commit deletes those that did.
-	gone []*node
+	old            *Snapshot
+	source         string
+	oldSet, newSet *sourceSet   // the source's records before and after; nil when it has none
+	others         []*sourceSet // the bulk sources other than this one
+	names          *hamtTxn[*node]
+	parent         *node // the last parent link changed
+	// cur is the name apply is at: this source's records at names before it are already the new ones.
+	cur string
+	// touched lists the nodes copied or created; commit decides whether each still belongs in the index and
+	// updates the reverse index from what changed in them.
+	touched []*node
 	// rev collects the names that gained or lost an address; commit groups them by address so that an
 	// address shared by many names (a hosts file blocking 100,000 names with 0.0.0.0) is rebuilt once.
 	rev []revChange
@@ -291,7 +394,7 @@ type revChange struct {
 	add  bool
 }
 
-// node returns the writable copy of name's node, creating an empty one if the name does not exist.
+// node returns the writable copy of name's node, creating one if the name has no node.
 // Records arrive sorted by name, so siblings ask for their parent one after another: the last parent is
 // remembered to spare a trie walk per record.
 func (w *writer) node(name string) *node {
@@ -301,7 +404,8 @@ func (w *writer) node(name string) *node {
 	return w.nodeIn(name)
 }
 
-// nodeIn is node without the parent shortcut: it copies name's node into the transaction on first use.
+// nodeIn is node without the parent shortcut: it copies name's node into the transaction on first use. A name
+// without a node has records in at most one bulk source, which the new node starts with.
 func (w *writer) nodeIn(name string) *node {
 	p, _ := w.names.ref(name)
 	if n := *p; n != nil && n.owner == w.names.owner {
@@ -310,15 +414,55 @@ func (w *writer) nodeIn(name string) *node {
 	n := &node{name: name}
 	if old := *p; old != nil {
 		*n = *old
+		if len(n.sources) == 1 {
+			n.single[0] = n.sources[0]
+			n.sources = n.single[:]
+		}
+	} else {
+		w.fromBulks(n)
 	}
 	n.owner = w.names.owner
 	*p = n
+	w.touched = append(w.touched, n)
 	return n
 }
 
-// apply updates the node of every name whose records from w.source changed, in name order: the records are
-// then read sequentially, which matters more than the order of writes to the trie.
-func (w *writer) apply(oldRecs, newRecs []Record) {
+// fromBulks sets the records a name without a node has: those of the bulk sources, with this source's as they
+// are at this point of apply.
+func (w *writer) fromBulks(n *node) {
+	h := w.names.m.hash(n.name)
+	var srcs []sourceRecords
+	for _, b := range w.others {
+		if recs := b.records(n.name, h); recs != nil {
+			srcs = append(srcs, sourceRecords{source: b.source, recs: recs})
+		}
+	}
+	set := w.oldSet
+	if n.name < w.cur {
+		set = w.newSet
+	}
+	if recs := set.records(n.name, h); recs != nil {
+		srcs = append(srcs, sourceRecords{source: w.source, recs: recs})
+	}
+	switch len(srcs) {
+	case 0:
+	case 1:
+		n.single[0] = srcs[0]
+		n.sources = n.single[:]
+	default:
+		slices.SortFunc(srcs, func(a, b sourceRecords) int { return strings.Compare(a.source, b.source) })
+		n.sources = srcs
+	}
+	n.records = mergeSources(n.sources)
+}
+
+// apply walks every name the source has or had, in name order (the records are then read sequentially, which
+// matters more than the order of writes to the trie), and brings each name's records from the source up to
+// date. A name with a node gets the new records even when they are equal, so that no node keeps a slice of
+// the source's previous list alive.
+func (w *writer) apply() {
+	oldRecs, newRecs := w.oldSet.all(), w.newSet.all()
+	bulk := w.newSet != nil && w.newSet.bulk != nil
 	i, j := 0, 0
 	for i < len(oldRecs) || j < len(newRecs) {
 		var name string
@@ -331,11 +475,51 @@ func (w *writer) apply(oldRecs, newRecs []Record) {
 			name = min(oldRecs[i].Name, newRecs[j].Name)
 		}
 		oi, nj := endOfName(oldRecs, i, name), endOfName(newRecs, j, name)
-		if !sameRecords(oldRecs[i:oi], newRecs[j:nj]) {
-			w.setSourceRecords(name, newRecs[j:nj:nj])
-		}
+		w.cur = name
+		w.update(name, oldRecs[i:oi], newRecs[j:nj:nj], bulk)
 		i, j = oi, nj
 	}
+	w.cur = ""
+}
+
+// update sets the source's records at name from was to recs.
+func (w *writer) update(name string, was, recs []Record, bulk bool) {
+	if _, indexed := w.names.m.get(name); !indexed && bulk && !isWildcard(name) && w.otherBulk(name) == nil {
+		// Only this bulk source has records here and the name has no children: it needs no node, and only
+		// its existence matters to its parent.
+		if existed, exists := len(was) > 0, len(recs) > 0; existed != exists {
+			w.link(name, exists)
+		}
+		return
+	}
+	w.setSourceRecords(name, recs)
+}
+
+// otherBulk returns the records of a bulk source other than this one at name, or nil.
+func (w *writer) otherBulk(name string) []Record {
+	if len(w.others) == 0 {
+		return nil
+	}
+	h := w.names.m.hash(name)
+	for _, b := range w.others {
+		if recs := b.records(name, h); recs != nil {
+			return recs
+		}
+	}
+	return nil
+}
+
+// isBulk reports whether source has a bulk index after this Replace.
+func (w *writer) isBulk(source string) bool {
+	if source == w.source {
+		return w.newSet != nil && w.newSet.bulk != nil
+	}
+	for _, b := range w.others {
+		if b.source == source {
+			return true
+		}
+	}
+	return false
 }
 
 // trieOrder sorts work by the position of its key in a trie (see hamtTxn.path); it holds no pointers so that
@@ -355,20 +539,11 @@ func endOfName(recs []Record, i int, name string) int {
 	return i
 }
 
-// sameRecords reports whether two runs hold the same records; after diffRecords an unchanged record is the
-// same value in both.
-func sameRecords(a, b []Record) bool {
-	return slices.EqualFunc(a, b, func(x, y Record) bool {
-		return compareKey(x, y) == 0 && x.TTL == y.TTL
-	})
-}
-
 // setSourceRecords sets w.source's records at name (nil removes them) and keeps the merged records, the
-// reverse index, the existence of ancestors and the parent's wildcard link up to date.
+// existence of ancestors and the parent's wildcard link up to date.
 func (w *writer) setSourceRecords(name string, recs []Record) {
 	n := w.node(name)
 	existed := n.exists()
-	before := n.records
 
 	i, found := slices.BinarySearchFunc(n.sources, w.source, func(e sourceRecords, s string) int {
 		return strings.Compare(e.source, s)
@@ -394,12 +569,8 @@ func (w *writer) setSourceRecords(name string, recs []Record) {
 	n.sources = srcs
 	n.records = mergeSources(srcs)
 
-	w.reverseDiff(name, before, n.records)
 	if exists := n.exists(); exists != existed {
 		w.link(name, exists)
-	}
-	if !n.exists() {
-		w.gone = append(w.gone, n)
 	}
 	if isWildcard(name) {
 		if p, ok := parentName(name); ok {
@@ -430,9 +601,6 @@ func (w *writer) link(name string, created bool) {
 		}
 		if pn.exists() == existed {
 			return
-		}
-		if !created {
-			w.gone = append(w.gone, pn)
 		}
 		name = p
 	}
@@ -500,13 +668,22 @@ func addrKey(addr netip.Addr) string {
 	return string(a[:])
 }
 
-// commit builds the snapshot that follows w.old.
-func (w *writer) commit(oldRecs, newRecs []Record) *Snapshot {
-	for _, n := range w.gone {
+// commit builds the snapshot that follows w.old. A touched node stays in the name index only if the name
+// exists and no bulk index can stand for it; the shared reverse index follows the records of the nodes in the
+// name index (bulk sources have their own).
+func (w *writer) commit() *Snapshot {
+	for _, n := range w.touched {
+		var before, after []Record
+		if old, ok := w.old.names.get(n.name); ok {
+			before = old.records
+		}
 		// n is still the live copy: a writer never replaces a node it owns.
-		if !n.exists() {
+		if n.exists() && w.needsNode(n) {
+			after = n.records
+		} else {
 			w.names.delete(n.name)
 		}
+		w.reverseDiff(n.name, before, after)
 	}
 
 	reverse := w.old.reverse.txn()
@@ -533,23 +710,44 @@ func (w *writer) commit(oldRecs, newRecs []Record) *Snapshot {
 	}
 
 	sources := w.old.sources.txn()
-	if len(newRecs) > 0 {
-		sources.set(w.source, newRecs)
+	bulks := slices.Clip(w.others)
+	if w.newSet != nil {
+		sources.set(w.source, w.newSet)
+		if w.newSet.bulk != nil {
+			bulks = append(bulks, w.newSet)
+			// Largest first: a name without a node is in exactly one of them, most likely the largest.
+			slices.SortFunc(bulks, func(a, b *sourceSet) int {
+				if c := cmp.Compare(len(b.recs), len(a.recs)); c != 0 {
+					return c
+				}
+				return strings.Compare(a.source, b.source)
+			})
+		}
 	} else {
 		sources.delete(w.source)
+	}
+	if len(bulks) == 0 {
+		bulks = nil
 	}
 
 	return &Snapshot{
 		gen:     w.old.gen + 1,
-		count:   w.old.count - len(oldRecs) + len(newRecs),
+		count:   w.old.count - len(w.oldSet.all()) + len(w.newSet.all()),
 		names:   w.names.commit(),
 		sources: sources.commit(),
+		bulks:   bulks,
 		reverse: reverse.commit(),
 	}
 }
 
+// needsNode reports whether n must stay in the name index: unless a single bulk source has records at it
+// and it has no children (and so no wildcard child) and is not a wildcard itself.
+func (w *writer) needsNode(n *node) bool {
+	return len(n.sources) != 1 || n.children > 0 || isWildcard(n.name) || !w.isBulk(n.sources[0].source)
+}
+
 // updateReverse applies the changes of one address (a name is added or removed at most once per Replace,
-// because each name's records are set once).
+// because each name's node is touched once).
 func updateReverse(reverse *hamtTxn[[]string], k string, changes []revChange) {
 	p, _ := reverse.ref(k)
 	cur := *p
@@ -576,25 +774,15 @@ func updateReverse(reverse *hamtTxn[[]string], k string, changes []revChange) {
 	*p = slices.Clip(out)
 }
 
-// countAddrs counts the A and AAAA records in recs.
-func countAddrs(recs []Record) int {
-	n := 0
-	for i := range recs {
-		if recs[i].Type == dns.TypeA || recs[i].Type == dns.TypeAAAA {
-			n++
-		}
-	}
-	return n
-}
-
 // Snapshot is an immutable view of the store. Every slice it returns from Lookup is shared with other readers
 // and must not be modified; the other methods return copies.
 type Snapshot struct {
 	gen     uint64
 	count   int
-	names   hamt[*node]    // owner name → node, including empty non-terminals and the root
-	sources hamt[[]Record] // source → its records sorted by name, type and value
-	reverse hamt[[]string] // addrKey → sorted names
+	names   hamt[*node]      // owner name → node, for every name no bulk index stands for (see node)
+	sources hamt[*sourceSet] // source → its records
+	bulks   []*sourceSet     // the sources with a bulk index, largest first
+	reverse hamt[[]string]   // addrKey → sorted names, from the records of the nodes in names
 }
 
 // Generation increases with every Replace that changed something.
@@ -604,23 +792,39 @@ func (s *Snapshot) Generation() uint64 { return s.gen }
 // wildcards: a name that exists (with records or descendants) is never wildcard-matched; otherwise the
 // answer comes from "*.<closest encloser>" if that owns records. It does not allocate.
 func (s *Snapshot) Lookup(name string) Match {
-	if n, ok := s.names.get(name); ok {
+	h := s.names.hash(name)
+	if n, ok := s.names.getHashed(name, h); ok {
 		if len(n.records) > 0 {
 			return Match{Kind: Exact, Owner: n.name, Records: n.records}
 		}
 		return Match{Kind: EmptyNonTerminal, Owner: n.name}
 	}
+	if recs := s.bulkRecords(name, h); recs != nil {
+		return Match{Kind: Exact, Owner: recs[0].Name, Records: recs}
+	}
 	for p, ok := parentName(name); ok; p, ok = parentName(p) {
-		n, found := s.names.get(p)
-		if !found {
-			continue
+		h := s.names.hash(p)
+		if n, found := s.names.getHashed(p, h); found {
+			if wc := n.wild; wc != nil && len(wc.records) > 0 {
+				return Match{Kind: Wildcard, Owner: wc.name, Records: wc.records}
+			}
+			break
 		}
-		if wc := n.wild; wc != nil && len(wc.records) > 0 {
-			return Match{Kind: Wildcard, Owner: wc.name, Records: wc.records}
+		if s.bulkRecords(p, h) != nil {
+			break // the closest encloser; without a node it has no children, so no wildcard child
 		}
-		break
 	}
 	return Match{Kind: NotFound}
+}
+
+// bulkRecords returns the records of the bulk source that has name (h is its hash), or nil.
+func (s *Snapshot) bulkRecords(name string, h uint64) []Record {
+	for _, b := range s.bulks {
+		if recs := b.records(name, h); recs != nil {
+			return recs
+		}
+	}
+	return nil
 }
 
 // Reverse returns the names (sorted) that have an A or AAAA record with addr; a zone is ignored.
@@ -629,7 +833,16 @@ func (s *Snapshot) Reverse(addr netip.Addr) []string {
 		return nil
 	}
 	names, _ := s.reverse.get(addrKey(addr))
-	return slices.Clone(names)
+	out := slices.Clone(names)
+	if len(s.bulks) == 0 {
+		return out
+	}
+	for _, b := range s.bulks {
+		out = b.appendReverse(out, addr)
+	}
+	// A name with a node and records from a bulk source is in both indexes.
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // Records returns every record, sorted by name, type, value and source, or nil.
@@ -638,8 +851,8 @@ func (s *Snapshot) Records() []Record {
 		return nil
 	}
 	out := make([]Record, 0, s.count)
-	s.sources.each(func(_ string, recs []Record) bool {
-		out = append(out, recs...)
+	s.sources.each(func(_ string, set *sourceSet) bool {
+		out = append(out, set.recs...)
 		return true
 	})
 	slices.SortFunc(out, func(a, b Record) int {
@@ -657,7 +870,7 @@ func (s *Snapshot) Sources() []string {
 		return nil
 	}
 	out := make([]string, 0, s.sources.len())
-	s.sources.each(func(src string, _ []Record) bool {
+	s.sources.each(func(src string, _ *sourceSet) bool {
 		out = append(out, src)
 		return true
 	})
@@ -667,8 +880,8 @@ func (s *Snapshot) Sources() []string {
 
 // SourceRecords returns the records of one source sorted by name, type and value, or nil.
 func (s *Snapshot) SourceRecords(source string) []Record {
-	recs, _ := s.sources.get(source)
-	return slices.Clone(recs)
+	set, _ := s.sources.get(source)
+	return slices.Clone(set.all())
 }
 
 // Len is the number of stored records, counted per source (two sources publishing the same record count

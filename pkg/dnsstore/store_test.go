@@ -147,13 +147,41 @@ func TestReplaceSetAt(t *testing.T) {
 	clock = clock.Add(time.Minute)
 	d := s.Replace("src", []Record{rec(t, "a.test", "A", "10.0.0.1", 60), rec(t, "b.test", "A", "10.0.0.2", 30)})
 	require.Len(t, d.Updated, 1)
-	assert.Equal(t, clock, d.Updated[0].SetAt)
+	assert.Equal(t, clock, d.Updated[0].SetAt())
 
 	got := s.Snapshot().SourceRecords("src")
 	require.Len(t, got, 2)
-	assert.Equal(t, first, got[0].SetAt, "an unchanged record keeps the time it was stored")
-	assert.Equal(t, clock, got[1].SetAt, "a record whose TTL changed is stored anew")
+	assert.Equal(t, first, got[0].SetAt(), "an unchanged record keeps the time it was stored")
+	assert.Equal(t, clock, got[1].SetAt(), "a record whose TTL changed is stored anew")
 	assert.Equal(t, uint32(30), got[1].RR.Header().Ttl)
+}
+
+// TestReplaceBuildsRRsForNewRecordsOnly: records without an RR (not from NewRecord) are validated, and get
+// their RR from the store when stored anew, while unchanged ones keep the RR already stored.
+func TestReplaceBuildsRRsForNewRecordsOnly(t *testing.T) {
+	parse := func(name, typ, value string, ttl uint32) Record {
+		t, _ := parseType(typ)
+		return Record{Name: name, Type: t, Value: value, TTL: ttl}
+	}
+	s := New()
+	d := s.ReplaceOwned("src", []Record{parse("A.test", "A", "10.0.0.1", 60), parse("b.test", "TXT", "hi", 60), parse("bad.test", "A", "10.0.0.999", 60)})
+	require.Len(t, d.Added, 2, "the invalid record is dropped")
+	first := s.Snapshot().Lookup("a.test.").Records[0].RR
+	require.NotNil(t, first)
+	assert.Equal(t, "a.test.\t60\tIN\tA\t10.0.0.1", first.String())
+
+	d = s.ReplaceOwned("src", []Record{parse("a.test", "A", "10.0.0.1", 60), parse("b.test", "TXT", "hi", 30), parse("c.test", "AAAA", "fd00::1", 60)})
+	assert.Equal(t, []string{"c.test. AAAA fd00::1 60"}, short(d.Added))
+	assert.Equal(t, []string{"b.test. TXT hi 30"}, short(d.Updated))
+	for _, r := range append(d.Added, d.Updated...) {
+		require.NotNil(t, r.RR, r.Name)
+		assert.Equal(t, r.TTL, r.RR.Header().Ttl)
+	}
+	snap := s.Snapshot()
+	assert.Same(t, first, snap.Lookup("a.test.").Records[0].RR, "an unchanged record keeps its RR")
+	for _, r := range snap.Records() {
+		require.NotNil(t, r.RR, r.Name)
+	}
 }
 
 func TestReplaceCorrectsEditedTTL(t *testing.T) {

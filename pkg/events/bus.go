@@ -223,7 +223,7 @@ func (b *Bus) enqueue(_ context.Context, e Event) error {
 	}
 	b.published.Add(1)
 	if len(b.history) > 0 {
-		b.history[b.histNext] = e
+		b.history[b.histNext] = historyEntry(e)
 		b.histNext = (b.histNext + 1) % len(b.history)
 		if b.histNext == 0 {
 			b.histFull = true
@@ -262,6 +262,32 @@ func (b *Bus) push(s *Subscription, e Event, informational bool) {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// maxHistorySnapshot is the largest record snapshot the history keeps. The state a snapshot carries is in the
+// record store once handled; a 100,000-line hosts file's snapshot (some 10 MB with its strings) would otherwise
+// stay in memory, held by the history alone, until HistorySize newer events push it out.
+const maxHistorySnapshot = 256
+
+// snapshotStripper is implemented by the built-in events that carry snapshots: it returns a copy without one.
+type snapshotStripper interface {
+	withoutSnapshot() Event
+}
+
+// historyEntry is what the history keeps of e: e itself, or a copy without its snapshot when that holds more
+// than maxHistorySnapshot records.
+func historyEntry(e Event) Event {
+	s, ok := e.(Snapshotter)
+	if !ok {
+		return e
+	}
+	if snap := s.RecordSnapshot(); snap == nil || len(snap.Records) <= maxHistorySnapshot {
+		return e
+	}
+	if st, ok := e.(snapshotStripper); ok {
+		return st.withoutSnapshot()
+	}
+	return e
 }
 
 // History returns the retained recent events that match f, oldest first.
@@ -414,17 +440,21 @@ func (b *Bus) Subscribe(name string, f Filter, h Handler, opts ...SubscribeOptio
 // startWorker runs s's delivery loop. Called with b.mu held.
 func (b *Bus) startWorker(s *Subscription) {
 	s.started = true
-	b.workers.Add(1)
-	go func() {
-		defer b.workers.Done()
-		s.run(b.runCtx)
-	}()
-	if len(s.queue) > 0 {
+	// Read under s.mu: once the worker runs, it takes events off the queue.
+	s.mu.Lock()
+	queued := len(s.queue) > 0
+	s.mu.Unlock()
+	if queued {
 		select {
 		case s.wake <- struct{}{}:
 		default:
 		}
 	}
+	b.workers.Add(1)
+	go func() {
+		defer b.workers.Done()
+		s.run(b.runCtx)
+	}()
 }
 
 // Subscription is one subscriber's queue and delivery goroutine.

@@ -293,6 +293,58 @@ func TestHistoryAndReplay(t *testing.T) {
 	assert.Equal(t, []string{"2", "3", "4", "5"}, ids(got), "replay then live, no gap, no duplicate")
 }
 
+// TestHistoryLeavesOutLargeSnapshots: subscribers get every snapshot whole, but the history keeps a large
+// one only as its event without the snapshot, so that it does not hold a big hosts file's records.
+func TestHistoryLeavesOutLargeSnapshots(t *testing.T) {
+	b := events.NewBus(events.Config{HistorySize: 10, QueueLimit: 10}, nil)
+	var mu sync.Mutex
+	var live []events.Event
+	b.Subscribe("live", events.Filter{}, func(_ context.Context, e events.Event) error {
+		mu.Lock()
+		live = append(live, e)
+		mu.Unlock()
+		return nil
+	})
+	require.NoError(t, b.Start(context.Background()))
+	defer func() { require.NoError(t, b.Stop(context.Background())) }()
+
+	snapshot := func(n int) *events.RecordSnapshot {
+		recs := make([]events.Record, n)
+		for i := range recs {
+			recs[i] = events.Record{Name: "h.lan.", Type: "A", Value: "10.0.0.1", TTL: 60}
+		}
+		return &events.RecordSnapshot{Source: "s", Records: recs}
+	}
+	const limit = 256 // events.maxHistorySnapshot
+	published := []events.Event{
+		&events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileCreated, Path: "/h/small", Snapshot: snapshot(limit), BadLines: 1},
+		&events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileCreated, Path: "/h/big", Snapshot: snapshot(limit + 1), BadLines: 2},
+		&events.ContainerEvent{Metadata: events.Metadata{Source: "docker"}, Kind: events.ContainerStarted, ContainerID: "c", Snapshot: snapshot(limit + 1)},
+		&events.SyncEvent{Metadata: events.Metadata{Source: "cluster"}, Kind: events.DNSRecordSynced, NodeID: "n", Snapshot: snapshot(limit + 1)},
+	}
+	for _, e := range published {
+		require.NoError(t, b.Publish(context.Background(), e))
+	}
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(live) == len(published) }, 5*time.Second, time.Millisecond)
+	mu.Lock()
+	assert.Equal(t, published, live, "subscribers get the events as published")
+	mu.Unlock()
+
+	hist := b.History(events.Filter{})
+	require.Len(t, hist, len(published))
+	assert.Same(t, published[0], hist[0], "a snapshot up to the limit is kept")
+	for i, e := range hist[1:] {
+		orig := published[i+1]
+		assert.NotSame(t, orig, e)
+		assert.Nil(t, e.(events.Snapshotter).RecordSnapshot(), "%T keeps no large snapshot", e)
+		assert.Equal(t, *orig.Meta(), *e.Meta())
+		assert.Equal(t, orig.EventKind(), e.EventKind())
+		assert.NotNil(t, orig.(events.Snapshotter).RecordSnapshot(), "the published event is not modified")
+	}
+	assert.Equal(t, "/h/big", hist[1].(*events.FileEvent).Path)
+	assert.Equal(t, 2, hist[1].(*events.FileEvent).BadLines)
+}
+
 type recorder struct {
 	mu        sync.Mutex
 	published []string

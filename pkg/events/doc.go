@@ -38,6 +38,13 @@
 // The bus keeps the last Config.HistorySize accepted events. History returns them for a dashboard; WithReplay
 // queues them to a late subscriber ahead of anything new, with no gap and no duplicate.
 //
+// History keeps a record snapshot only up to 256 records: a larger one (a big hosts file, a peer's full record
+// set) is kept as a copy of its event without the snapshot (Snapshot nil), because it would otherwise hold
+// megabytes for as long as the event stays in history, after the records handler has put the state in the
+// store. Subscribers receive every event whole; only what History returns and what WithReplay replays lacks
+// them, and a consumer that needs the current records reads the store. A nil snapshot is never mistaken for
+// "no records": consumers ignore it, whereas an empty snapshot removes the source's records.
+//
 // # Lifecycle
 //
 // NewBus starts nothing: events published before Start are queued and delivered once it runs. Stop refuses new

@@ -1,0 +1,51 @@
+package hosts
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/joyride-dns/joyride/pkg/events"
+)
+
+func TestPackRoundTrip(t *testing.T) {
+	recs := []events.Record{
+		a("web.lan", "10.0.0.1"),
+		aaaa("web.lan", "fd00::1"),
+		aaaa("mapped.lan", "::ffff:10.0.0.1"), // stays AAAA: only Records unmaps
+		a(string(make([]byte, 250))+"x", "0.0.0.0"),
+	}
+	p := pack(recs)
+	assert.Equal(t, recs, p.records(60, len(recs)))
+	assert.Equal(t, recs[:2], p.records(60, 2), "limit")
+	assert.Empty(t, packed(nil).records(60, 10))
+}
+
+// TestDiffPackedMatchesDiff compares diffPacked with diff, which works on whole lists and is tested on its own,
+// over random pairs of loads drawn from a small set of records, so that loads share most records, edit
+// addresses in place, and reorder lines.
+func TestDiffPackedMatchesDiff(t *testing.T) {
+	var universe []events.Record
+	for i := range 6 {
+		name := fmt.Sprintf("h%d.lan", i)
+		universe = append(universe, a(name, "10.0.0.1"), a(name, "10.0.0.2"), aaaa(name, "fd00::1"))
+	}
+	rng := rand.New(rand.NewPCG(3, 5))
+	load := func() []events.Record {
+		var out []events.Record
+		for _, i := range rng.Perm(len(universe))[:rng.IntN(len(universe)+1)] {
+			out = append(out, universe[i])
+		}
+		return out
+	}
+	for step := range 500 {
+		prev, next := load(), load()
+		if step%5 == 0 {
+			next = append([]events.Record(nil), prev...) // unchanged
+		}
+		require.Equal(t, diff(prev, next), diffPacked(pack(prev), pack(next), 60), "prev %v, next %v", prev, next)
+	}
+}
