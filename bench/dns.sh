@@ -355,7 +355,9 @@ main() {
 	log "building bench/out/dnsprobe and, unless given, bench/out/joyride"
 	go build -o "$OUT/dnsprobe" ./bench/dnsprobe
 	if has joyride && [ -z "$JOYRIDE_BIN" ]; then
-		go build -o "$OUT/joyride" ./cmd/joyride || die "joyride does not build (try --only dnsmasq)"
+		# Built as task build and the image build it (static, no cgo), so that what is measured is what ships.
+		CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$OUT/joyride" ./cmd/joyride ||
+			die "joyride does not build (try --only dnsmasq)"
 		JOYRIDE_BIN=$OUT/joyride
 	fi
 

@@ -118,8 +118,8 @@ func mailboxName(s string) (string, error) {
 // forward = true (and no reply) when req is for a name outside every zone that the store does not know and
 // Forwarders are configured. The reply is not yet sized for the transport: the caller truncates it.
 //
-// Records from the store are shared with every other reader and go into the reply as they are; only
-// wildcard answers are copied, to rename them.
+// Each answer RR is built from its store record, owned by the name asked (the record's own, or the name a
+// wildcard answers); the answer cache in front of this spares most queries from building any.
 func (r *resolver) answer(snap *dnsstore.Snapshot, req *dns.Msg) (*dns.Msg, bool) {
 	buf := new(replyBuf)
 	m := &buf.msg
@@ -226,12 +226,11 @@ func (r *resolver) query(snap *dnsstore.Snapshot, m *dns.Msg, q dns.Question) bo
 		}
 		switch match.Kind {
 		case dnsstore.Exact, dnsstore.Wildcard:
-			wild := match.Kind == dnsstore.Wildcard
 			recs, cname := pick(match.Records, qtype)
 			if len(recs) > 0 {
 				m.Answer = slices.Grow(m.Answer, len(recs))
 				for i := range recs {
-					m.Answer = append(m.Answer, owned(recs[i].RR, name, wild))
+					m.Answer = append(m.Answer, recs[i].RR(name))
 				}
 				return false
 			}
@@ -239,7 +238,7 @@ func (r *resolver) query(snap *dnsstore.Snapshot, m *dns.Msg, q dns.Question) bo
 				r.negative(snap, m, z, dns.RcodeSuccess)
 				return false
 			}
-			m.Answer = append(m.Answer, owned(cname.RR, name, wild))
+			m.Answer = append(m.Answer, cname.RR(name))
 			seen[links] = name
 			if links+1 == maxChain || slices.Contains(seen[:links+1], cname.Value) {
 				// A loop, or a chain too long to follow: the links so far are the answer (RFC 1034 section 3.6.2).
@@ -304,16 +303,6 @@ func pick(recs []dnsstore.Record, qtype uint16) ([]dnsstore.Record, *dnsstore.Re
 	return recs[start:end], cname
 }
 
-// owned returns rr for the answer: as stored, or for a wildcard match a copy owned by the query name.
-func owned(rr dns.RR, name string, wild bool) dns.RR {
-	if !wild {
-		return rr
-	}
-	c := dns.Copy(rr)
-	c.Header().Name = name
-	return c
-}
-
 // negative completes a NODATA (rcode NOERROR) or NXDOMAIN answer: inside a zone the zone's SOA goes into the
 // authority section so that resolvers cache the absence for NegativeTTL (RFC 2308 section 3).
 func (r *resolver) negative(snap *dnsstore.Snapshot, m *dns.Msg, z *zone, rcode int) {
@@ -334,7 +323,7 @@ func (r *resolver) apex(snap *dnsstore.Snapshot, m *dns.Msg, z *zone, qtype uint
 	if match := snap.Lookup(z.ns.Ns); match.Kind == dnsstore.Exact {
 		for _, rec := range match.Records {
 			if rec.Type == dns.TypeA || rec.Type == dns.TypeAAAA {
-				m.Extra = append(m.Extra, rec.RR)
+				m.Extra = append(m.Extra, rec.RR(rec.Name))
 			}
 		}
 	}

@@ -169,7 +169,7 @@ func TestDNSEventsAreCapped(t *testing.T) {
 // BenchmarkHostsFileHeap reports the live heap (heap-B/record) that a 100,000-line hosts file costs once it has
 // gone the way the hosts producer and the handler take it: parsed, turned into a snapshot, applied to the store.
 // The parse and the snapshot are dropped before measuring, as they are in the process: what remains is the
-// store's (records, RRs, names, values and indexes). The time per op is not meaningful (it includes two forced
+// store's (records, names, values and indexes). The time per op is not meaningful (it includes two forced
 // collections).
 func BenchmarkHostsFileHeap(b *testing.B) {
 	const n = 100_000

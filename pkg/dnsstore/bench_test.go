@@ -165,7 +165,7 @@ func BenchmarkNewRecord(b *testing.B) {
 }
 
 // BenchmarkHeapPerRecord reports the live heap a store keeps per record (heap-B/record) for one source of
-// 100,000 A records, as a hosts file gives: the records, their RRs, names and values, and every index. The
+// 100,000 A records, as a hosts file gives: the records, their names and values, and every index. The
 // input list is not kept (the store copies it), as the records handler keeps none. The time per op is not
 // meaningful (it includes two forced collections).
 func BenchmarkHeapPerRecord(b *testing.B) {

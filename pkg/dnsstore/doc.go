@@ -3,8 +3,8 @@
 //
 // # Records and sources
 //
-// NewRecord validates and canonicalises one record (lower-case, fully qualified names; canonical RDATA) and
-// builds its dns.RR once. A source owns a set of records and always replaces the whole set with
+// NewRecord validates and canonicalises one record (lower-case, fully qualified names; canonical RDATA);
+// Record.RR builds its dns.RR when an answer needs one. A source owns a set of records and always replaces the whole set with
 // Store.Replace, so replaying or duplicating a producer's snapshot is harmless. Two sources may publish the
 // same name, even the same value: a lookup merges them (one record per type and value, with the lowest TTL),
 // and removing one source leaves the other's records.
@@ -33,8 +33,11 @@
 // of (address, record) for PTR answers, about 20 octets a record with no pointers for the garbage collector
 // to scan. Such a source's names get no node, except those that need one anyway: empty non-terminals above
 // them, names another source also has, names with children, and wildcard owners. The shared index is then
-// small, and a store holding one 100,000-line hosts file keeps about 200 octets per record alive, mostly the
-// Record (80 octets) and its RR (64); BenchmarkHeapPerRecord measures it. Loading such a file takes about
+// small, and a store holding one 100,000-line hosts file keeps about 120 octets per record alive: the Record
+// (64 octets), its name and value strings and its share of the bulk index; BenchmarkHeapPerRecord measures it.
+// (Keeping each record's dns.RR built beside it, as the store first did, cost another 80 octets a record to
+// spare an answer some 50 ns and one allocation, on the full path that the DNS server's answer cache keeps most
+// queries from; a wildcard answer is faster without, since it no longer copies the stored RR to rename it.) Loading such a file takes about
 // 50 ms, and so does reloading it with one line edited (sorting and diffing dominate; the bulk index is
 // rebuilt whole).
 //
@@ -63,9 +66,8 @@
 //
 // # Sharing
 //
-// Match.Records and each Record.RR are shared by every reader and must not be modified. To answer a
-// wildcard match, dns.Copy the RR and set the query name on the copy. (dns.Msg.Pack writes nothing to the
-// RRs it packs; dns.PackRR sets Rdlength on its argument, so do not call it on a shared RR.)
+// Match.Records is shared by every reader and must not be modified. Record.RR returns a new dns.RR each
+// time, owned by the name it is given, which answers a wildcard match without a copy.
 //
 // # fx
 //

@@ -14,8 +14,9 @@ import (
 
 // Record is one resource record owned by a source.
 //
-// A large hosts file makes the store hold 100,000 of these, so the fields are ordered to leave no padding and
-// the time it was set is kept as an integer: 80 octets rather than 104.
+// A large hosts file makes the store hold 100,000 of these, so a record is only its fields (64 octets, ordered
+// to leave no padding, the time it was set kept as an integer): its dns.RR is built when an answer needs it
+// (see RR), which the DNS server's answer cache makes rare, instead of being kept beside it for another 64.
 type Record struct {
 	// Name is canonical: lower case, fully qualified with a trailing dot ("app.lab.test."); it may start with
 	// "*." (a wildcard owner).
@@ -26,9 +27,6 @@ type Record struct {
 	// Source is the owner of the record ("hosts:/etc/hosts.d/lab", "docker:<id>", "static:config",
 	// "node:<id>"); Store.Replace sets it.
 	Source string
-	// RR is built once by NewRecord and shared by every reader: never mutate it (dns.Copy it before changing
-	// a header, e.g. to rewrite the owner of a wildcard answer).
-	RR dns.RR
 	// setAt is SetAt in Unix nanoseconds, 0 until the record is stored.
 	setAt int64
 	TTL   uint32
@@ -51,9 +49,6 @@ const maxTTL = math.MaxInt32
 // NewRecord validates and canonicalises one record. typ is "A", "AAAA", "CNAME", "TXT" or "SRV"
 // (case-insensitive). Errors name the offending value, e.g.
 // `dnsstore: A record "x.lab.": "10.0.0.999" is not an IPv4 address`.
-//
-// A, AAAA and CNAME records are built as dns.RR structs directly rather than by parsing zone-file text with
-// dns.NewRR, because hosts files with 100,000 lines are loaded through here.
 func NewRecord(name, typ, value string, ttl uint32) (Record, error) {
 	t, ok := parseType(typ)
 	if !ok {
@@ -63,7 +58,6 @@ func NewRecord(name, typ, value string, ttl uint32) (Record, error) {
 	if err != nil {
 		return Record{}, fmt.Errorf("dnsstore: %w", err)
 	}
-	r.RR = newRR(r)
 	return r, nil
 }
 
@@ -84,8 +78,7 @@ func parseType(typ string) (uint16, bool) {
 	return 0, false
 }
 
-// parseRecord validates and canonicalises a record of type t without building its RR (see newRR), with errors
-// not yet prefixed by the package name.
+// parseRecord validates and canonicalises a record of type t, with errors not yet prefixed by the package name.
 func parseRecord(name string, t uint16, value string, ttl uint32) (Record, error) {
 	tname := dns.TypeToString[t]
 	owner, err := canonicalName(name)
@@ -140,9 +133,12 @@ func parseRecord(name string, t uint16, value string, ttl uint32) (Record, error
 	return r, nil
 }
 
-// newRR builds the RR of a record parseRecord returned (its fields are canonical and valid, so this cannot fail).
-func newRR(r Record) dns.RR {
-	hdr := dns.RR_Header{Name: r.Name, Rrtype: r.Type, Class: dns.ClassINET, Ttl: r.TTL}
+// RR builds the record as a new dns.RR owned by owner: the record's Name, or the query name a wildcard record
+// answers. The caller may change it. It is built from the fields directly rather than by parsing zone-file
+// text with dns.NewRR, which is several times slower. The fields must be those of a stored record or one
+// NewRecord returned (canonical and valid); for any other record the result is unspecified.
+func (r Record) RR(owner string) dns.RR {
+	hdr := dns.RR_Header{Name: owner, Rrtype: r.Type, Class: dns.ClassINET, Ttl: r.TTL}
 	switch r.Type {
 	case dns.TypeA:
 		addr, _ := netip.ParseAddr(r.Value)

@@ -115,7 +115,7 @@ func TestNewRecord(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := NewRecord(tt.owner, tt.typ, tt.value, tt.ttl)
-			// parseRecord is the same without the RR, which the store builds with newRR.
+			// parseRecord, which the store validates records with, must agree with NewRecord.
 			typ, known := parseType(tt.typ)
 			parsed, perr := parseRecord(tt.owner, typ, tt.value, tt.ttl)
 			if tt.wantErr != "" {
@@ -131,27 +131,27 @@ func TestNewRecord(t *testing.T) {
 			}
 			require.NoError(t, err)
 			require.NoError(t, perr)
-			assert.Nil(t, parsed.RR)
-			withRR := parsed
-			withRR.RR = r.RR
-			assert.Equal(t, r, withRR)
-			assert.Equal(t, r.RR, newRR(parsed), "the RR the store builds for a parsed record")
+			assert.Equal(t, r, parsed)
 			assert.Equal(t, tt.wantName, r.Name)
 			assert.Equal(t, tt.wantType, r.Type)
 			assert.Equal(t, tt.wantValue, r.Value)
 			assert.Equal(t, tt.ttl, r.TTL)
-			require.NotNil(t, r.RR)
-			assert.Equal(t, tt.wantRR, r.RR.String())
-			assert.Equal(t, dns.RR_Header{Name: tt.wantName, Rrtype: tt.wantType, Class: dns.ClassINET, Ttl: tt.ttl}, *r.RR.Header())
+			rr := r.RR(r.Name)
+			require.NotNil(t, rr)
+			assert.Equal(t, tt.wantRR, rr.String())
+			assert.Equal(t, dns.RR_Header{Name: tt.wantName, Rrtype: tt.wantType, Class: dns.ClassINET, Ttl: tt.ttl}, *rr.Header())
+			assert.NotSame(t, rr, r.RR(r.Name), "each call builds a new RR, which the caller may change")
+			if wild := r.RR("x.example."); assert.NotNil(t, wild) {
+				assert.Equal(t, "x.example.", wild.Header().Name, "the RR is owned by the name given")
+			}
 
 			// The RR must survive the wire, and its canonical value must round-trip through NewRecord.
 			buf := make([]byte, dns.MaxMsgSize)
-			// dns.PackRR sets Rdlength on the RR it packs, so pack a copy (msg.Pack writes nothing to RRs).
-			off, err := dns.PackRR(dns.Copy(r.RR), buf, 0, nil, false)
+			off, err := dns.PackRR(rr, buf, 0, nil, false)
 			require.NoError(t, err)
 			back, _, err := dns.UnpackRR(buf[:off], 0)
 			require.NoError(t, err)
-			assert.True(t, dns.IsDuplicate(r.RR, back), "unpacked %v", back)
+			assert.True(t, dns.IsDuplicate(rr, back), "unpacked %v", back)
 			if r.Type == dns.TypeTXT {
 				// The octets on the wire are exactly the text, split into character-strings.
 				var wire []byte

@@ -59,30 +59,26 @@ func (s *Store) Snapshot() *Snapshot { return s.cur.Load() }
 // Replace atomically replaces every record of source with recs and returns what changed for that source.
 // The store sets Source, and SetAt to now for records that are new or whose TTL changed; records that are
 // unchanged keep the SetAt they were first stored with. Duplicates inside recs (same name, type and value)
-// collapse into one with the lowest TTL. An empty or nil recs removes the source. Records are expected to come
-// from NewRecord; any other record is validated again and dropped if invalid, and gets its RR only if it is
-// stored anew. When nothing changed no snapshot is published and the generation stays the same.
+// collapse into one with the lowest TTL. An empty or nil recs removes the source. Every record is validated
+// again: an invalid one (not from NewRecord, or edited since) is dropped, and a valid one that is not canonical
+// is stored in canonical form. When nothing changed no snapshot is published and the generation stays the same.
 //
 // The cost is O(n log n) in the size n of the new record set (to sort and diff it), plus O(log N) in the size N
 // of the store for each of the source's names that has a node (most names of a large source have none, see
 // doc.go): a one-record source never pays for a large one beside it.
 func (s *Store) Replace(source string, recs []Record) Diff {
-	return s.replace(source, recs, false)
+	return s.ReplaceOwned(source, slices.Clone(recs))
 }
 
 // ReplaceOwned is Replace for a list the caller gives away: the store sorts recs in place and keeps it rather
 // than a copy, so that a large source is not held twice while it is replaced (100,000 records are 8 MB). The
 // caller must not use recs afterwards, nor pass it again.
 func (s *Store) ReplaceOwned(source string, recs []Record) Diff {
-	return s.replace(source, recs, true)
-}
-
-func (s *Store) replace(source string, recs []Record, owned bool) Diff {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.cur.Load()
 	oldSet, _ := old.sources.get(source)
-	newRecs := normalise(source, recs, s.now(), owned)
+	newRecs := normalise(source, recs, s.now())
 	diff := diffRecords(oldSet.all(), newRecs)
 	if diff.Empty() {
 		return Diff{}
@@ -105,67 +101,39 @@ func (s *Store) replace(source string, recs []Record, owned bool) Diff {
 	return diff
 }
 
-// normalise returns recs sorted by key with Source and SetAt set and duplicates collapsed to the lowest TTL.
-// It sorts small pointer-free keys (the first octets of the name and an index) rather than the records:
-// with 100,000 records, moving the large pointerful structs costs several times more than comparing. When
-// owned, recs is the caller's to give away: it is sorted in place and returned, instead of a copy.
-func normalise(source string, recs []Record, now time.Time, owned bool) []Record {
-	valid := make([]*Record, 0, len(recs))
-	n := 0 // with owned, the valid records are moved to recs[:n]
+// normalise sorts recs in place by key, drops the invalid records and the duplicates (keeping the lowest TTL)
+// and sets Source and SetAt; it returns recs, or a smaller copy when most of it was dropped. It sorts small
+// pointer-free keys (the first octets of the name and an index) and then moves each record once: with 100,000
+// records, sorting the large pointerful structs themselves costs several times more.
+func normalise(source string, recs []Record, now time.Time) []Record {
+	n := 0 // the valid records are moved to recs[:n]
 	for i := range recs {
-		r := &recs[i]
-		fixed, ok := checked(r)
-		switch {
-		case !ok:
+		if !checked(&recs[i]) {
 			continue
-		case owned:
-			if fixed != nil {
-				recs[n] = *fixed
-			} else if n != i {
-				recs[n] = *r
-			}
-			r = &recs[n]
-			n++
-		case fixed != nil:
-			r = fixed
 		}
-		valid = append(valid, r)
+		if n != i {
+			recs[n] = recs[i]
+		}
+		n++
 	}
-	keys := make([]sortKey, len(valid))
-	for i, r := range valid {
-		keys[i] = sortKey{prefix: namePrefix(r.Name), index: i}
+	valid := recs[:n]
+	keys := make([]sortKey, n)
+	for i := range valid {
+		keys[i] = sortKey{prefix: namePrefix(valid[i].Name), index: i}
 	}
 	slices.SortFunc(keys, func(a, b sortKey) int {
 		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
 			return c
 		}
-		return compareKeyTTL(*valid[a.index], *valid[b.index])
+		return compareKeyTTL(&valid[a.index], &valid[b.index])
 	})
-	var out []Record
-	if owned {
-		clear(recs[n:])
-		// Sorted by key then TTL, so compacting keeps the first of each key: the lowest TTL.
-		out = slices.CompactFunc(permute(recs[:n], keys), func(a, b Record) bool { return compareKey(a, b) == 0 })
-	} else {
-		// Count first so that the stored list is allocated at its final size: it is the largest thing a big
-		// source keeps.
-		unique := 0
-		for i, k := range keys {
-			if i == 0 || compareKey(*valid[keys[i-1].index], *valid[k.index]) != 0 {
-				unique++
-			}
-		}
-		out = make([]Record, 0, unique)
-		for _, k := range keys {
-			if r := valid[k.index]; len(out) == 0 || compareKey(out[len(out)-1], *r) != 0 {
-				out = append(out, *r) // the first of each key: the lowest TTL
-			}
-		}
-	}
+	clear(recs[n:])
+	// Sorted by key then TTL, so compacting keeps the first of each key: the lowest TTL.
+	out := slices.CompactFunc(permute(valid, keys), func(a, b Record) bool { return compareKey(a, b) == 0 })
 	if len(out) == 0 {
 		return nil
 	}
-	if owned && len(out) < cap(out)/2 {
+	if len(out) < cap(out)/2 {
 		out = slices.Clone(out) // most of the list was duplicates or invalid: do not keep it all
 	}
 	at := now.UnixNano()
@@ -215,29 +183,18 @@ func namePrefix(name string) uint64 {
 	return p
 }
 
-// checked reports whether r can be stored, and returns a corrected copy when its RR disagrees with its
-// fields. A record from NewRecord passes unchanged (or with its RR copied if only the TTL was edited); anything
-// else is validated from its fields and returned without an RR, which Replace builds only if it stores the
-// record anew. The name is checked even when the RR agrees with it, because the name
-// index relies on canonical names (a "*" label anywhere but first would give a wildcard owner children).
-func checked(r *Record) (*Record, bool) {
-	if r.RR != nil {
-		h := r.RR.Header()
-		if h.Name == r.Name && h.Rrtype == r.Type && h.Class == dns.ClassINET && r.TTL <= maxTTL && isCanonical(r.Name) {
-			if h.Ttl == r.TTL {
-				return nil, true
-			}
-			fixed := *r
-			fixed.RR = dns.Copy(r.RR)
-			fixed.RR.Header().Ttl = r.TTL
-			return &fixed, true
-		}
-	}
+// checked validates r again and reports whether it can be stored, and whether its fields had to be put in
+// canonical form ("App.Lab.Test" for "app.lab.test."), in which case *r is changed. A record from NewRecord
+// passes unchanged. The name is always checked, because the name index relies on canonical names (a "*" label
+// anywhere but first would give a wildcard owner children). It returns no pointer to a new record: that would
+// make every record checked escape to the heap, 6 MB of garbage for a 100,000-line hosts file.
+func checked(r *Record) (ok bool) {
 	nr, err := parseRecord(r.Name, r.Type, r.Value, r.TTL)
 	if err != nil {
-		return nil, false
+		return false
 	}
-	return &nr, true
+	r.Name, r.Value = nr.Name, nr.Value
+	return true
 }
 
 func compareKey(a, b Record) int {
@@ -250,16 +207,15 @@ func compareKey(a, b Record) int {
 	return strings.Compare(a.Value, b.Value)
 }
 
-func compareKeyTTL(a, b Record) int {
-	if c := compareKey(a, b); c != 0 {
+func compareKeyTTL(a, b *Record) int {
+	if c := compareKey(*a, *b); c != 0 {
 		return c
 	}
 	return cmp.Compare(a.TTL, b.TTL)
 }
 
 // diffRecords compares the stored and the new records of a source, both sorted by key. Unchanged records in
-// newRecs are replaced by the stored ones so that they keep their SetAt (and RR); the records stored anew get
-// their RR if they have none. It walks the lists twice, counting first, so that each list of the Diff is
+// newRecs are replaced by the stored ones so that they keep their SetAt. It walks the lists twice, counting first, so that each list of the Diff is
 // allocated once at its final size; a source added or removed whole shares its list instead.
 func diffRecords(oldRecs, newRecs []Record) Diff {
 	var added, removed, updated int
@@ -275,11 +231,6 @@ func diffRecords(oldRecs, newRecs []Record) Diff {
 			newRecs[j] = oldRecs[i]
 		}
 	})
-	for j := range newRecs {
-		if newRecs[j].RR == nil {
-			newRecs[j].RR = newRR(newRecs[j])
-		}
-	}
 	switch {
 	case len(oldRecs) == 0:
 		return Diff{Added: newRecs}
@@ -620,7 +571,7 @@ func mergeSources(srcs []sourceRecords) []Record {
 		all = append(all, s.recs...)
 	}
 	slices.SortFunc(all, func(a, b Record) int {
-		if c := compareKeyTTL(a, b); c != 0 {
+		if c := compareKeyTTL(&a, &b); c != 0 {
 			return c
 		}
 		return strings.Compare(a.Source, b.Source)
@@ -646,16 +597,11 @@ func (w *writer) reverseDiff(name string, before, after []Record) {
 
 // recordAddr returns the address of an A or AAAA record.
 func recordAddr(r Record) (netip.Addr, bool) {
-	var addr netip.Addr
-	var ok bool
-	switch rr := r.RR.(type) {
-	case *dns.A:
-		addr, ok = netip.AddrFromSlice(rr.A)
-		addr = addr.Unmap()
-	case *dns.AAAA:
-		addr, ok = netip.AddrFromSlice(rr.AAAA)
+	if r.Type != dns.TypeA && r.Type != dns.TypeAAAA {
+		return netip.Addr{}, false
 	}
-	return addr, ok
+	addr, err := netip.ParseAddr(r.Value)
+	return addr, err == nil
 }
 
 // addrKey is the address in binary: 4 octets for IPv4 and 16 for IPv6, so the two families never collide.
@@ -919,7 +865,7 @@ type Match struct {
 	Owner string
 	// Records holds every type at Owner merged over sources: one record per (type, value) with the lowest
 	// TTL among sources, sorted by type then value. It is nil for NotFound and EmptyNonTerminal, and shared:
-	// do not modify it. For Wildcard the RRs carry the wildcard owner; dns.Copy them before setting the
-	// query name.
+	// do not modify it. For Wildcard the records' Name is the wildcard owner; Record.RR builds an RR owned
+	// by the query name.
 	Records []Record
 }

@@ -153,47 +153,46 @@ func TestReplaceSetAt(t *testing.T) {
 	require.Len(t, got, 2)
 	assert.Equal(t, first, got[0].SetAt(), "an unchanged record keeps the time it was stored")
 	assert.Equal(t, clock, got[1].SetAt(), "a record whose TTL changed is stored anew")
-	assert.Equal(t, uint32(30), got[1].RR.Header().Ttl)
+	assert.Equal(t, uint32(30), got[1].TTL)
 }
 
-// TestReplaceBuildsRRsForNewRecordsOnly: records without an RR (not from NewRecord) are validated, and get
-// their RR from the store when stored anew, while unchanged ones keep the RR already stored.
-func TestReplaceBuildsRRsForNewRecordsOnly(t *testing.T) {
-	parse := func(name, typ, value string, ttl uint32) Record {
+// TestReplaceValidatesRecords: records not from NewRecord (or edited since) are validated again, stored in
+// canonical form when valid and dropped when not.
+func TestReplaceValidatesRecords(t *testing.T) {
+	raw := func(name, typ, value string, ttl uint32) Record {
 		t, _ := parseType(typ)
 		return Record{Name: name, Type: t, Value: value, TTL: ttl}
 	}
+	edited := rec(t, "e.test", "A", "10.0.0.5", 60)
+	edited.Name = "e.*.test." // no longer valid
 	s := New()
-	d := s.ReplaceOwned("src", []Record{parse("A.test", "A", "10.0.0.1", 60), parse("b.test", "TXT", "hi", 60), parse("bad.test", "A", "10.0.0.999", 60)})
-	require.Len(t, d.Added, 2, "the invalid record is dropped")
-	first := s.Snapshot().Lookup("a.test.").Records[0].RR
-	require.NotNil(t, first)
-	assert.Equal(t, "a.test.\t60\tIN\tA\t10.0.0.1", first.String())
+	d := s.ReplaceOwned("src", []Record{
+		raw("A.test", "A", "10.0.0.1", 60),
+		raw("b.test", "TXT", "hi", 60),
+		raw("bad.test", "A", "10.0.0.999", 60),
+		raw("c.test", "AAAA", "FD00:0::1", 60),
+		raw("d.test", "CNAME", "A.Test", 60),
+		edited,
+	})
+	assert.Equal(t, []string{"a.test. A 10.0.0.1 60", "b.test. TXT hi 60", "c.test. AAAA fd00::1 60", "d.test. CNAME a.test. 60"},
+		short(d.Added), "canonical forms; the invalid records are dropped")
+	assert.Equal(t, "a.test.\t60\tIN\tA\t10.0.0.1", s.Snapshot().Lookup("a.test.").Records[0].RR("a.test.").String())
 
-	d = s.ReplaceOwned("src", []Record{parse("a.test", "A", "10.0.0.1", 60), parse("b.test", "TXT", "hi", 30), parse("c.test", "AAAA", "fd00::1", 60)})
-	assert.Equal(t, []string{"c.test. AAAA fd00::1 60"}, short(d.Added))
+	d = s.Replace("src", []Record{raw("a.test.", "A", "10.0.0.1", 60), raw("b.test", "TXT", "hi", 30)})
 	assert.Equal(t, []string{"b.test. TXT hi 30"}, short(d.Updated))
-	for _, r := range append(d.Added, d.Updated...) {
-		require.NotNil(t, r.RR, r.Name)
-		assert.Equal(t, r.TTL, r.RR.Header().Ttl)
-	}
-	snap := s.Snapshot()
-	assert.Same(t, first, snap.Lookup("a.test.").Records[0].RR, "an unchanged record keeps its RR")
-	for _, r := range snap.Records() {
-		require.NotNil(t, r.RR, r.Name)
-	}
+	assert.Equal(t, []string{"c.test. AAAA fd00::1 60", "d.test. CNAME a.test. 60"}, short(d.Removed))
+	assert.Empty(t, d.Added, "a record equal to a stored one once canonical is unchanged")
 }
 
 func TestReplaceCorrectsEditedTTL(t *testing.T) {
 	s := New()
 	r := rec(t, "a.test", "A", "10.0.0.1", 60)
-	orig := r.RR
-	r.TTL = 5 // edited after NewRecord: the RR must follow without the shared RR being modified
+	r.TTL = 5 // edited after NewRecord
 	s.Replace("src", []Record{r})
 	m := s.Snapshot().Lookup("a.test.")
 	require.Len(t, m.Records, 1)
-	assert.Equal(t, uint32(5), m.Records[0].RR.Header().Ttl)
-	assert.Equal(t, uint32(60), orig.Header().Ttl)
+	assert.Equal(t, uint32(5), m.Records[0].TTL)
+	assert.Equal(t, uint32(5), m.Records[0].RR("a.test.").Header().Ttl)
 }
 
 func TestTwoSourcesSameName(t *testing.T) {
