@@ -32,7 +32,7 @@ const (
 // labelParser turns a container's labels into a target. It holds only configuration, so it is safe to share.
 type labelParser struct {
 	keys             []string
-	allowed          []string // canonical zones; empty allows every name
+	allowed          Domains
 	ttl              uint32
 	traefik          bool
 	exposedByDefault bool
@@ -64,7 +64,7 @@ func (lp *labelParser) parse(labels map[string]string) (target, []problem) {
 		switch {
 		case err != nil:
 			probs = append(probs, problem{Label: label, Value: name, Reason: err.Error()})
-		case !lp.isAllowed(c):
+		case !lp.allowed.Allows(c):
 			probs = append(probs, problem{Label: label, Value: name,
 				Reason: fmt.Sprintf("outside the allowed domains %v", lp.allowed)})
 		case !slices.Contains(t.names, c):
@@ -178,18 +178,6 @@ func (lp *labelParser) traefikNames(labels map[string]string, add func(label, na
 		}
 	}
 	return probs
-}
-
-func (lp *labelParser) isAllowed(name string) bool {
-	if len(lp.allowed) == 0 {
-		return true
-	}
-	for _, d := range lp.allowed {
-		if name == d || strings.HasSuffix(name, "."+d) {
-			return true
-		}
-	}
-	return false
 }
 
 // splitList splits a label value on commas and white space, dropping empty items.

@@ -13,7 +13,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
-	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/background"
 	"github.com/joyride-dns/joyride/pkg/events"
 )
 
@@ -68,9 +68,8 @@ type Producer struct {
 	detect func() (netip.Addr, error)
 
 	// Set by start, read by stop; fx never runs the two concurrently.
-	cli    *client.Client
-	cancel context.CancelFunc
-	done   chan struct{}
+	cli       *client.Client
+	goroutine background.Loop
 
 	mu     sync.Mutex
 	status Status
@@ -88,13 +87,9 @@ func New(p Params) (*Producer, error) {
 			return nil, fmt.Errorf("docker.host: value %q: %w", cfg.Host, err)
 		}
 	}
-	allowed := make([]string, 0, len(cfg.AllowedDomains))
-	for i, d := range cfg.AllowedDomains {
-		c, err := dnsstore.CanonicalName(d)
-		if err != nil {
-			return nil, fmt.Errorf("docker.allowed_domains[%d]: %w", i, err)
-		}
-		allowed = append(allowed, c)
+	allowed, err := ParseDomains("docker.allowed_domains", cfg.AllowedDomains)
+	if err != nil {
+		return nil, err
 	}
 	pr := &Producer{
 		cfg: cfg,
@@ -146,29 +141,25 @@ func (p *Producer) start(context.Context) error {
 		return fmt.Errorf("docker: client for %q: %w", ep, err)
 	}
 	l := newLoop(p, cli)
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cli, p.cancel, p.done = cli, cancel, make(chan struct{})
+	p.cli = cli
 	p.updateStatus(func(s *Status) { s.Running, s.Endpoint = true, ep })
-	go func() {
-		defer close(p.done)
+	p.goroutine.Start(func(ctx context.Context) {
 		defer p.updateStatus(func(s *Status) { s.Running, s.Connected = false, false })
 		l.run(ctx)
-	}()
+	})
 	return nil
 }
 
 // stop cancels the loop, which closes the event stream, waits for it (or for ctx) and closes the client's idle
 // connections.
 func (p *Producer) stop(ctx context.Context) error {
-	if p.cancel == nil {
-		return nil
+	if p.cli == nil {
+		return nil // start failed before creating the client
 	}
-	p.cancel()
+	p.goroutine.Cancel()
 	defer p.cli.Close()
-	select {
-	case <-p.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("docker: waiting for the event loop: %w", ctx.Err())
+	if err := p.goroutine.Wait(ctx); err != nil {
+		return fmt.Errorf("docker: waiting for the event loop: %w", err)
 	}
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/joyride-dns/joyride/pkg/background"
 	"github.com/joyride-dns/joyride/pkg/events"
 )
 
@@ -58,9 +59,8 @@ type Producer struct {
 	dirs []string // absolute, cleaned, without duplicates
 
 	// Set by start, read by stop; fx never runs the two concurrently.
-	cancel context.CancelFunc
-	done   chan struct{}
-	fsw    *fsnotify.Watcher
+	goroutine background.Loop
+	fsw       *fsnotify.Watcher
 
 	mu     sync.Mutex
 	status Status
@@ -152,35 +152,27 @@ func (p *Producer) start(context.Context) error {
 			return fmt.Errorf("hosts: watch directory %q: %w", d, err)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.done, p.fsw = cancel, make(chan struct{}), w.fsw
+	p.fsw = w.fsw
 	p.setRunning(true)
-	go func() {
-		defer close(p.done)
+	p.goroutine.Start(func(ctx context.Context) {
 		defer p.setRunning(false)
 		w.run(ctx)
-	}()
+	})
 	return nil
 }
 
 // stop cancels the loop, closes fsnotify (which ends its goroutine) and waits for the loop, or for ctx.
 func (p *Producer) stop(ctx context.Context) error {
-	if p.cancel == nil {
-		return nil
-	}
-	p.cancel()
+	p.goroutine.Cancel()
 	if p.fsw != nil {
 		if err := p.fsw.Close(); err != nil {
 			p.log.Warn("closing fsnotify watcher", zap.Error(err))
 		}
 	}
-	select {
-	case <-p.done:
-		p.cancel = nil
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("hosts: waiting for the watch loop: %w", ctx.Err())
+	if err := p.goroutine.Wait(ctx); err != nil {
+		return fmt.Errorf("hosts: waiting for the watch loop: %w", err)
 	}
+	return nil
 }
 
 // checkDir reports whether dir exists, and an error naming it when it exists but cannot be used.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"slices"
 	"sort"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -41,7 +40,7 @@ type problem struct {
 // parseFile returns the canonical, allowed host names of every HTTP and TCP router rule in one file, in router
 // order. A file that is not valid YAML (or whose routers are not a mapping) is an error naming the line; a bad
 // rule or name only skips that value.
-func parseFile(data []byte, syntax docker.RuleSyntax, allowed []string) ([]string, []problem, error) {
+func parseFile(data []byte, syntax docker.RuleSyntax, allowed docker.Domains) ([]string, []problem, error) {
 	var cfg dynamicConfig
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
@@ -82,7 +81,7 @@ func parseFile(data []byte, syntax docker.RuleSyntax, allowed []string) ([]strin
 				switch {
 				case err != nil:
 					probs = append(probs, problem{Router: id, Value: h, Reason: err.Error()})
-				case !isAllowed(c, allowed):
+				case !allowed.Allows(c):
 					probs = append(probs, problem{Router: id, Value: h,
 						Reason: fmt.Sprintf("outside the allowed domains %v", allowed)})
 				case !slices.Contains(names, c):
@@ -92,16 +91,4 @@ func parseFile(data []byte, syntax docker.RuleSyntax, allowed []string) ([]strin
 		}
 	}
 	return names, probs, nil
-}
-
-func isAllowed(name string, allowed []string) bool {
-	if len(allowed) == 0 {
-		return true
-	}
-	for _, d := range allowed {
-		if name == d || strings.HasSuffix(name, "."+d) {
-			return true
-		}
-	}
-	return false
 }

@@ -21,7 +21,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/joyride-dns/joyride/modules/docker"
-	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/background"
 	"github.com/joyride-dns/joyride/pkg/events"
 )
 
@@ -65,7 +65,7 @@ type Producer struct {
 	log     *zap.Logger
 	bus     *events.Bus
 	dirs    []string
-	allowed []string
+	allowed docker.Domains
 	syntax  docker.RuleSyntax
 	hostIP  netip.Addr // configured; invalid means auto-detect
 	hostV6  netip.Addr
@@ -73,9 +73,8 @@ type Producer struct {
 	detect func() (netip.Addr, error)
 
 	// Set by start, read by stop; fx never runs the two concurrently.
-	cancel context.CancelFunc
-	done   chan struct{}
-	fsw    *fsnotify.Watcher
+	goroutine background.Loop
+	fsw       *fsnotify.Watcher
 
 	mu     sync.Mutex
 	status Status
@@ -97,13 +96,9 @@ func New(p Params) (*Producer, error) {
 			dirs = append(dirs, abs)
 		}
 	}
-	var allowed []string
-	for i, d := range cfg.AllowedDomains {
-		c, err := dnsstore.CanonicalName(d)
-		if err != nil {
-			return nil, fmt.Errorf("traefikfile.allowed_domains[%d]: %w", i, err)
-		}
-		allowed = append(allowed, c)
+	allowed, err := docker.ParseDomains("traefikfile.allowed_domains", cfg.AllowedDomains)
+	if err != nil {
+		return nil, err
 	}
 	pr := &Producer{
 		cfg:     cfg,
@@ -162,34 +157,27 @@ func (p *Producer) start(context.Context) error {
 	}
 	l := &loop{p: p, fsw: fsw, host: hostAddrs{v4: p.hostIP, v6: p.hostV6},
 		files: make(map[string]*file), watched: make(map[string]bool), problems: make(map[string]string)}
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.done, p.fsw = cancel, make(chan struct{}), fsw
+	p.fsw = fsw
 	p.updateStatus(func(s *Status) { s.Running = true })
-	go func() {
-		defer close(p.done)
+	p.goroutine.Start(func(ctx context.Context) {
 		defer p.updateStatus(func(s *Status) { s.Running = false })
 		l.run(ctx)
-	}()
+	})
 	return nil
 }
 
 // stop cancels the loop, closes fsnotify and waits for the loop, or for ctx.
 func (p *Producer) stop(ctx context.Context) error {
-	if p.cancel == nil {
-		return nil
-	}
-	p.cancel()
+	p.goroutine.Cancel()
 	if p.fsw != nil {
 		if err := p.fsw.Close(); err != nil {
 			p.log.Warn("closing fsnotify watcher", zap.Error(err))
 		}
 	}
-	select {
-	case <-p.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("traefikfile: waiting for the watch loop: %w", ctx.Err())
+	if err := p.goroutine.Wait(ctx); err != nil {
+		return fmt.Errorf("traefikfile: waiting for the watch loop: %w", err)
 	}
+	return nil
 }
 
 type hostAddrs struct{ v4, v6 netip.Addr }
