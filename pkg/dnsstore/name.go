@@ -88,12 +88,6 @@ func canonicalName(name string) (string, error) {
 	return name, nil
 }
 
-// isCanonical reports whether name is already a canonical name; it does not allocate.
-func isCanonical(name string) bool {
-	c, err := canonicalName(name)
-	return err == nil && c == name
-}
-
 // labelAt returns the label of s that starts at offset start.
 func labelAt(s string, start int) string {
 	if i := strings.IndexByte(s[start:], '.'); i >= 0 {

@@ -64,7 +64,9 @@ func TestCanonicalName(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
-			assert.True(t, isCanonical(got))
+			again, err := canonicalName(got)
+			require.NoError(t, err)
+			assert.Equal(t, got, again, "a canonical name is its own canonical form")
 		})
 	}
 }

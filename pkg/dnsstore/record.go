@@ -16,7 +16,8 @@ import (
 //
 // A large hosts file makes the store hold 100,000 of these, so a record is only its fields (64 octets, ordered
 // to leave no padding, the time it was set kept as an integer): its dns.RR is built when an answer needs it
-// (see RR), which the DNS server's answer cache makes rare, instead of being kept beside it for another 64.
+// (see RR), which the DNS server's answer cache makes rare, instead of being kept beside it for another 80 (the
+// interface field and the RR it points to).
 type Record struct {
 	// Name is canonical: lower case, fully qualified with a trailing dot ("app.lab.test."); it may start with
 	// "*." (a wildcard owner).
@@ -99,14 +100,22 @@ func parseRecord(name string, t uint16, value string, ttl uint32) (Record, error
 		// netip only accepts the canonical dotted-quad form for IPv4, so the input is already canonical.
 		r.Value = v
 	case dns.TypeAAAA:
-		addr, err := netip.ParseAddr(strings.TrimSpace(value))
+		v := strings.TrimSpace(value)
+		addr, err := netip.ParseAddr(v)
 		switch {
 		case err != nil || !addr.Is6():
 			return Record{}, fmt.Errorf("AAAA record %q: %q is not an IPv6 address", owner, value)
 		case addr.Zone() != "":
 			return Record{}, fmt.Errorf("AAAA record %q: %q has a zone, which DNS cannot carry", owner, value)
 		}
-		r.Value = addr.String()
+		// Keep v when it is already canonical, as the store's second check of every record finds it: only a
+		// value that needs rewriting costs an allocation.
+		var buf [len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")]byte
+		if c := addr.AppendTo(buf[:0]); string(c) == v {
+			r.Value = v
+		} else {
+			r.Value = string(c)
+		}
 	case dns.TypeCNAME:
 		target, err := canonicalName(strings.TrimSpace(value))
 		switch {
@@ -124,11 +133,11 @@ func parseRecord(name string, t uint16, value string, ttl uint32) (Record, error
 		}
 		r.Value = value
 	case dns.TypeSRV:
-		_, canonical, err := parseSRV(value)
+		srv, err := parseSRV(value)
 		if err != nil {
 			return Record{}, fmt.Errorf("SRV record %q: %w", owner, err)
 		}
-		r.Value = canonical
+		r.Value = fmt.Sprintf("%d %d %d %s", srv.Priority, srv.Weight, srv.Port, srv.Target)
 	}
 	return r, nil
 }
@@ -162,7 +171,7 @@ func (r Record) RR(owner string) dns.RR {
 	case dns.TypeTXT:
 		return &dns.TXT{Hdr: hdr, Txt: txtStrings(r.Value)}
 	default: // dns.TypeSRV
-		srv, _, _ := parseSRV(r.Value)
+		srv, _ := parseSRV(r.Value)
 		srv.Hdr = hdr
 		return srv
 	}
@@ -213,16 +222,16 @@ func escapeTXT(s string) string {
 }
 
 // parseSRV parses "priority weight port target"; a target of "." means the service is not available (RFC 2782).
-func parseSRV(value string) (*dns.SRV, string, error) {
+func parseSRV(value string) (*dns.SRV, error) {
 	f := strings.Fields(value)
 	if len(f) != 4 {
-		return nil, "", fmt.Errorf("%q is not \"priority weight port target\"", value)
+		return nil, fmt.Errorf("%q is not \"priority weight port target\"", value)
 	}
 	var nums [3]uint16
 	for i, what := range [3]string{"priority", "weight", "port"} {
 		n, err := strconv.ParseUint(f[i], 10, 16)
 		if err != nil {
-			return nil, "", fmt.Errorf("%q: %s %q is not a number from 0 to 65535", value, what, f[i])
+			return nil, fmt.Errorf("%q: %s %q is not a number from 0 to 65535", value, what, f[i])
 		}
 		nums[i] = uint16(n)
 	}
@@ -230,13 +239,12 @@ func parseSRV(value string) (*dns.SRV, string, error) {
 	if f[3] != "." {
 		t, err := canonicalName(f[3])
 		if err != nil {
-			return nil, "", fmt.Errorf("%q: target: %w", value, err)
+			return nil, fmt.Errorf("%q: target: %w", value, err)
 		}
 		if isWildcard(t) {
-			return nil, "", fmt.Errorf("%q: target %q is a wildcard", value, f[3])
+			return nil, fmt.Errorf("%q: target %q is a wildcard", value, f[3])
 		}
 		target = t
 	}
-	srv := &dns.SRV{Priority: nums[0], Weight: nums[1], Port: nums[2], Target: target}
-	return srv, fmt.Sprintf("%d %d %d %s", nums[0], nums[1], nums[2], target), nil
+	return &dns.SRV{Priority: nums[0], Weight: nums[1], Port: nums[2], Target: target}, nil
 }

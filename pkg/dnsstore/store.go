@@ -183,12 +183,14 @@ func namePrefix(name string) uint64 {
 	return p
 }
 
-// checked validates r again and reports whether it can be stored, and whether its fields had to be put in
-// canonical form ("App.Lab.Test" for "app.lab.test."), in which case *r is changed. A record from NewRecord
-// passes unchanged. The name is always checked, because the name index relies on canonical names (a "*" label
-// anywhere but first would give a wildcard owner children). It returns no pointer to a new record: that would
-// make every record checked escape to the heap, 6 MB of garbage for a 100,000-line hosts file.
-func checked(r *Record) (ok bool) {
+// checked validates r again and reports whether it can be stored; a valid record that is not in canonical form
+// ("App.Lab.Test" for "app.lab.test.") is put in it in place. A record from NewRecord passes unchanged (and, but
+// for SRV, without allocating). Record's fields are exported, so the store cannot know that a record still is
+// what NewRecord returned, and it relies on that: the name index needs canonical names (a "*" label anywhere but
+// first would give a wildcard owner children), Record.RR and the reverse indexes valid values. It changes *r
+// rather than returning a new record, which would make every record checked escape to the heap: 6 MB of
+// garbage for a 100,000-line hosts file.
+func checked(r *Record) bool {
 	nr, err := parseRecord(r.Name, r.Type, r.Value, r.TTL)
 	if err != nil {
 		return false
@@ -215,8 +217,9 @@ func compareKeyTTL(a, b *Record) int {
 }
 
 // diffRecords compares the stored and the new records of a source, both sorted by key. Unchanged records in
-// newRecs are replaced by the stored ones so that they keep their SetAt. It walks the lists twice, counting first, so that each list of the Diff is
-// allocated once at its final size; a source added or removed whole shares its list instead.
+// newRecs are replaced by the stored ones so that they keep their SetAt. It walks the lists twice, counting
+// first, so that each list of the Diff is allocated once at its final size; a source added or removed whole
+// shares its list instead.
 func diffRecords(oldRecs, newRecs []Record) Diff {
 	var added, removed, updated int
 	walkDiff(oldRecs, newRecs, func(i, j int) {
@@ -435,23 +438,22 @@ func (w *writer) apply() {
 
 // update sets the source's records at name from was to recs.
 func (w *writer) update(name string, was, recs []Record, bulk bool) {
-	if _, indexed := w.names.m.get(name); !indexed && bulk && !isWildcard(name) && w.otherBulk(name) == nil {
-		// Only this bulk source has records here and the name has no children: it needs no node, and only
-		// its existence matters to its parent.
-		if existed, exists := len(was) > 0, len(recs) > 0; existed != exists {
-			w.link(name, exists)
+	if bulk && !isWildcard(name) {
+		h := w.names.m.hash(name)
+		if _, indexed := w.names.m.getHashed(name, h); !indexed && w.otherBulk(name, h) == nil {
+			// Only this bulk source has records here and the name has no children: it needs no node, and only
+			// its existence matters to its parent.
+			if existed, exists := len(was) > 0, len(recs) > 0; existed != exists {
+				w.link(name, exists)
+			}
+			return
 		}
-		return
 	}
 	w.setSourceRecords(name, recs)
 }
 
-// otherBulk returns the records of a bulk source other than this one at name, or nil.
-func (w *writer) otherBulk(name string) []Record {
-	if len(w.others) == 0 {
-		return nil
-	}
-	h := w.names.m.hash(name)
+// otherBulk returns the records of a bulk source other than this one at name (h is its hash), or nil.
+func (w *writer) otherBulk(name string, h uint64) []Record {
 	for _, b := range w.others {
 		if recs := b.records(name, h); recs != nil {
 			return recs

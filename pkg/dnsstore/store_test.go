@@ -184,10 +184,12 @@ func TestReplaceValidatesRecords(t *testing.T) {
 	assert.Empty(t, d.Added, "a record equal to a stored one once canonical is unchanged")
 }
 
-func TestReplaceCorrectsEditedTTL(t *testing.T) {
+// TestReplaceKeepsEditedTTL: a record whose TTL was edited after NewRecord (to another valid TTL) is stored with
+// the new TTL, and the RRs built from it carry that TTL.
+func TestReplaceKeepsEditedTTL(t *testing.T) {
 	s := New()
 	r := rec(t, "a.test", "A", "10.0.0.1", 60)
-	r.TTL = 5 // edited after NewRecord
+	r.TTL = 5
 	s.Replace("src", []Record{r})
 	m := s.Snapshot().Lookup("a.test.")
 	require.Len(t, m.Records, 1)
@@ -307,6 +309,23 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 	snap := s.Snapshot()
 	for _, q := range []string{"app.lab.test.", "lab.test.", "x.apps.lab.test.", "nope.example."} {
 		assert.Zero(t, testing.AllocsPerRun(100, func() { snap.Lookup(q) }), q)
+	}
+}
+
+// TestCheckedDoesNotAllocate: Replace checks every record again, so a canonical record from NewRecord must pass
+// without allocating (SRV aside), or a 100,000-line hosts file would cost as many allocations per reload.
+func TestCheckedDoesNotAllocate(t *testing.T) {
+	for _, r := range []Record{
+		rec(t, "a.test", "A", "10.0.0.1", 60),
+		rec(t, "a.test", "AAAA", "2001:db8::1", 60),
+		rec(t, "a.test", "AAAA", "::ffff:10.0.0.1", 60),
+		rec(t, "a.test", "CNAME", "b.test", 60),
+		rec(t, "a.test", "TXT", "hello", 60),
+	} {
+		assert.Zero(t, testing.AllocsPerRun(100, func() {
+			c := r
+			require.True(t, checked(&c))
+		}), short([]Record{r}))
 	}
 }
 
