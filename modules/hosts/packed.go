@@ -27,10 +27,16 @@ func pack(recs []events.Record) packed {
 		}
 	}
 	p := make(packed, 0, n)
+	var value string
+	var addr netip.Addr
 	for _, r := range recs {
-		addr, err := netip.ParseAddr(r.Value)
-		if err != nil {
-			continue // cannot happen: Records formats the address
+		// Records gives consecutive records with one address one value string: parse it once.
+		if !addr.IsValid() || r.Value != value {
+			a, err := netip.ParseAddr(r.Value)
+			if err != nil {
+				continue // cannot happen: Records formats the address
+			}
+			value, addr = r.Value, a
 		}
 		p = append(p, byte(addr.BitLen()/8))
 		p = append(p, addr.AsSlice()...)

@@ -49,3 +49,14 @@ func TestDiffPackedMatchesDiff(t *testing.T) {
 		require.Equal(t, diff(prev, next), diffPacked(pack(prev), pack(next), 60), "prev %v, next %v", prev, next)
 	}
 }
+
+// TestAllChangedMatchesDiff: for a file whose records all came or went, allChanged is diff's result, cut.
+func TestAllChangedMatchesDiff(t *testing.T) {
+	recs := []events.Record{a("b.lan", "10.0.0.2"), a("a.lan", "10.0.0.1"), aaaa("a.lan", "fd00::1")}
+	for _, limit := range []int{1, len(recs), 10} {
+		w := &watcher{cfg: Config{TTL: 60, MaxRecordEvents: limit}}
+		n := min(limit, len(recs))
+		assert.Equal(t, diff(nil, recs)[:n], w.allChanged(events.RecordAdded, pack(recs)), "added, limit %d", limit)
+		assert.Equal(t, diff(recs, nil)[:n], w.allChanged(events.RecordRemoved, pack(recs)), "removed, limit %d", limit)
+	}
+}

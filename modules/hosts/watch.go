@@ -452,8 +452,12 @@ func (w *watcher) syncFile(ctx context.Context, path string, force bool) {
 	w.log.Debug("hosts file loaded", zap.String("file", path), zap.String("kind", string(kind)),
 		zap.Int("records", len(records)), zap.Int("bad_lines", len(bad)))
 	if w.dirs[filepath.Dir(path)].scanned && w.cfg.MaxRecordEvents > 0 {
-		changes := diffPacked(prev, next, w.cfg.TTL)
-		w.publishDiff(ctx, ev, changes, len(changes))
+		if len(prev) == 0 {
+			w.publishDiff(ctx, ev, w.allChanged(events.RecordAdded, next), len(records))
+		} else {
+			changes := diffPacked(prev, next, w.cfg.TTL)
+			w.publishDiff(ctx, ev, changes, len(changes))
+		}
 	}
 	w.files[path] = &fileState{stat: statOf(info), records: next, count: len(records), bad: len(bad)}
 	w.setRecords(len(records) - prevCount)
@@ -474,13 +478,7 @@ func (w *watcher) remove(ctx context.Context, path string) {
 	}
 	w.log.Debug("hosts file removed", zap.String("file", path), zap.Int("records", old.count))
 	if w.cfg.MaxRecordEvents > 0 {
-		// Every record is removed, in file order: decoding more than can be published would be wasted.
-		gone := old.records.records(w.cfg.TTL, w.cfg.MaxRecordEvents)
-		changes := make([]change, len(gone))
-		for i, r := range gone {
-			changes[i] = change{events.RecordRemoved, r}
-		}
-		w.publishDiff(ctx, ev, changes, old.count)
+		w.publishDiff(ctx, ev, w.allChanged(events.RecordRemoved, old.records), old.count)
 	}
 	delete(w.files, path)
 	w.setRecords(-old.count)
@@ -501,6 +499,17 @@ func (w *watcher) logBadLines(path string, bad []*LineError) {
 		w.log.Warn("skipping bad line in hosts file", zap.String("file", le.File), zap.Int("line", le.Line),
 			zap.String("reason", le.Err.Error()), zap.String("text", le.Text))
 	}
+}
+
+// allChanged is diff's result for a file whose records all came (kind RecordAdded) or all went (RecordRemoved):
+// each record in file order, cut to MaxRecordEvents, since decoding more than can be published would be wasted.
+func (w *watcher) allChanged(kind events.HostsKind, p packed) []change {
+	recs := p.records(w.cfg.TTL, w.cfg.MaxRecordEvents)
+	changes := make([]change, len(recs))
+	for i, r := range recs {
+		changes[i] = change{kind, r}
+	}
+	return changes
 }
 
 // publishDiff publishes up to MaxRecordEvents HostsRecordEvents for the first of total changes, correlated with

@@ -269,13 +269,8 @@ func (b *Bus) push(s *Subscription, e Event, informational bool) {
 // stay in memory, held by the history alone, until HistorySize newer events push it out.
 const maxHistorySnapshot = 256
 
-// snapshotStripper is implemented by the built-in events that carry snapshots: it returns a copy without one.
-type snapshotStripper interface {
-	withoutSnapshot() Event
-}
-
-// historyEntry is what the history keeps of e: e itself, or a copy without its snapshot when that holds more
-// than maxHistorySnapshot records.
+// historyEntry is what the history keeps of e: e itself, or, for the built-in events that carry snapshots, a copy
+// without its snapshot when that holds more than maxHistorySnapshot records.
 func historyEntry(e Event) Event {
 	s, ok := e.(Snapshotter)
 	if !ok {
@@ -284,8 +279,19 @@ func historyEntry(e Event) Event {
 	if snap := s.RecordSnapshot(); snap == nil || len(snap.Records) <= maxHistorySnapshot {
 		return e
 	}
-	if st, ok := e.(snapshotStripper); ok {
-		return st.withoutSnapshot()
+	switch e := e.(type) {
+	case *ContainerEvent:
+		c := *e
+		c.Snapshot = nil
+		return &c
+	case *FileEvent:
+		c := *e
+		c.Snapshot = nil
+		return &c
+	case *SyncEvent:
+		c := *e
+		c.Snapshot = nil
+		return &c
 	}
 	return e
 }

@@ -278,33 +278,17 @@ func TestHistoryAndReplay(t *testing.T) {
 	}
 	assert.Equal(t, []string{"2", "3", "4"}, ids(b.History(events.Filter{})), "bounded, oldest first")
 
-	var mu sync.Mutex
-	var got []events.Event
-	b.Subscribe("late", events.Filter{}, func(_ context.Context, e events.Event) error {
-		mu.Lock()
-		got = append(got, e)
-		mu.Unlock()
-		return nil
-	}, events.WithReplay())
+	late := eventstest.NewWatcher(t, b, events.Filter{}) // subscribes with WithReplay
 	require.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, "5")))
-	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 4 }, 5*time.Second, time.Millisecond)
-	mu.Lock()
-	defer mu.Unlock()
-	assert.Equal(t, []string{"2", "3", "4", "5"}, ids(got), "replay then live, no gap, no duplicate")
+	require.Eventually(t, func() bool { return len(late.Events()) == 4 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, []string{"2", "3", "4", "5"}, ids(late.Events()), "replay then live, no gap, no duplicate")
 }
 
 // TestHistoryLeavesOutLargeSnapshots: subscribers get every snapshot whole, but the history keeps a large
 // one only as its event without the snapshot, so that it does not hold a big hosts file's records.
 func TestHistoryLeavesOutLargeSnapshots(t *testing.T) {
 	b := events.NewBus(events.Config{HistorySize: 10, QueueLimit: 10}, nil)
-	var mu sync.Mutex
-	var live []events.Event
-	b.Subscribe("live", events.Filter{}, func(_ context.Context, e events.Event) error {
-		mu.Lock()
-		live = append(live, e)
-		mu.Unlock()
-		return nil
-	})
+	live := eventstest.NewWatcher(t, b, events.Filter{}) // nothing to replay yet
 	require.NoError(t, b.Start(context.Background()))
 	defer func() { require.NoError(t, b.Stop(context.Background())) }()
 
@@ -325,10 +309,8 @@ func TestHistoryLeavesOutLargeSnapshots(t *testing.T) {
 	for _, e := range published {
 		require.NoError(t, b.Publish(context.Background(), e))
 	}
-	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(live) == len(published) }, 5*time.Second, time.Millisecond)
-	mu.Lock()
-	assert.Equal(t, published, live, "subscribers get the events as published")
-	mu.Unlock()
+	require.Eventually(t, func() bool { return len(live.Events()) == len(published) }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, published, live.Events(), "subscribers get the events as published")
 
 	hist := b.History(events.Filter{})
 	require.Len(t, hist, len(published))

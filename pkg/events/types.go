@@ -88,12 +88,6 @@ func (*ContainerEvent) Family() Family                    { return FamilyContain
 func (e *ContainerEvent) EventKind() Kind                 { return Kind(e.Kind) }
 func (e *ContainerEvent) RecordSnapshot() *RecordSnapshot { return e.Snapshot }
 
-func (e *ContainerEvent) withoutSnapshot() Event {
-	c := *e
-	c.Snapshot = nil
-	return &c
-}
-
 // HostsKind is the kind of a FileEvent or HostsRecordEvent.
 type HostsKind string
 
@@ -121,12 +115,6 @@ type FileEvent struct {
 func (*FileEvent) Family() Family                    { return FamilyHosts }
 func (e *FileEvent) EventKind() Kind                 { return Kind(e.Kind) }
 func (e *FileEvent) RecordSnapshot() *RecordSnapshot { return e.Snapshot }
-
-func (e *FileEvent) withoutSnapshot() Event {
-	c := *e
-	c.Snapshot = nil
-	return &c
-}
 
 // HostsRecordEvent reports one record of a hosts file that changed. It is informational: the FileEvent that
 // accompanies it carries the state.
@@ -179,12 +167,6 @@ type SyncEvent struct {
 func (*SyncEvent) Family() Family                    { return FamilySync }
 func (e *SyncEvent) EventKind() Kind                 { return Kind(e.Kind) }
 func (e *SyncEvent) RecordSnapshot() *RecordSnapshot { return e.Snapshot }
-
-func (e *SyncEvent) withoutSnapshot() Event {
-	c := *e
-	c.Snapshot = nil
-	return &c
-}
 
 // SystemKind is the kind of a SystemEvent.
 type SystemKind string
