@@ -59,6 +59,18 @@ func (e *cacheEntry) key() []byte   { return e.data[:e.keyLen] }
 func (e *cacheEntry) reply() []byte { return e.data[e.keyLen:] }
 func (e *cacheEntry) cost() int64   { return int64(len(e.data) + entryOverhead) }
 
+// patch turns a cached reply into the reply to the raw query p (plain, with its name at
+// p[headerLen:headerLen+e.nameLen]) in out: the query's ID, RD and CD, and its question name as asked.
+func (e *cacheEntry) patch(p, out []byte) []byte {
+	out = append(out[:0], e.reply()...)
+	out[0], out[1] = p[0], p[1]
+	out[2] |= p[2] & flagRD
+	out[3] |= p[3] & flagCD
+	end := headerLen + int(e.nameLen)
+	copy(out[headerLen:end], p[headerLen:end])
+	return out
+}
+
 // get returns the entry for key built for generation gen that can answer a question spelled name, or nil.
 func (c *answerCache) get(key []byte, gen uint64, name []byte) *cacheEntry {
 	h := maphash.Bytes(c.seed, key)

@@ -299,17 +299,14 @@ func (s *Server) send(w dns.ResponseWriter, req, m *dns.Msg) {
 }
 
 // pack sizes m to size octets (setting TC when records had to go; 0 leaves it whole) and packs it into buf,
-// or a larger buffer when buf is too small. It returns nil, logged, when m cannot be packed; req, when
-// known, names the question in the log.
+// or a larger buffer when buf is too small. It returns nil, logged, when m cannot be packed; req names the
+// question in the log.
 func (s *Server) pack(m *dns.Msg, size int, buf []byte, req *dns.Msg) []byte {
 	if size > 0 {
 		m.Truncate(size)
 	}
 	out, err := m.PackBuffer(buf)
 	if err != nil {
-		if req == nil {
-			req = m
-		}
 		s.log.Warn("cannot pack a DNS reply", zap.Stringer("question", questionOf(req)), zap.Error(err))
 		return nil
 	}

@@ -29,11 +29,14 @@ type counters struct {
 	rcodes                                         [rcodeSlots]atomic.Uint64
 }
 
-func (c *counters) answered(rcode int) {
+func (c *counters) answered(rcode int) { c.rcodes[rcodeSlot(rcode)].Add(1) }
+
+// rcodeSlot is the index of rcode's counter.
+func rcodeSlot(rcode int) int {
 	if rcode < 0 || rcode >= rcodeSlots-1 {
-		rcode = rcodeSlots - 1
+		return rcodeSlots - 1
 	}
-	c.rcodes[rcode].Add(1)
+	return rcode
 }
 
 // Stats returns a copy of the counters.

@@ -257,7 +257,7 @@ func (w *worker) answer(snap *dnsstore.Snapshot, p []byte, addr net.Addr, oob, o
 	if err := req.Unpack(p); err != nil {
 		s.invalid(p, err)
 		// Not counted as an answer: the query never reached the answering logic (Stats.Invalid has it).
-		return s.pack(formErr(req), 0, out, nil), -1
+		return s.pack(formErr(req), 0, out, req), -1
 	}
 	w.tally.queries++
 	if s.beforeAnswer != nil {
@@ -359,16 +359,9 @@ func formErr(req *dns.Msg) *dns.Msg {
 type tally struct {
 	queries, hits uint64
 	rcodes        [rcodeSlots]uint32
-	touched       uint32 // bit i: rcodes[i] > 0
 }
 
-func (t *tally) rcode(rcode int) {
-	if rcode < 0 || rcode >= rcodeSlots-1 {
-		rcode = rcodeSlots - 1
-	}
-	t.rcodes[rcode]++
-	t.touched |= 1 << rcode
-}
+func (t *tally) rcode(rcode int) { t.rcodes[rcodeSlot(rcode)]++ }
 
 func (t *tally) flush(c *counters) {
 	if t.queries > 0 {
@@ -377,14 +370,12 @@ func (t *tally) flush(c *counters) {
 	if t.hits > 0 {
 		c.cacheHits.Add(t.hits)
 	}
-	for i := 0; t.touched != 0; i++ {
-		if t.touched&(1<<i) != 0 {
-			c.rcodes[i].Add(uint64(t.rcodes[i]))
-			t.rcodes[i] = 0
-			t.touched &^= 1 << i
+	for i, n := range t.rcodes {
+		if n > 0 {
+			c.rcodes[i].Add(uint64(n))
 		}
 	}
-	t.queries, t.hits = 0, 0
+	*t = tally{}
 }
 
 // sessionOOBSize fits the control message of either family that carries a datagram's destination.

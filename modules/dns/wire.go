@@ -122,15 +122,3 @@ func plainOption(code uint16) bool {
 }
 
 func be16(b []byte) uint16 { return binary.BigEndian.Uint16(b) }
-
-// patch turns a cached reply into the reply to the raw query p (plain, with its name at
-// p[headerLen:headerLen+e.nameLen]) in out: the query's ID, RD and CD, and its question name as asked.
-func (e *cacheEntry) patch(p, out []byte) []byte {
-	out = append(out[:0], e.reply()...)
-	out[0], out[1] = p[0], p[1]
-	out[2] |= p[2] & flagRD
-	out[3] |= p[3] & flagCD
-	end := headerLen + int(e.nameLen)
-	copy(out[headerLen:end], p[headerLen:end])
-	return out
-}
