@@ -60,3 +60,58 @@ func TestAllChangedMatchesDiff(t *testing.T) {
 		assert.Equal(t, diff(recs, nil)[:n], w.allChanged(events.RecordRemoved, pack(recs)), "removed, limit %d", limit)
 	}
 }
+
+// TestKeep: what keep compresses comes back as it was, and a large list is kept smaller than it is.
+func TestKeep(t *testing.T) {
+	many := func(n int) packed {
+		recs := make([]events.Record, n)
+		for i := range recs {
+			recs[i] = a(fmt.Sprintf("host-%d.bench.test", i), fmt.Sprintf("10.%d.%d.%d", i>>16, i>>8&255, i&255))
+		}
+		return pack(recs)
+	}
+	for _, tc := range []struct {
+		name     string
+		p        packed
+		deflated bool
+	}{
+		{"empty", nil, false},
+		{"small", many(10), false},
+		{"large", many(20_000), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			k := keep(tc.p)
+			assert.Equal(t, tc.deflated, k.deflated)
+			if tc.deflated {
+				assert.Less(t, len(k.data), len(tc.p)/4, "a hosts file's records compress well")
+			}
+			got, err := k.packed()
+			require.NoError(t, err)
+			assert.Equal(t, tc.p, got)
+		})
+	}
+}
+
+// TestKeptDamaged: a damaged compressed form is an error, not a wrong list.
+func TestKeptDamaged(t *testing.T) {
+	recs := make([]events.Record, 5_000)
+	for i := range recs {
+		recs[i] = a(fmt.Sprintf("h%d.lan", i), "10.0.0.1")
+	}
+	k := keep(pack(recs))
+	require.True(t, k.deflated)
+	for _, tc := range []struct {
+		name string
+		k    kept
+	}{
+		{"truncated", kept{data: k.data[:len(k.data)/2], size: k.size, deflated: true}},
+		{"shorter than said", kept{data: k.data, size: k.size + 1, deflated: true}},
+		{"longer than said", kept{data: k.data, size: k.size - 1, deflated: true}},
+		{"not deflate", kept{data: []byte{0xff, 0xff, 0xff}, size: 10, deflated: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.k.packed()
+			assert.ErrorContains(t, err, "inflating the kept records")
+		})
+	}
+}

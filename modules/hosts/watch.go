@@ -55,7 +55,7 @@ type dirState struct {
 type fileState struct {
 	stat fileStat
 	// records is what the file last published, packed: the next load is compared with it and diffed against it.
-	records packed
+	records kept
 	count   int // records in it
 	bad     int
 }
@@ -427,15 +427,15 @@ func (w *watcher) syncFile(ctx context.Context, path string, force bool) {
 	w.logBadLines(path, bad)
 	records := Records(entries, w.cfg.TTL)
 	next := pack(records)
-	if old != nil && old.bad == len(bad) && bytes.Equal(old.records, next) {
-		old.stat = statOf(info) // touched or rewritten with the same content: nothing to announce
-		return
-	}
 	kind := events.FileCreated
 	var prev packed
 	prevCount := 0
 	if old != nil {
-		kind, prev, prevCount = events.FileChanged, old.records, old.count
+		kind, prev, prevCount = events.FileChanged, w.previous(path, old), old.count
+		if old.bad == len(bad) && bytes.Equal(prev, next) {
+			old.stat = statOf(info) // touched or rewritten with the same content: nothing to announce
+			return
+		}
 	}
 	ev := &events.FileEvent{
 		Metadata: events.Metadata{Source: moduleName},
@@ -459,7 +459,7 @@ func (w *watcher) syncFile(ctx context.Context, path string, force bool) {
 			w.publishDiff(ctx, ev, changes, len(changes))
 		}
 	}
-	w.files[path] = &fileState{stat: statOf(info), records: next, count: len(records), bad: len(bad)}
+	w.files[path] = &fileState{stat: statOf(info), records: keep(next), count: len(records), bad: len(bad)}
 	w.setRecords(len(records) - prevCount)
 }
 
@@ -478,10 +478,21 @@ func (w *watcher) remove(ctx context.Context, path string) {
 	}
 	w.log.Debug("hosts file removed", zap.String("file", path), zap.Int("records", old.count))
 	if w.cfg.MaxRecordEvents > 0 {
-		w.publishDiff(ctx, ev, w.allChanged(events.RecordRemoved, old.records), old.count)
+		w.publishDiff(ctx, ev, w.allChanged(events.RecordRemoved, w.previous(path, old)), old.count)
 	}
 	delete(w.files, path)
 	w.setRecords(-old.count)
+}
+
+// previous returns the records old keeps for path. Should they be unreadable (a bug), the file's next state
+// is still published whole; only its per-record events are wrong, and the log says so.
+func (w *watcher) previous(path string, old *fileState) packed {
+	p, err := old.records.packed()
+	if err != nil {
+		w.log.Error("cannot compare hosts file with its previous load; its record events will be wrong",
+			zap.String("file", path), zap.Error(err))
+	}
+	return p
 }
 
 func (w *watcher) setRecords(delta int) {

@@ -2,8 +2,10 @@ package hosts
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,6 +87,62 @@ func TestUnchangedContentPublishesNothing(t *testing.T) {
 	write(t, path, "10.0.0.1   web.lan # same records, different text\n")
 	w.syncFile(ctx, path, true)
 	assert.Len(t, h.history(), 2)
+}
+
+// TestLargeFileKeptCompressed: a file large enough to be kept compressed is compared, diffed and removed as a
+// small one is.
+func TestLargeFileKeptCompressed(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "big")
+	const n = 5000
+	lines := func(edit func(i int) string) string {
+		var b strings.Builder
+		for i := range n {
+			if l := edit(i); l != "" {
+				b.WriteString(l + "\n")
+			}
+		}
+		return b.String()
+	}
+	line := func(i int) string { return fmt.Sprintf("10.0.%d.%d host-%d.lan", i>>8, i&255, i) }
+	write(t, path, lines(line))
+	cfg := testConfig("notify", dir)
+	cfg.MaxRecordEvents = 10
+	w, h := newSyncWatcher(t, cfg)
+	ctx := context.Background()
+	w.fullScan(ctx, dir)
+	require.True(t, w.files[path].records.deflated, "kept compressed")
+	require.Len(t, h.history(), 2)
+
+	write(t, path, lines(func(i int) string { return line(i) + " # same records" }))
+	w.syncFile(ctx, path, true)
+	require.Len(t, h.history(), 2, "unchanged records publish nothing")
+
+	write(t, path, lines(func(i int) string {
+		switch i {
+		case 7:
+			return "10.9.9.9 host-7.lan"
+		case 8:
+			return ""
+		}
+		return line(i)
+	}))
+	w.syncFile(ctx, path, true)
+	got := h.history()[2:]
+	require.Len(t, got, 3, "the snapshot, one update, one removal")
+	assert.Equal(t, events.Kind(events.FileChanged), got[0].EventKind())
+	assert.Equal(t, a("host-7.lan", "10.9.9.9"), got[1].(*events.HostsRecordEvent).Record)
+	assert.Equal(t, events.Kind(events.RecordUpdated), got[1].EventKind())
+	assert.Equal(t, a("host-8.lan", "10.0.0.8"), got[2].(*events.HostsRecordEvent).Record)
+	assert.Equal(t, events.Kind(events.RecordRemoved), got[2].EventKind())
+
+	require.NoError(t, os.Remove(path))
+	w.syncFile(ctx, path, true)
+	got = h.history()[5:]
+	require.Len(t, got, 1+cfg.MaxRecordEvents, "the deletion and the first removals")
+	assert.Equal(t, events.Kind(events.FileDeleted), got[0].EventKind())
+	assert.Equal(t, a("host-0.lan", "10.0.0.0"), got[1].(*events.HostsRecordEvent).Record)
+	assert.Equal(t, events.Kind(events.RecordRemoved), got[1].EventKind())
 }
 
 func TestMaxRecordEvents(t *testing.T) {
