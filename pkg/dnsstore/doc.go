@@ -33,8 +33,8 @@
 // of (address, record) for PTR answers, about 20 octets a record with no pointers for the garbage collector
 // to scan. Such a source's names get no node, except those that need one anyway: empty non-terminals above
 // them, names another source also has, names with children, and wildcard owners. The shared index is then
-// small, and a store holding one 100,000-line hosts file keeps about 120 octets per record alive: the Record
-// (64 octets), its name and value strings and its share of the bulk index; BenchmarkHeapPerRecord measures it.
+// small, and a store holding one 100,000-line hosts file keeps about 107 octets per record alive: the Record
+// (48 octets), its name and value strings and its share of the bulk index; BenchmarkHeapPerRecord measures it.
 // (Keeping each record's dns.RR built beside it, as the store first did, cost another 80 octets a record to
 // spare an answer some 50 ns and one allocation, on the full path that the DNS server's answer cache keeps most
 // queries from; a wildcard answer is faster without, since it no longer copies the stored RR to rename it.)

@@ -230,7 +230,7 @@ func checkAgainstModel(t *testing.T, snap *Snapshot, ref refStore, queries, addr
 	for src, recs := range ref {
 		srcs = append(srcs, src)
 		for _, r := range recs {
-			r.Source = src
+			r.stamp = &stamp{source: src}
 			all = append(all, r)
 		}
 	}
@@ -239,13 +239,13 @@ func checkAgainstModel(t *testing.T, snap *Snapshot, ref refStore, queries, addr
 		if c := compareKey(a, b); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Source, b.Source)
+		return strings.Compare(a.Source(), b.Source())
 	})
 	got := snap.Records()
 	require.Equal(t, len(all), snap.Len(), msg+": Len")
 	require.Equal(t, short(all), short(got), msg+": Records")
 	for i := range all {
-		require.Equal(t, all[i].Source, got[i].Source, msg+": Records sources")
+		require.Equal(t, all[i].Source(), got[i].Source(), msg+": Records sources")
 	}
 	require.Equal(t, srcs, snap.Sources(), msg+": Sources")
 }

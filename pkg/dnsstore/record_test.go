@@ -3,6 +3,7 @@ package dnsstore
 import (
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
@@ -165,4 +166,9 @@ func TestNewRecord(t *testing.T) {
 			assert.Equal(t, r.Value, again.Value)
 		})
 	}
+}
+
+// TestRecordSize guards the record's size, which a large hosts file multiplies by 100,000 (see Record).
+func TestRecordSize(t *testing.T) {
+	assert.Equal(t, uintptr(48), unsafe.Sizeof(Record{}))
 }

@@ -136,9 +136,9 @@ func normalise(source string, recs []Record, now time.Time) []Record {
 	if len(out) < cap(out)/2 {
 		out = slices.Clone(out) // most of the list was duplicates or invalid: do not keep it all
 	}
-	at := now.UnixNano()
+	st := &stamp{source: source, at: now.UTC()}
 	for i := range out {
-		out[i].Source, out[i].setAt = source, at
+		out[i].stamp = st
 	}
 	return out
 }
@@ -576,7 +576,7 @@ func mergeSources(srcs []sourceRecords) []Record {
 		if c := compareKeyTTL(&a, &b); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Source, b.Source)
+		return strings.Compare(a.Source(), b.Source())
 	})
 	return slices.Clip(slices.CompactFunc(all, func(a, b Record) bool { return compareKey(a, b) == 0 }))
 }
@@ -807,7 +807,7 @@ func (s *Snapshot) Records() []Record {
 		if c := compareKey(a, b); c != 0 {
 			return c
 		}
-		return strings.Compare(a.Source, b.Source)
+		return strings.Compare(a.Source(), b.Source())
 	})
 	return out
 }

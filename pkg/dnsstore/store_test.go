@@ -129,7 +129,7 @@ func TestReplaceDiff(t *testing.T) {
 				assert.Equal(t, gen+1, snap.Generation())
 			}
 			for _, r := range append(append(d.Added, d.Removed...), d.Updated...) {
-				assert.Equal(t, "src", r.Source)
+				assert.Equal(t, "src", r.Source())
 			}
 			// The other source is never affected.
 			assert.Equal(t, []string{"a.lab.test. A 10.0.0.1 5"}, short(snap.SourceRecords("other")))
@@ -210,7 +210,7 @@ func TestTwoSourcesSameName(t *testing.T) {
 		"web.lab.test. A 10.0.0.2 300",
 		"web.lab.test. TXT b 60",
 	}, short(m.Records))
-	assert.Equal(t, "docker:b", m.Records[0].Source)
+	assert.Equal(t, "docker:b", m.Records[0].Source())
 	assert.Equal(t, 4, snap.Len(), "records are counted per source")
 	assert.Equal(t, []string{"docker:b", "hosts:a"}, snap.Sources())
 	assert.Equal(t, []string{"web.lab.test."}, snap.Reverse(netip.MustParseAddr("10.0.0.1")))
@@ -421,7 +421,7 @@ func TestSnapshotListings(t *testing.T) {
 	all := snap.Records()
 	got := make([]string, len(all))
 	for i, r := range all {
-		got[i] = fmt.Sprintf("%s %s %s", r.Name, r.Value, r.Source)
+		got[i] = fmt.Sprintf("%s %s %s", r.Name, r.Value, r.Source())
 	}
 	assert.Equal(t, []string{"a.test. z b", "x.test. 10.0.0.1 a", "x.test. 10.0.0.2 a", "x.test. 10.0.0.2 b"}, got)
 	assert.Equal(t, 4, snap.Len())
