@@ -13,7 +13,9 @@ import "strings"
 // that rate, all three within the run-to-run spread): the collector has little to mark, since the store's bulk
 // indexes hold no pointers, and little to do, since answering allocates little. A soft memory limit
 // (GOMEMLIMIT) was the alternative, but a fixed limit does not scale with the number of records: past it the
-// collector would run continuously. Both remain the operator's to set.
+// collector would run continuously. Both remain the operator's to set. Lower was tried once the store had shrunk
+// to 106 octets a record: 10 gave no clear saving over 25 (33.2–33.7 against 33.0–34.7 MiB) and made reloading a
+// 100,000-line file some 65 ms slower.
 const defaultGCPercent = 25
 
 // gcPercent returns the GC percentage to set, or false when env sets GOGC (which the runtime has applied).
