@@ -54,7 +54,8 @@ type dirState struct {
 
 type fileState struct {
 	stat fileStat
-	// records is what the file last published, packed: the next load is compared with it and diffed against it.
+	// records is what the file last published, packed (and compressed when large): the next load is compared
+	// with it and diffed against it.
 	records kept
 	count   int // records in it
 	bad     int

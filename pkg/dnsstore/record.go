@@ -16,9 +16,8 @@ import (
 //
 // A large hosts file makes the store hold 100,000 of these, so a record is only its fields (48 octets): its
 // source and the time it was set are shared by every record one Replace stored (see stamp), and its dns.RR is
-// built when an answer needs it
-// (see RR), which the DNS server's answer cache makes rare, instead of being kept beside it for another 80 (the
-// interface field and the RR it points to).
+// built when an answer needs it (see RR), which the DNS server's answer cache makes rare, instead of being kept
+// beside it for another 80 (the interface field and the RR it points to).
 type Record struct {
 	// Name is canonical: lower case, fully qualified with a trailing dot ("app.lab.test."); it may start with
 	// "*." (a wildcard owner).
