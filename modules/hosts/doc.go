@@ -47,11 +47,11 @@
 // # Memory
 //
 // Between loads the watcher keeps each file's records packed (about 28 octets a record, no pointers), and
-// DEFLATE compressed once that is 64 KiB or more (some 5 octets a record for the benchmark's 100,000-line file),
-// to compare the next load with and diff against, not the published []events.Record; the snapshot itself is held only
-// until the records handler has applied it (the bus history leaves out large snapshots). The names the parser
-// makes are strings of their own, which the record store then keeps, and lines with the same address share
-// their value string.
+// DEFLATE compressed once that is 64 KiB or more (some 5 octets a record for the benchmark's 100,000-line
+// file), to compare the next load with and diff against, not the published []events.Record; the snapshot itself
+// is held only until the records handler has applied it (the bus history leaves out large snapshots). The names
+// the parser makes are strings of their own, which the record store then keeps, and lines with the same address
+// share their value string.
 //
 // # Failures
 //

@@ -59,10 +59,12 @@ const deflateMin = 64 << 10
 // kept is a file's packed records as the watcher keeps them between loads: as they are when small, DEFLATE
 // compressed from deflateMin octets.
 type kept struct {
-	data     []byte
-	size     int // len of the packed records
-	deflated bool
+	data []byte
+	size int // len of the packed records
 }
+
+// deflated reports whether data is compressed.
+func (k kept) deflated() bool { return k.size >= deflateMin }
 
 // keep returns p as the watcher keeps it. p is not retained once compressed.
 func keep(p packed) kept {
@@ -72,23 +74,17 @@ func keep(p packed) kept {
 	}
 	var b bytes.Buffer
 	b.Grow(len(p) / 4)
-	zw, err := flate.NewWriter(&b, flate.BestSpeed)
-	if err == nil {
-		_, err = zw.Write(p)
-	}
-	if err == nil {
-		err = zw.Close()
-	}
-	if err != nil { // cannot happen with a valid level and a bytes.Buffer; keep p as it is
-		return k
-	}
-	k.data, k.deflated = bytes.Clone(b.Bytes()), true // not the buffer, which grew past the data
+	// NewWriter fails only for an invalid level, and writing to a bytes.Buffer does not fail.
+	zw, _ := flate.NewWriter(&b, flate.BestSpeed)
+	_, _ = zw.Write(p)
+	_ = zw.Close()
+	k.data = bytes.Clone(b.Bytes()) // not the buffer, which grew past the data
 	return k
 }
 
 // packed returns the records k keeps. An error means the compressed form is damaged, which only a bug can do.
 func (k kept) packed() (packed, error) {
-	if !k.deflated {
+	if !k.deflated() {
 		return k.data, nil
 	}
 	p := make(packed, k.size)

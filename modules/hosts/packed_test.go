@@ -81,7 +81,7 @@ func TestKeep(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			k := keep(tc.p)
-			assert.Equal(t, tc.deflated, k.deflated)
+			assert.Equal(t, tc.deflated, k.deflated())
 			if tc.deflated {
 				assert.Less(t, len(k.data), len(tc.p)/4, "a hosts file's records compress well")
 			}
@@ -99,15 +99,15 @@ func TestKeptDamaged(t *testing.T) {
 		recs[i] = a(fmt.Sprintf("h%d.lan", i), "10.0.0.1")
 	}
 	k := keep(pack(recs))
-	require.True(t, k.deflated)
+	require.True(t, k.deflated())
 	for _, tc := range []struct {
 		name string
 		k    kept
 	}{
-		{"truncated", kept{data: k.data[:len(k.data)/2], size: k.size, deflated: true}},
-		{"shorter than said", kept{data: k.data, size: k.size + 1, deflated: true}},
-		{"longer than said", kept{data: k.data, size: k.size - 1, deflated: true}},
-		{"not deflate", kept{data: []byte{0xff, 0xff, 0xff}, size: 10, deflated: true}},
+		{"truncated", kept{data: k.data[:len(k.data)/2], size: k.size}},
+		{"shorter than said", kept{data: k.data, size: k.size + 1}},
+		{"longer than said", kept{data: k.data, size: k.size - 1}},
+		{"not deflate", kept{data: []byte{0xff, 0xff, 0xff}, size: deflateMin}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := tc.k.packed()

@@ -111,7 +111,7 @@ func TestLargeFileKeptCompressed(t *testing.T) {
 	w, h := newSyncWatcher(t, cfg)
 	ctx := context.Background()
 	w.fullScan(ctx, dir)
-	require.True(t, w.files[path].records.deflated, "kept compressed")
+	require.True(t, w.files[path].records.deflated(), "kept compressed")
 	require.Len(t, h.history(), 2)
 
 	write(t, path, lines(func(i int) string { return line(i) + " # same records" }))
