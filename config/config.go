@@ -4,7 +4,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/joyride-dns/joyride/modules/dns"
+	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/docker"
 	"github.com/joyride-dns/joyride/modules/hosts"
 	"github.com/joyride-dns/joyride/modules/records"
@@ -21,7 +21,7 @@ type Config struct {
 	Log         Log                `koanf:"log"`
 	Service     Service            `koanf:"service"`
 	Events      events.Config      `koanf:"events"`
-	DNS         dns.Config         `koanf:"dns"`
+	DNS         dnsserver.Config   `koanf:"dns"`
 	Hosts       hosts.Config       `koanf:"hosts"`
 	Docker      docker.Config      `koanf:"docker"`
 	Traefikfile traefikfile.Config `koanf:"traefikfile"`
@@ -91,7 +91,7 @@ func Default() Config {
 			StartTimeout: 15 * time.Second, StopTimeout: 15 * time.Second,
 		},
 		Events:      events.DefaultConfig(),
-		DNS:         dns.DefaultConfig(),
+		DNS:         dnsserver.DefaultConfig(),
 		Hosts:       hosts.DefaultConfig(),
 		Docker:      docker.DefaultConfig(),
 		Traefikfile: traefikfile.DefaultConfig(),

@@ -11,7 +11,8 @@ import (
 
 	"github.com/go-playground/validator/v10"
 
-	"github.com/joyride-dns/joyride/modules/dns"
+	"github.com/joyride-dns/joyride/modules/dnsserver"
+	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 )
 
@@ -40,7 +41,7 @@ func newValidator() *validator.Validate {
 	must(v.RegisterValidation("hostname_port", func(fl validator.FieldLevel) bool {
 		return hostPort(fl.Field().String())
 	}))
-	v.RegisterStructValidation(dnsLevel, dns.Config{})
+	v.RegisterStructValidation(dnsLevel, dnsserver.Config{})
 	v.RegisterStructValidation(clusterLevel, Cluster{})
 	return v
 }
@@ -67,13 +68,13 @@ func hostPort(s string) bool {
 
 // dnsLevel checks that every zone is a name the server will accept as a zone.
 func dnsLevel(sl validator.StructLevel) {
-	cfg := sl.Current().Interface().(dns.Config)
+	cfg := sl.Current().Interface().(dnsserver.Config)
 	for i, z := range cfg.Zones {
 		if z == "" {
 			continue // "required" reports it
 		}
 		field := fmt.Sprintf("zones[%d]", i)
-		if _, err := dnsstore.CanonicalName(z); err != nil || strings.HasPrefix(z, "*") || net.ParseIP(strings.TrimSuffix(z, ".")) != nil {
+		if _, err := dnsname.Canonical(z); err != nil || strings.HasPrefix(z, "*") || net.ParseIP(strings.TrimSuffix(z, ".")) != nil {
 			sl.ReportError(z, field, field, "zone", "")
 		}
 	}

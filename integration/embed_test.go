@@ -15,7 +15,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	joydns "github.com/joyride-dns/joyride/modules/dns"
+	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/hosts"
 	"github.com/joyride-dns/joyride/modules/records"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
@@ -54,17 +54,17 @@ func TestEmbedding(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "embedded"), "10.2.0.1 embedded.example.test\n")
 
-	dnsCfg := joydns.DefaultConfig()
+	dnsCfg := dnsserver.DefaultConfig()
 	dnsCfg.BindAddress, dnsCfg.Port = "127.0.0.1", 0
 	hostsCfg := hosts.DefaultConfig()
 	hostsCfg.Directories = []string{dir}
 
-	var server *joydns.Server
+	var server *dnsserver.Server
 	var trail *auditTrail
 	app := fxtest.New(t,
 		fx.Provide(func() *zap.Logger { return zaptest.NewLogger(t) }),
 		fx.NopLogger,
-		events.Module, dnsstore.Module, records.Module, hosts.Module, joydns.Module, auditModule,
+		events.Module, dnsstore.Module, records.Module, hosts.Module, dnsserver.Module, auditModule,
 		fx.Supply(dnsCfg, hostsCfg),
 		fx.Populate(&server, &trail),
 	)

@@ -9,7 +9,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/joyride-dns/joyride/config"
-	"github.com/joyride-dns/joyride/modules/dns"
+	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/docker"
 	"github.com/joyride-dns/joyride/modules/hosts"
 	"github.com/joyride-dns/joyride/modules/logging"
@@ -22,7 +22,7 @@ import (
 
 // modules has one entry per name config.KnownModules accepts: the module and its section of the configuration.
 var modules = map[string]func(config.Config) fx.Option{
-	"dns": func(c config.Config) fx.Option { return fx.Options(dns.Module, fx.Supply(c.DNS)) },
+	"dns": func(c config.Config) fx.Option { return fx.Options(dnsserver.Module, fx.Supply(c.DNS)) },
 	"docker": func(c config.Config) fx.Option {
 		d := c.Docker
 		if len(d.AllowedDomains) == 0 {

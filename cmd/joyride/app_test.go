@@ -11,7 +11,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/joyride-dns/joyride/config"
-	"github.com/joyride-dns/joyride/modules/dns"
+	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/hosts"
 	"github.com/joyride-dns/joyride/modules/traefikfile"
 )
@@ -51,7 +51,7 @@ func TestDisabledModules(t *testing.T) {
 			require.NoError(t, err)
 			opts := Options(res.Config, zap.NewNop())
 			require.NoError(t, fx.ValidateApp(opts))
-			assert.Equal(t, tt.dns, fx.ValidateApp(opts, fx.Invoke(func(*dns.Server) {})) == nil, "dns.Server provided")
+			assert.Equal(t, tt.dns, fx.ValidateApp(opts, fx.Invoke(func(*dnsserver.Server) {})) == nil, "dnsserver.Server provided")
 			assert.Equal(t, tt.hostsOn, fx.ValidateApp(opts, fx.Invoke(func(*hosts.Producer) {})) == nil, "hosts.Producer provided")
 		})
 	}
@@ -61,7 +61,7 @@ func TestDisabledModules(t *testing.T) {
 func TestModulesGetTheirConfig(t *testing.T) {
 	res, err := config.Load(config.Options{Profile: "hosts-only", Set: []string{"dns.port=5454", "hosts.ttl=7"}})
 	require.NoError(t, err)
-	var d dns.Config
+	var d dnsserver.Config
 	var h hosts.Config
 	require.NoError(t, fx.ValidateApp(Options(res.Config, zap.NewNop()), fx.Populate(&d, &h)))
 	app := fx.New(fx.NopLogger, Options(res.Config, zap.NewNop()), fx.Populate(&d, &h))

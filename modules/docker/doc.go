@@ -8,7 +8,7 @@
 //	joyride.host.ip=10.0.0.5,fd00::5          optional: these addresses instead of HOSTIP/HOSTIP6
 //	joyride.host.ttl=30                       optional: TTL of this container's records
 //
-// The name label keys are configurable (docker.labels). Every name is validated with dnsstore.CanonicalName and
+// The name label keys are configurable (docker.labels). Every name is validated with dnsname.Canonical and
 // checked against docker.allowed_domains; an invalid or refused name is logged with the container's name and
 // skipped, and the container's valid names are still served. A joyride.host.ip that holds no valid address skips
 // the container (serving the host's address instead would ignore what its owner asked for); an invalid

@@ -9,8 +9,9 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/traefikrule"
 )
 
 // The per-container override labels.
@@ -32,11 +33,11 @@ const (
 // labelParser turns a container's labels into a target. It holds only configuration, so it is safe to share.
 type labelParser struct {
 	keys             []string
-	allowed          Domains
+	allowed          dnsname.Domains
 	ttl              uint32
 	traefik          bool
 	exposedByDefault bool
-	syntax           RuleSyntax
+	syntax           traefikrule.Syntax
 }
 
 // target is what a container's labels ask for.
@@ -60,7 +61,7 @@ func (lp *labelParser) parse(labels map[string]string) (target, []problem) {
 	t := target{ttl: lp.ttl}
 	var probs []problem
 	add := func(label, name string) {
-		c, err := dnsstore.CanonicalName(name)
+		c, err := dnsname.Canonical(name)
 		switch {
 		case err != nil:
 			probs = append(probs, problem{Label: label, Value: name, Reason: err.Error()})
@@ -162,9 +163,9 @@ func (lp *labelParser) traefikNames(labels map[string]string, add func(label, na
 		}
 		syntax := lp.syntax
 		if s, ok := lower[prefix+router+".rulesyntax"]; ok {
-			syntax = RuleSyntax(strings.TrimSpace(s))
+			syntax = traefikrule.Syntax(strings.TrimSpace(s))
 		}
-		hosts, err := ParseRule(labels[k], syntax)
+		hosts, err := traefikrule.Parse(labels[k], syntax)
 		if err != nil {
 			probs = append(probs, problem{Label: k, Value: labels[k], Reason: err.Error()})
 			continue

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/traefikrule"
 )
 
 func TestParseLabels(t *testing.T) {
@@ -17,7 +18,7 @@ func TestParseLabels(t *testing.T) {
 		keys:             []string{"joyride.host.name", "coredns.host.name"},
 		ttl:              60,
 		exposedByDefault: true,
-		syntax:           RuleSyntaxV3,
+		syntax:           traefikrule.SyntaxV3,
 	}
 	allowed := base
 	allowed.allowed = []string{"lab.test.", "example.com."}
@@ -46,7 +47,7 @@ func TestParseLabels(t *testing.T) {
 			labels: map[string]string{"joyride.host.name": "ok.lab.test bad_!.lab.test -x.lab.test"},
 			want:   target{names: []string{"ok.lab.test."}, ttl: 60},
 			probs: []problem{
-				{Label: "joyride.host.name", Value: "bad_!.lab.test", Reason: `dnsstore: name "bad_!.lab.test": label "bad_!" has invalid character '!'`},
+				{Label: "joyride.host.name", Value: "bad_!.lab.test", Reason: `name "bad_!.lab.test": label "bad_!" has invalid character '!'`},
 				{Label: "joyride.host.name", Value: "-x.lab.test"},
 			}},
 		{name: "allowed domains", parser: allowed,

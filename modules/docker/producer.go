@@ -8,6 +8,9 @@ import (
 	"sync"
 
 	"github.com/joyride-dns/joyride/pkg/configcheck"
+	"github.com/joyride-dns/joyride/pkg/dnsname"
+	"github.com/joyride-dns/joyride/pkg/hostaddr"
+	"github.com/joyride-dns/joyride/pkg/traefikrule"
 
 	"github.com/moby/moby/client"
 	"go.uber.org/fx"
@@ -87,7 +90,7 @@ func New(p Params) (*Producer, error) {
 			return nil, fmt.Errorf("docker.host: value %q: %w", cfg.Host, err)
 		}
 	}
-	allowed, err := ParseDomains("docker.allowed_domains", cfg.AllowedDomains)
+	allowed, err := dnsname.ParseDomains("docker.allowed_domains", cfg.AllowedDomains)
 	if err != nil {
 		return nil, err
 	}
@@ -101,9 +104,9 @@ func New(p Params) (*Producer, error) {
 			ttl:              cfg.TTL,
 			traefik:          cfg.Traefik,
 			exposedByDefault: cfg.TraefikExposedByDefault,
-			syntax:           RuleSyntax(cfg.TraefikRuleSyntax),
+			syntax:           traefikrule.Syntax(cfg.TraefikRuleSyntax),
 		},
-		detect: DetectAddress,
+		detect: hostaddr.Detect,
 	}
 	// The validate tags guarantee these parse when set.
 	if cfg.HostIP != "" {

@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/joyride-dns/joyride/modules/records"
+	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
@@ -87,7 +88,7 @@ func newHarness(t *testing.T, cfg Config, opts ...fx.Option) *harness {
 
 // answers returns what the store answers for a name, as "A 192.0.2.10" strings, sorted.
 func (h *harness) answers(n string) []string {
-	c, err := dnsstore.CanonicalName(n)
+	c, err := dnsname.Canonical(n)
 	require.NoError(h.t, err)
 	var out []string
 	for _, r := range h.store.Snapshot().Lookup(c).Records {

@@ -6,7 +6,7 @@
 // Every regular file directly inside a configured directory is one source, "hosts:<absolute path>". Dotfiles,
 // editor leftovers ("*~", "*.swp", "*.swx", "*.tmp", "#*#") and subdirectories are ignored. Parse reads the
 // usual format ("ADDRESS NAME [NAME...]", '#' comments, IPv4 and IPv6, LF or CRLF); names follow the record
-// store's rules (dnsstore.CanonicalName) and are published lower-case with a trailing dot. A name on several
+// store's rules (dnsname.Canonical) and are published lower-case with a trailing dot. A name on several
 // lines keeps all its addresses.
 //
 // # Lifecycle

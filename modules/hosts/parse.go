@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/events"
 )
 
@@ -33,7 +33,7 @@ var (
 type Entry struct {
 	Line int        // 1-based line number
 	Addr netip.Addr // never zoned; an IPv4-mapped IPv6 address is unmapped to IPv4
-	// Names are canonical: lower-case with a trailing dot ("web.lan."), as dnsstore.CanonicalName returns them.
+	// Names are canonical: lower-case with a trailing dot ("web.lan."), as dnsname.Canonical returns them.
 	// There is at least one.
 	Names []string
 }
@@ -295,10 +295,10 @@ func canonical(name string, raw []byte) (string, error) {
 		// mistake, and no other hosts-file reader would honour it.
 		return "", fmt.Errorf("invalid name %q: %w", raw, errWildcard)
 	}
-	c, err := dnsstore.CanonicalName(name)
+	c, err := dnsname.Canonical(name)
 	if err != nil {
 		// Ask again with the name as written, so the error quotes what the user typed, not our "name.".
-		if _, asWritten := dnsstore.CanonicalName(string(raw)); asWritten != nil {
+		if _, asWritten := dnsname.Canonical(string(raw)); asWritten != nil {
 			err = asWritten
 		}
 		if inner := errors.Unwrap(err); inner != nil {

@@ -1,6 +1,6 @@
 // Package traefikfile publishes the host names of Traefik's file-provider routers: the services Traefik routes
 // that Docker does not know about (a NAS, a VM, a printer's web page). Every HTTP and TCP router rule in the
-// watched directories' *.yml and *.yaml files is read with docker.ParseRule (v2 or v3 syntax, per-router
+// watched directories' *.yml and *.yaml files is read with traefikrule.Parse (v2 or v3 syntax, per-router
 // ruleSyntax; HostRegexp and templates are logged as skipped, never guessed), and each Host or HostSNI name
 // points at the host address: the machine where Traefik, and therefore the route, runs.
 //

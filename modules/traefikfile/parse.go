@@ -8,10 +8,9 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/joyride-dns/joyride/pkg/dnsname"
+	"github.com/joyride-dns/joyride/pkg/traefikrule"
 	"go.yaml.in/yaml/v3"
-
-	"github.com/joyride-dns/joyride/modules/docker"
-	"github.com/joyride-dns/joyride/pkg/dnsstore"
 )
 
 // dynamicConfig is the part of a Traefik dynamic-configuration file that names hosts; services, middlewares
@@ -40,7 +39,7 @@ type problem struct {
 // parseFile returns the canonical, allowed host names of every HTTP and TCP router rule in one file, in router
 // order. A file that is not valid YAML (or whose routers are not a mapping) is an error naming the line; a bad
 // rule or name only skips that value.
-func parseFile(data []byte, syntax docker.RuleSyntax, allowed docker.Domains) ([]string, []problem, error) {
+func parseFile(data []byte, syntax traefikrule.Syntax, allowed dnsname.Domains) ([]string, []problem, error) {
 	var cfg dynamicConfig
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
@@ -65,9 +64,9 @@ func parseFile(data []byte, syntax docker.RuleSyntax, allowed docker.Domains) ([
 			}
 			s := syntax
 			if r.RuleSyntax != "" {
-				s = docker.RuleSyntax(r.RuleSyntax)
+				s = traefikrule.Syntax(r.RuleSyntax)
 			}
-			hosts, err := docker.ParseRule(r.Rule, s)
+			hosts, err := traefikrule.Parse(r.Rule, s)
 			if err != nil {
 				probs = append(probs, problem{Router: id, Value: r.Rule, Reason: err.Error()})
 				continue
@@ -77,7 +76,7 @@ func parseFile(data []byte, syntax docker.RuleSyntax, allowed docker.Domains) ([
 					Reason: fmt.Sprintf("%s skipped (%s): not guessed", sk.Matcher, sk.Reason)})
 			}
 			for _, h := range hosts.Names {
-				c, err := dnsstore.CanonicalName(h)
+				c, err := dnsname.Canonical(h)
 				switch {
 				case err != nil:
 					probs = append(probs, problem{Router: id, Value: h, Reason: err.Error()})

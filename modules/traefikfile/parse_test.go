@@ -3,17 +3,16 @@ package traefikfile
 import (
 	"testing"
 
+	"github.com/joyride-dns/joyride/pkg/traefikrule"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/joyride-dns/joyride/modules/docker"
 )
 
 func TestParseFile(t *testing.T) {
 	tests := []struct {
 		name    string
 		yaml    string
-		syntax  docker.RuleSyntax
+		syntax  traefikrule.Syntax
 		allowed []string
 		want    []string
 		probs   []problem
@@ -37,7 +36,7 @@ tcp:
       rule: "HostSNI(` + "`*`" + `)"
 `, want: []string{"nas.lab.test.", "vm.lab.test.", "vm2.lab.test.", "db.lab.test."},
 			probs: []problem{{Router: "tcp.any", Value: "*", Reason: "HostSNI skipped (catch-all): not guessed"}}},
-		{name: "per-router v2 syntax", syntax: docker.RuleSyntaxV3, yaml: `
+		{name: "per-router v2 syntax", syntax: traefikrule.SyntaxV3, yaml: `
 http:
   routers:
     old:
@@ -64,7 +63,7 @@ http:
 		t.Run(tt.name, func(t *testing.T) {
 			syntax := tt.syntax
 			if syntax == "" {
-				syntax = docker.RuleSyntaxV3
+				syntax = traefikrule.SyntaxV3
 			}
 			names, probs, err := parseFile([]byte(tt.yaml), syntax, tt.allowed)
 			if tt.err != "" {

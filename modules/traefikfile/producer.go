@@ -15,12 +15,14 @@ import (
 	"time"
 
 	"github.com/joyride-dns/joyride/pkg/configcheck"
+	"github.com/joyride-dns/joyride/pkg/dnsname"
+	"github.com/joyride-dns/joyride/pkg/hostaddr"
+	"github.com/joyride-dns/joyride/pkg/traefikrule"
 
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
-	"github.com/joyride-dns/joyride/modules/docker"
 	"github.com/joyride-dns/joyride/pkg/background"
 	"github.com/joyride-dns/joyride/pkg/events"
 )
@@ -65,8 +67,8 @@ type Producer struct {
 	log     *zap.Logger
 	bus     *events.Bus
 	dirs    []string
-	allowed docker.Domains
-	syntax  docker.RuleSyntax
+	allowed dnsname.Domains
+	syntax  traefikrule.Syntax
 	hostIP  netip.Addr // configured; invalid means auto-detect
 	hostV6  netip.Addr
 	// detect finds the host address when HostIP is empty; a field so tests can change it.
@@ -96,7 +98,7 @@ func New(p Params) (*Producer, error) {
 			dirs = append(dirs, abs)
 		}
 	}
-	allowed, err := docker.ParseDomains("traefikfile.allowed_domains", cfg.AllowedDomains)
+	allowed, err := dnsname.ParseDomains("traefikfile.allowed_domains", cfg.AllowedDomains)
 	if err != nil {
 		return nil, err
 	}
@@ -106,8 +108,8 @@ func New(p Params) (*Producer, error) {
 		bus:     p.Bus,
 		dirs:    dirs,
 		allowed: allowed,
-		syntax:  docker.RuleSyntax(cfg.RuleSyntax),
-		detect:  docker.DetectAddress,
+		syntax:  traefikrule.Syntax(cfg.RuleSyntax),
+		detect:  hostaddr.Detect,
 	}
 	if cfg.HostIP != "" {
 		pr.hostIP = netip.MustParseAddr(cfg.HostIP) // the validate tags guarantee it parses

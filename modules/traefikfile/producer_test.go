@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/joyride-dns/joyride/modules/records"
+	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
@@ -55,7 +56,7 @@ func newHarness(t *testing.T, cfg Config, opts ...fx.Option) *harness {
 }
 
 func (h *harness) answers(name string) []string {
-	c, err := dnsstore.CanonicalName(name)
+	c, err := dnsname.Canonical(name)
 	require.NoError(h.t, err)
 	var out []string
 	for _, r := range h.store.Snapshot().Lookup(c).Records {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
 )
@@ -62,7 +63,7 @@ func (m refStore) lookup(q string) (MatchKind, string, []string) {
 	if exists(q) {
 		return EmptyNonTerminal, q, nil
 	}
-	for a, ok := parentName(q); ok; a, ok = parentName(a) {
+	for a, ok := dnsname.Parent(q); ok; a, ok = dnsname.Parent(a) {
 		if !exists(a) {
 			continue
 		}
@@ -264,7 +265,7 @@ func checkStructure(t *testing.T, snap *Snapshot, msg string) {
 			require.True(t, within(sr.recs, set.recs), "%s: node %q holds an old list of %q", msg, name, sr.source)
 		}
 		require.True(t, n.exists(), "%s: node %q does not exist", msg, name)
-		bulkOnly := len(n.sources) == 1 && n.children == 0 && !isWildcard(name)
+		bulkOnly := len(n.sources) == 1 && n.children == 0 && !dnsname.IsWildcard(name)
 		if bulkOnly {
 			set, _ := snap.sources.get(n.sources[0].source)
 			require.Nil(t, set.bulk, "%s: node %q is not needed: its source %q has a bulk index", msg, name, set.source)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/miekg/dns"
 )
 
@@ -96,7 +97,7 @@ func parseType(typ string) (uint16, bool) {
 // parseRecord validates and canonicalises a record of type t, with errors not yet prefixed by the package name.
 func parseRecord(name string, t uint16, value string, ttl uint32) (Record, error) {
 	tname := dns.TypeToString[t]
-	owner, err := canonicalName(name)
+	owner, err := dnsname.Canonical(name)
 	if err != nil {
 		return Record{}, fmt.Errorf("%s record: %w", tname, err)
 	}
@@ -131,11 +132,11 @@ func parseRecord(name string, t uint16, value string, ttl uint32) (Record, error
 			r.Value = string(c)
 		}
 	case dns.TypeCNAME:
-		target, err := canonicalName(strings.TrimSpace(value))
+		target, err := dnsname.Canonical(strings.TrimSpace(value))
 		switch {
 		case err != nil:
 			return Record{}, fmt.Errorf("CNAME record %q: target: %w", owner, err)
-		case isWildcard(target):
+		case dnsname.IsWildcard(target):
 			return Record{}, fmt.Errorf("CNAME record %q: target %q is a wildcard", owner, value)
 		case target == owner:
 			return Record{}, fmt.Errorf("CNAME record %q: target %q is the record's own name", owner, value)
@@ -251,11 +252,11 @@ func parseSRV(value string) (*dns.SRV, error) {
 	}
 	target := "."
 	if f[3] != "." {
-		t, err := canonicalName(f[3])
+		t, err := dnsname.Canonical(f[3])
 		if err != nil {
 			return nil, fmt.Errorf("%q: target: %w", value, err)
 		}
-		if isWildcard(t) {
+		if dnsname.IsWildcard(t) {
 			return nil, fmt.Errorf("%q: target %q is a wildcard", value, f[3])
 		}
 		target = t

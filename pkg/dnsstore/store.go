@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/miekg/dns"
 	"go.uber.org/fx"
 )
@@ -438,7 +439,7 @@ func (w *writer) apply() {
 
 // update sets the source's records at name from was to recs.
 func (w *writer) update(name string, was, recs []Record, bulk bool) {
-	if bulk && !isWildcard(name) {
+	if bulk && !dnsname.IsWildcard(name) {
 		h := w.names.m.hash(name)
 		if _, indexed := w.names.m.getHashed(name, h); !indexed && w.otherBulk(name, h) == nil {
 			// Only this bulk source has records here and the name has no children: it needs no node, and only
@@ -525,8 +526,8 @@ func (w *writer) setSourceRecords(name string, recs []Record) {
 	if exists := n.exists(); exists != existed {
 		w.link(name, exists)
 	}
-	if isWildcard(name) {
-		if p, ok := parentName(name); ok {
+	if dnsname.IsWildcard(name) {
+		if p, ok := dnsname.Parent(name); ok {
 			pn := w.node(p)
 			pn.wild = nil
 			if n.exists() {
@@ -540,7 +541,7 @@ func (w *writer) setSourceRecords(name string, recs []Record) {
 // that changes whether the parent exists, further up.
 func (w *writer) link(name string, created bool) {
 	for {
-		p, ok := parentName(name)
+		p, ok := dnsname.Parent(name)
 		if !ok {
 			return
 		}
@@ -691,7 +692,7 @@ func (w *writer) commit() *Snapshot {
 // needsNode reports whether n must stay in the name index: unless a single bulk source has records at it
 // and it has no children (and so no wildcard child) and is not a wildcard itself.
 func (w *writer) needsNode(n *node) bool {
-	return len(n.sources) != 1 || n.children > 0 || isWildcard(n.name) || !w.isBulk(n.sources[0].source)
+	return len(n.sources) != 1 || n.children > 0 || dnsname.IsWildcard(n.name) || !w.isBulk(n.sources[0].source)
 }
 
 // updateReverse applies the changes of one address (a name is added or removed at most once per Replace,
@@ -750,7 +751,7 @@ func (s *Snapshot) Lookup(name string) Match {
 	if recs := s.bulkRecords(name, h); recs != nil {
 		return Match{Kind: Exact, Owner: recs[0].Name, Records: recs}
 	}
-	for p, ok := parentName(name); ok; p, ok = parentName(p) {
+	for p, ok := dnsname.Parent(name); ok; p, ok = dnsname.Parent(p) {
 		h := s.names.hash(p)
 		if n, found := s.names.getHashed(p, h); found {
 			if wc := n.wild; wc != nil && len(wc.records) > 0 {

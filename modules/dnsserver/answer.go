@@ -1,4 +1,4 @@
-package dns
+package dnsserver
 
 import (
 	"cmp"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 
+	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 )
 
@@ -55,7 +56,7 @@ func newResolver(cfg Config) (*resolver, error) {
 	r := &resolver{negTTL: cfg.NegativeTTL, udpSize: cfg.UDPSize, forward: len(cfg.Forwarders) > 0}
 	var ns, mbox string
 	if cfg.Nameserver != "" {
-		n, err := dnsstore.CanonicalName(cfg.Nameserver)
+		n, err := dnsname.Canonical(cfg.Nameserver)
 		if err != nil || strings.HasPrefix(n, "*.") {
 			return nil, fmt.Errorf("dns: nameserver %q is not a valid host name: %v", cfg.Nameserver, err)
 		}
@@ -69,7 +70,7 @@ func newResolver(cfg Config) (*resolver, error) {
 		mbox = m
 	}
 	for _, raw := range cfg.Zones {
-		name, err := dnsstore.CanonicalName(raw)
+		name, err := dnsname.Canonical(raw)
 		switch {
 		case err != nil:
 			return nil, fmt.Errorf("dns: zone %q: %w", raw, err)
@@ -103,7 +104,7 @@ func mailboxName(s string) (string, error) {
 		}
 		s = local + "." + domain
 	}
-	name, err := dnsstore.CanonicalName(s)
+	name, err := dnsname.Canonical(s)
 	if err != nil {
 		return "", err
 	}

@@ -1,4 +1,7 @@
-package dnsstore
+// Package dnsname holds the rules for the owner names Joyride serves: one canonical form (lower-case, trailing
+// dot), the characters and lengths accepted, and the domains a producer may claim names in. The store and every
+// producer share it, so a name a producer accepts is one the store accepts.
+package dnsname
 
 import (
 	"fmt"
@@ -10,22 +13,13 @@ const (
 	maxNameLen  = 253 // octets in presentation form without the final dot
 )
 
-// CanonicalName lower-cases name, adds the trailing dot and checks it against the rules Joyride accepts for an
-// owner name: labels of 1..63 octets, at most 253 octets in all (without the final dot), only letters, digits,
-// hyphens and underscores (service names such as "_sip._tcp"), no label starting or ending with '-', and "*"
-// only as the entire first label (a wildcard owner). Errors name the value and the rule broken.
-func CanonicalName(name string) (string, error) {
-	c, err := canonicalName(name)
-	if err != nil {
-		return "", fmt.Errorf("dnsstore: %w", err)
-	}
-	return c, nil
-}
-
-// canonicalName is CanonicalName without the package prefix on errors, so that NewRecord can wrap it once.
+// Canonical lower-cases name, adds the trailing dot and checks it against the rules Joyride accepts for an owner
+// name: labels of 1..63 octets, at most 253 octets in all (without the final dot), only letters, digits, hyphens
+// and underscores (service names such as "_sip._tcp"), no label starting or ending with '-', and "*" only as the
+// entire first label (a wildcard owner). Errors name the value and the rule broken; callers add where it came from.
 // It makes one pass over the bytes and allocates only when the name needs lower-casing or a trailing dot,
 // because loading a large hosts file calls it once per line.
-func canonicalName(name string) (string, error) {
+func Canonical(name string) (string, error) {
 	s := strings.TrimSuffix(name, ".")
 	if s == "" {
 		return "", fmt.Errorf("name %q is empty", name)
@@ -98,7 +92,7 @@ func labelAt(s string, start int) string {
 
 // parentName returns the name one label up ("b.c." for "a.b.c.", "." for "c."), and false for the root or a
 // name that is not canonical.
-func parentName(name string) (string, bool) {
+func Parent(name string) (string, bool) {
 	if len(name) < 2 {
 		return "", false
 	}
@@ -113,6 +107,6 @@ func parentName(name string) (string, bool) {
 }
 
 // isWildcard reports whether name is a wildcard owner ("*.<parent>").
-func isWildcard(name string) bool {
+func IsWildcard(name string) bool {
 	return len(name) >= 2 && name[0] == '*' && name[1] == '.'
 }

@@ -1,4 +1,4 @@
-package docker
+package traefikrule
 
 import (
 	"fmt"
@@ -7,18 +7,18 @@ import (
 	"strings"
 )
 
-// RuleSyntax is the syntax of a Traefik router rule: Traefik v3 reads both, per router (`ruleSyntax`), with v3
+// Syntax is the syntax of a Traefik router rule: Traefik v3 reads both, per router (`ruleSyntax`), with v3
 // as its default.
-type RuleSyntax string
+type Syntax string
 
 // The Traefik rule syntaxes.
 const (
-	RuleSyntaxV2 RuleSyntax = "v2"
-	RuleSyntaxV3 RuleSyntax = "v3"
+	SyntaxV2 Syntax = "v2"
+	SyntaxV3 Syntax = "v3"
 )
 
-// RuleHosts is what a Traefik rule says about host names.
-type RuleHosts struct {
+// Hosts is what a Traefik rule says about host names.
+type Hosts struct {
 	// Names are the literal values of the Host, HostSNI (and v2 HostHeader) matchers that are not negated, in
 	// the order written, without duplicates. They are not validated as DNS names: the caller does that.
 	Names []string
@@ -39,23 +39,23 @@ type SkippedHost struct {
 // placeholders ("{sub}.example.com", "{{ .Name }}"), the catch-all HostSNI(`*`) and negated hosts are reported
 // in Skipped, never guessed. A rule Traefik itself would refuse (a syntax error, several values for Host in v3
 // syntax, HostHeader in v3) returns an error, because Traefik would not route it either.
-func ParseRule(rule string, syntax RuleSyntax) (RuleHosts, error) {
+func Parse(rule string, syntax Syntax) (Hosts, error) {
 	if syntax == "" {
-		syntax = RuleSyntaxV3
+		syntax = SyntaxV3
 	}
-	if syntax != RuleSyntaxV2 && syntax != RuleSyntaxV3 {
-		return RuleHosts{}, fmt.Errorf("traefik rule %q: unknown rule syntax %q (want v2 or v3)", rule, syntax)
+	if syntax != SyntaxV2 && syntax != SyntaxV3 {
+		return Hosts{}, fmt.Errorf("traefik rule %q: unknown rule syntax %q (want v2 or v3)", rule, syntax)
 	}
 	toks, err := tokenize(rule)
 	if err != nil {
-		return RuleHosts{}, fmt.Errorf("traefik rule %q: %w", rule, err)
+		return Hosts{}, fmt.Errorf("traefik rule %q: %w", rule, err)
 	}
 	p := &ruleParser{toks: toks, syntax: syntax}
 	if err := p.expr(false); err != nil {
-		return RuleHosts{}, fmt.Errorf("traefik rule %q: %w", rule, err)
+		return Hosts{}, fmt.Errorf("traefik rule %q: %w", rule, err)
 	}
 	if t := p.peek(); t.kind != tokEOF {
-		return RuleHosts{}, fmt.Errorf("traefik rule %q: unexpected %s at offset %d", rule, t, t.pos)
+		return Hosts{}, fmt.Errorf("traefik rule %q: unexpected %s at offset %d", rule, t, t.pos)
 	}
 	return p.out, nil
 }
@@ -179,8 +179,8 @@ func isIdentByte(c byte) bool {
 type ruleParser struct {
 	toks   []token
 	i      int
-	syntax RuleSyntax
-	out    RuleHosts
+	syntax Syntax
+	out    Hosts
 	depth  int
 }
 
@@ -289,13 +289,13 @@ func (p *ruleParser) matcher(negated bool) error {
 func (p *ruleParser) hosts(name token, args []string, negated bool) error {
 	switch name.text {
 	case "Host", "HostSNI", "HostHeader":
-		if name.text == "HostHeader" && p.syntax == RuleSyntaxV3 {
+		if name.text == "HostHeader" && p.syntax == SyntaxV3 {
 			return fmt.Errorf("HostHeader at offset %d is v2 syntax (use Host, or ruleSyntax v2)", name.pos)
 		}
 		if len(args) == 0 {
 			return fmt.Errorf("%s at offset %d has no value", name.text, name.pos)
 		}
-		if len(args) > 1 && p.syntax == RuleSyntaxV3 {
+		if len(args) > 1 && p.syntax == SyntaxV3 {
 			return fmt.Errorf("%s at offset %d takes one value in v3 syntax, found %d (combine with ||, or ruleSyntax v2)",
 				name.text, name.pos, len(args))
 		}

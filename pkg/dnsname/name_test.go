@@ -1,4 +1,4 @@
-package dnsstore
+package dnsname
 
 import (
 	"strings"
@@ -54,17 +54,16 @@ func TestCanonicalName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := CanonicalName(tt.in)
+			got, err := Canonical(tt.in)
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
-				assert.True(t, strings.HasPrefix(err.Error(), "dnsstore: "), err.Error())
 				assert.Empty(t, got)
 				return
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
-			again, err := canonicalName(got)
+			again, err := Canonical(got)
 			require.NoError(t, err)
 			assert.Equal(t, got, again, "a canonical name is its own canonical form")
 		})
@@ -86,7 +85,7 @@ func TestParentName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			got, ok := parentName(tt.in)
+			got, ok := Parent(tt.in)
 			assert.Equal(t, tt.wantOK, ok)
 			assert.Equal(t, tt.want, got)
 		})

@@ -1,4 +1,4 @@
-package docker
+package traefikrule
 
 import (
 	"strings"
@@ -12,18 +12,18 @@ func TestParseRule(t *testing.T) {
 	tests := []struct {
 		name    string
 		rule    string
-		syntax  RuleSyntax
+		syntax  Syntax
 		want    []string
 		skipped []SkippedHost
 		err     string
 	}{
 		{name: "v3 host", rule: "Host(`a.example.com`)", want: []string{"a.example.com"}},
 		{name: "empty syntax is v3", rule: "Host(`a`, `b`)", syntax: "", err: "takes one value in v3 syntax"},
-		{name: "v3 or", rule: "Host(`a`) || Host(`b`)", syntax: RuleSyntaxV3, want: []string{"a", "b"}},
-		{name: "v3 several values refused", rule: "Host(`a`, `b`)", syntax: RuleSyntaxV3, err: "takes one value in v3 syntax"},
-		{name: "v2 several values", rule: "Host(`a`, `b`)", syntax: RuleSyntaxV2, want: []string{"a", "b"}},
-		{name: "v2 HostHeader", rule: "HostHeader(`a`)", syntax: RuleSyntaxV2, want: []string{"a"}},
-		{name: "v3 HostHeader refused", rule: "HostHeader(`a`)", syntax: RuleSyntaxV3, err: "HostHeader at offset 0 is v2 syntax"},
+		{name: "v3 or", rule: "Host(`a`) || Host(`b`)", syntax: SyntaxV3, want: []string{"a", "b"}},
+		{name: "v3 several values refused", rule: "Host(`a`, `b`)", syntax: SyntaxV3, err: "takes one value in v3 syntax"},
+		{name: "v2 several values", rule: "Host(`a`, `b`)", syntax: SyntaxV2, want: []string{"a", "b"}},
+		{name: "v2 HostHeader", rule: "HostHeader(`a`)", syntax: SyntaxV2, want: []string{"a"}},
+		{name: "v3 HostHeader refused", rule: "HostHeader(`a`)", syntax: SyntaxV3, err: "HostHeader at offset 0 is v2 syntax"},
 		{name: "host with path", rule: "Host(`a`) && PathPrefix(`/api`)", want: []string{"a"}},
 		{name: "grouping", rule: "(Host(`a`) || Host(`b`)) && Method(`GET`)", want: []string{"a", "b"}},
 		{name: "other matchers with several values are fine in v3", rule: "Header(`X-A`, `b`) && Host(`a`)", want: []string{"a"}},
@@ -32,14 +32,14 @@ func TestParseRule(t *testing.T) {
 		{name: "duplicates collapse", rule: "Host(`a`) || (Host(`a`) && Path(`/x`))", want: []string{"a"}},
 		{name: "white space", rule: "  Host( `a` )\n||\tHost(`b`)  ", want: []string{"a", "b"}},
 		{name: "tcp HostSNI", rule: "HostSNI(`db.example.com`)", want: []string{"db.example.com"}},
-		{name: "v2 HostSNI several", rule: "HostSNI(`a`, `b`)", syntax: RuleSyntaxV2, want: []string{"a", "b"}},
+		{name: "v2 HostSNI several", rule: "HostSNI(`a`, `b`)", syntax: SyntaxV2, want: []string{"a", "b"}},
 		{name: "HostSNI catch-all", rule: "HostSNI(`*`)",
 			skipped: []SkippedHost{{Matcher: "HostSNI", Value: "*", Reason: "catch-all"}}},
 		{name: "HostRegexp skipped", rule: "HostRegexp(`^.+\\.example\\.com$`) || Host(`a`)", want: []string{"a"},
 			skipped: []SkippedHost{{Matcher: "HostRegexp", Value: `^.+\.example\.com$`, Reason: "regular expression"}}},
 		{name: "HostSNIRegexp skipped", rule: "HostSNIRegexp(`^a.*`)",
 			skipped: []SkippedHost{{Matcher: "HostSNIRegexp", Value: "^a.*", Reason: "regular expression"}}},
-		{name: "v2 placeholder skipped", rule: "Host(`{sub:[a-z]+}.example.com`)", syntax: RuleSyntaxV2,
+		{name: "v2 placeholder skipped", rule: "Host(`{sub:[a-z]+}.example.com`)", syntax: SyntaxV2,
 			skipped: []SkippedHost{{Matcher: "Host", Value: "{sub:[a-z]+}.example.com", Reason: "template or placeholder"}}},
 		{name: "go template skipped", rule: "Host(`{{ normalize .Name }}.example.com`)",
 			skipped: []SkippedHost{{Matcher: "Host", Value: "{{ normalize .Name }}.example.com", Reason: "template or placeholder"}}},
@@ -69,9 +69,9 @@ func TestParseRule(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			syntax := tt.syntax
 			if syntax == "" && tt.name != "empty syntax is v3" {
-				syntax = RuleSyntaxV3
+				syntax = SyntaxV3
 			}
-			got, err := ParseRule(tt.rule, syntax)
+			got, err := Parse(tt.rule, syntax)
 			if tt.err != "" {
 				require.ErrorContains(t, err, tt.err)
 				assert.Contains(t, err.Error(), "traefik rule", "the error names the rule")
@@ -89,8 +89,8 @@ func FuzzParseRule(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, rule string) {
-		for _, syntax := range []RuleSyntax{RuleSyntaxV2, RuleSyntaxV3} {
-			_, _ = ParseRule(rule, syntax) // must not panic
+		for _, syntax := range []Syntax{SyntaxV2, SyntaxV3} {
+			_, _ = Parse(rule, syntax) // must not panic
 		}
 	})
 }

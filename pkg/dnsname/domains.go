@@ -1,10 +1,8 @@
-package docker
+package dnsname
 
 import (
 	"fmt"
 	"strings"
-
-	"github.com/joyride-dns/joyride/pkg/dnsstore"
 )
 
 // Domains are the canonical zones names may be claimed in; none means every name may be. They exist because
@@ -17,7 +15,7 @@ type Domains []string
 func ParseDomains(key string, domains []string) (Domains, error) {
 	out := make(Domains, 0, len(domains))
 	for i, d := range domains {
-		c, err := dnsstore.CanonicalName(d)
+		c, err := Canonical(d)
 		if err != nil {
 			return nil, fmt.Errorf("%s[%d]: %w", key, i, err)
 		}

@@ -116,4 +116,4 @@
 // optional) and anchors it with an empty Invoke so that it runs even when nothing consumes it. The store is
 // the replaceable part: supply a different *dnsstore.Store with fx.Replace or fx.Decorate to answer from
 // other data. Config is consumed by value, so tests supply their own with fx.Supply.
-package dns
+package dnsserver

@@ -1,4 +1,4 @@
-package dns
+package dnsserver
 
 import (
 	"go.uber.org/fx"
@@ -10,7 +10,7 @@ import (
 
 // Module provides the *Server and runs it with the application: it binds in OnStart and shuts down in OnStop.
 // The empty Invoke anchors it, so the server starts even though nothing else consumes it.
-var Module = fx.Module("dns",
+var Module = fx.Module("dnsserver",
 	fx.Provide(New),
 	fx.Invoke(func(*Server) {}),
 )
