@@ -4,6 +4,14 @@
 // State-carrying events are logged at info, informational ones (per-record hosts diffs, DNS store changes) at
 // debug. Snapshots are summarised by their source and record count: a 100,000-line hosts file must not become a
 // 100,000-field log line.
+//
+// ErrorEvents are where Joyride's consumed errors become log lines (at warn): the bus and the handlers report an
+// error they cannot return as an ErrorEvent and do not log it themselves, so each error is logged once, here.
+// An application that leaves this module out sees them on the bus only.
+//
+// Tracing every delivery to every subscriber (events.Logging) is off unless Config.TraceDeliveries asks for it:
+// it installs middleware around every handler of the bus, an embedding application's included, and at debug level
+// it writes a line per subscriber per event, more than everything else together.
 package logging
 
 import (
@@ -16,17 +24,29 @@ import (
 	"github.com/joyride-dns/joyride/pkg/events"
 )
 
-// Module subscribes the logging handler to every event.
+// Module subscribes the logging handler to every event. The handler is private to the module: nothing else
+// needs it, and a host application's own *Handler type cannot collide with it.
 var Module = fx.Module("logging",
-	fx.Provide(New),
+	fx.Provide(New, fx.Private),
 	fx.Invoke(func(*Handler) {}),
 )
+
+// Config configures the logging handler (koanf section "logging").
+type Config struct {
+	// TraceDeliveries logs every handler call of every subscriber at debug level (subscriber, event, duration,
+	// outcome), to follow a correlation ID through each consumer. Off by default: it makes debug logs unreadable.
+	TraceDeliveries bool `koanf:"trace_deliveries"`
+}
+
+// DefaultConfig logs events, not their deliveries.
+func DefaultConfig() Config { return Config{TraceDeliveries: false} }
 
 // Params are the handler's dependencies.
 type Params struct {
 	fx.In
 	Logger *zap.Logger
 	Bus    *events.Bus
+	Config Config
 }
 
 // Handler logs events.
@@ -34,12 +54,14 @@ type Handler struct {
 	log *zap.Logger
 }
 
-// New subscribes the handler and installs the delivery-tracing middleware; the bus starts delivering when it
-// starts.
+// New subscribes the handler, and installs the delivery-tracing middleware when the Config asks for it; the bus
+// starts delivering when it starts.
 func New(p Params) *Handler {
 	h := &Handler{log: p.Logger.Named("events")}
 	p.Bus.Subscribe("logging", events.Filter{}, h.Handle)
-	p.Bus.UseDelivery(events.Logging(p.Logger.Named("delivery")))
+	if p.Config.TraceDeliveries {
+		p.Bus.UseDelivery(events.Logging(p.Logger.Named("delivery")))
+	}
 	return h
 }
 

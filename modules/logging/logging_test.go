@@ -3,6 +3,7 @@ package logging_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/joyride-dns/joyride/modules/logging"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/events/eventstest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -44,7 +46,9 @@ func TestHandle(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			core, logs := observer.New(tt.minLevel)
-			h := logging.New(logging.Params{Logger: zap.New(core), Bus: events.NewBus(events.DefaultConfig(), nil)})
+			bus, err := events.NewBus(events.DefaultConfig(), nil)
+			require.NoError(t, err)
+			h := logging.New(logging.Params{Logger: zap.New(core), Bus: bus, Config: logging.DefaultConfig()})
 			require.NoError(t, h.Handle(context.Background(), tt.event))
 			if !tt.logged {
 				assert.Zero(t, logs.Len())
@@ -59,6 +63,36 @@ func TestHandle(t *testing.T) {
 				assert.Equal(t, v, fields[k], k)
 			}
 			assert.NotContains(t, fields, "snapshot", "snapshots are summarised, never dumped")
+		})
+	}
+}
+
+// TestTraceDeliveries: per-subscriber delivery traces are logged at debug only when the Config switches them on,
+// so that by default debug logs show the events themselves and stay readable.
+func TestTraceDeliveries(t *testing.T) {
+	tests := []struct {
+		name       string
+		trace      bool
+		wantTraces int // one per subscriber: the logging handler and the test's own
+	}{
+		{"off by default", logging.DefaultConfig().TraceDeliveries, 0},
+		{"on", true, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			core, logs := observer.New(zapcore.DebugLevel)
+			bus := eventstest.NewBus(t)
+			logging.New(logging.Params{Logger: zap.New(core), Bus: bus, Config: logging.Config{TraceDeliveries: tt.trace}})
+			other := eventstest.NewWatcher(t, bus, events.Filter{})
+			require.NoError(t, bus.Publish(context.Background(), &events.ContainerEvent{
+				Metadata: events.Metadata{Source: "docker"}, Kind: events.ContainerStarted, ContainerID: "abc"}))
+			other.Expect(t, "the container event", eventstest.Kind(events.FamilyContainer, events.Kind(events.ContainerStarted)))
+			require.Eventually(t, func() bool {
+				return logs.FilterMessage("container/started").Len() == 1 && bus.Stats().QueueDepth == 0
+			}, eventstest.Timeout, time.Millisecond)
+			require.Eventually(t, func() bool { return logs.FilterMessage("delivered").Len() >= tt.wantTraces },
+				eventstest.Timeout, time.Millisecond)
+			assert.Equal(t, tt.wantTraces, logs.FilterMessage("delivered").Len())
 		})
 	}
 }
