@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -93,6 +94,31 @@ func TestTraceDeliveries(t *testing.T) {
 			require.Eventually(t, func() bool { return logs.FilterMessage("delivered").Len() >= tt.wantTraces },
 				eventstest.Timeout, time.Millisecond)
 			assert.Equal(t, tt.wantTraces, logs.FilterMessage("delivered").Len())
+		})
+	}
+}
+
+// TestModule: the module needs its Config and keeps its handler to itself.
+func TestModule(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []fx.Option
+		want string // empty: the app builds
+	}{
+		{"default config", []fx.Option{fx.Supply(logging.DefaultConfig())}, ""},
+		{"no config", nil, "missing type: logging.Config"},
+		{"the handler is private", []fx.Option{fx.Supply(logging.DefaultConfig()), fx.Invoke(func(*logging.Handler) {})},
+			"missing type: *logging.Handler"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := fx.New(append([]fx.Option{fx.NopLogger, fx.Provide(zap.NewNop), fx.Supply(events.DefaultConfig()),
+				events.Module, logging.Module}, tt.opts...)...)
+			if tt.want == "" {
+				require.NoError(t, app.Err())
+				return
+			}
+			require.ErrorContains(t, app.Err(), tt.want)
 		})
 	}
 }

@@ -14,7 +14,9 @@ import (
 	"go.uber.org/fx/fxtest"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/joyride-dns/joyride/modules/records"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
@@ -327,4 +329,40 @@ func liveHeap() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
+}
+
+// TestRejectedRecordsAreReportedOnce: a rejected record is reported as an ErrorEvent, which the logging module
+// logs; the handler logs it itself only when the report cannot be published.
+func TestRejectedRecordsAreReportedOnce(t *testing.T) {
+	tests := []struct {
+		name       string
+		stopBus    bool
+		wantReport bool
+		wantLogged int
+	}{
+		{"published, not logged", false, true, 0},
+		{"logged when the bus is stopped", true, false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			core, logs := observer.New(zapcore.InfoLevel)
+			bus := eventstest.NewBus(t)
+			w := eventstest.NewWatcher(t, bus, events.Filter{Families: []events.Family{events.FamilyError}})
+			h, err := records.New(records.Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.New(core), Bus: bus,
+				Store: dnsstore.New(), Config: records.DefaultConfig()})
+			require.NoError(t, err)
+			if tt.stopBus {
+				require.NoError(t, bus.Stop(context.Background()))
+			}
+			bad := hostsFile(events.FileChanged, "/h/lab", a("ok.lab.test.", "10.0.0.1"), a("bad.lab.test.", "10.0.0.256"))
+			bad.ID = "bad-file"
+			require.NoError(t, h.Handle(context.Background(), bad))
+			if tt.wantReport {
+				report := w.Expect(t, "the rejection report", eventstest.Kind(events.FamilyError, events.Kind(events.ErrorInput)))
+				assert.Equal(t, "bad-file", report.(*events.ErrorEvent).EventID)
+			}
+			assert.Equal(t, tt.wantLogged, logs.FilterMessage("records rejected").Len())
+			assert.Equal(t, tt.wantLogged, logs.Len(), "nothing else is logged at info or above")
+		})
+	}
 }

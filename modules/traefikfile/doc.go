@@ -5,8 +5,8 @@
 // points at the host address: the machine where Traefik, and therefore the route, runs.
 //
 // Each file is one store source, "traefik:<absolute path>", published as a FileEvent (file_created,
-// file_changed, file_deleted with an empty snapshot) in the hosts family, so the records handler applies it like
-// a hosts file. A file whose content did not change is not re-published. A file that is not valid YAML keeps the
+// file_changed, file_deleted with an empty snapshot) in the traefikfile family, whose snapshots the records
+// handler applies as it does a hosts file's, and which subscribers to the hosts family do not receive. A file whose content did not change is not re-published. A file that is not valid YAML keeps the
 // records it last had, with a warning naming the file and line, so a half-saved edit does not make names
 // vanish; a bad rule or name only skips that value.
 //
