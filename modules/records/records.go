@@ -110,13 +110,7 @@ func staticRecords(in []Static) ([]dnsstore.Record, error) {
 // Handle applies one event's snapshot, if it carries one. It is not safe for concurrent use: the bus calls it
 // from one goroutine.
 func (h *Handler) Handle(ctx context.Context, e events.Event) error {
-	hostsFile, _ := e.(*events.FileEvent)
-	if hostsFile != nil && hostsFile.Family() != events.FamilyHosts {
-		hostsFile = nil
-	}
-	if hostsFile != nil && hostsFile.Kind == events.DirectoryScanned {
-		h.scanned[hostsFile.Path] = struct{}{}
-	}
+	path := h.hostsPath(e)
 	s, ok := e.(events.Snapshotter)
 	if !ok {
 		return nil
@@ -138,15 +132,26 @@ func (h *Handler) Handle(ctx context.Context, e events.Event) error {
 	if len(bad) > 0 {
 		h.reportBad(ctx, e, snap.Source, bad)
 	}
-	path := "" // no per-record hosts events
-	if hostsFile != nil {
-		if _, ok := h.scanned[filepath.Dir(hostsFile.Path)]; ok {
-			path = hostsFile.Path
-		}
-	}
 	// recs is ours alone: the store may keep it rather than copy it, which matters for a 100,000-line hosts file.
 	h.apply(ctx, e.Meta().Source, snap.Source, path, h.store.ReplaceOwned(snap.Source, recs))
 	return nil
+}
+
+// hostsPath returns the path of the hosts file e is about when its changes are announced record by record, else
+// "". It notes the end of a directory's first scan, before which they are not.
+func (h *Handler) hostsPath(e events.Event) string {
+	fe, ok := e.(*events.FileEvent)
+	if !ok || fe.Family() != events.FamilyHosts {
+		return ""
+	}
+	if fe.Kind == events.DirectoryScanned {
+		h.scanned[fe.Path] = struct{}{}
+		return ""
+	}
+	if _, ok := h.scanned[filepath.Dir(fe.Path)]; !ok {
+		return ""
+	}
+	return fe.Path
 }
 
 func (h *Handler) reportBad(ctx context.Context, e events.Event, source string, bad []string) {

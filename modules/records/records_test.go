@@ -160,6 +160,11 @@ func hostsFile(kind events.FileKind, path string, recs ...events.Record) *events
 		Snapshot: &events.RecordSnapshot{Source: "hosts:" + path, Records: recs}}
 }
 
+func ttl(r events.Record, ttl uint32) events.Record {
+	r.TTL = ttl
+	return r
+}
+
 func a(name, value string) events.Record {
 	return events.Record{Name: name, Type: "A", Value: value, TTL: 60}
 }
@@ -203,6 +208,14 @@ func TestHostsRecordEvents(t *testing.T) {
 		{"a file created after the scan", hostsFile(events.FileCreated, "/h/new", a("new.lab.test.", "10.0.0.9")),
 			[]change{{events.RecordAdded, "/h/new", a("new.lab.test.", "10.0.0.9")}}},
 		{"the same snapshot again changes nothing", hostsFile(events.FileChanged, "/h/new", a("new.lab.test.", "10.0.0.9")), nil},
+		{"a TTL change is an update", hostsFile(events.FileChanged, "/h/new", ttl(a("new.lab.test.", "10.0.0.9"), 120)),
+			[]change{{events.RecordUpdated, "/h/new", ttl(a("new.lab.test.", "10.0.0.9"), 120)}}},
+		{"one address of a name replaced, one added",
+			hostsFile(events.FileChanged, "/h/new", ttl(a("new.lab.test.", "10.0.0.10"), 120), ttl(a("new.lab.test.", "10.0.0.11"), 120)),
+			[]change{
+				{events.RecordUpdated, "/h/new", ttl(a("new.lab.test.", "10.0.0.10"), 120)},
+				{events.RecordAdded, "/h/new", ttl(a("new.lab.test.", "10.0.0.11"), 120)},
+			}},
 		{"a deleted file", hostsFile(events.FileDeleted, "/h/lab"),
 			[]change{
 				{events.RecordRemoved, "/h/lab", a("db.lab.test.", "10.0.0.3")},
