@@ -81,9 +81,8 @@ func New(p Params) (*Handler, error) {
 	}
 	h := &Handler{bus: p.Bus, store: p.Store, log: p.Logger.Named("records"), static: static,
 		max: p.Config.MaxEvents, scanned: make(map[string]struct{})}
-	p.Bus.Subscribe("records",
-		events.Filter{Families: []events.Family{events.FamilyContainer, events.FamilyHosts, events.FamilyTraefikFile, events.FamilySync}},
-		h.Handle)
+	snapshots := []events.Family{events.FamilyContainer, events.FamilyHosts, events.FamilyTraefikFile, events.FamilySync}
+	p.Bus.Subscribe("records", events.Filter{Families: snapshots}, h.Handle)
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
 			h.apply(ctx, "records", StaticSource, "", h.store.Replace(StaticSource, h.static))
