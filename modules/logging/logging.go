@@ -5,9 +5,10 @@
 // debug. Snapshots are summarised by their source and record count: a 100,000-line hosts file must not become a
 // 100,000-field log line.
 //
-// ErrorEvents are where Joyride's consumed errors become log lines (at warn): the bus and the handlers report an
-// error they cannot return as an ErrorEvent and do not log it themselves, so each error is logged once, here.
-// An application that leaves this module out sees them on the bus only.
+// ErrorEvents are where Joyride's consumed errors become log lines (rejected input at warn, failing handlers at
+// error): the bus and the handlers report an error they cannot return as an ErrorEvent and do not log it
+// themselves, so each error is logged once, here. An application that leaves this module out sees them on the
+// bus only.
 //
 // Tracing every delivery to every subscriber (events.Logging) is off unless Config.TraceDeliveries asks for it:
 // it installs middleware around every handler of the bus, an embedding application's included, and at debug level
@@ -72,7 +73,12 @@ func (h *Handler) Handle(_ context.Context, e events.Event) error {
 	case *events.HostsRecordEvent, *events.DNSEvent:
 		level = zapcore.DebugLevel
 	case *events.ErrorEvent:
-		level = zapcore.WarnLevel
+		// Rejected input is the sender's problem; a failing or panicking handler is a bug worth an error line,
+		// and this line is the only one it gets.
+		level = zapcore.ErrorLevel
+		if ev.Kind == events.ErrorInput {
+			level = zapcore.WarnLevel
+		}
 	case *events.SystemEvent:
 		if ev.Kind == events.ServiceFailed || ev.Kind == events.HealthCheckFailed {
 			level = zapcore.ErrorLevel
