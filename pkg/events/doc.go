@@ -40,7 +40,9 @@
 // An error that cannot be returned to a caller is published as an ErrorEvent, and the logging module is where it
 // becomes a log line; whoever publishes it does not log it too. It is logged where it happened only when it
 // cannot be published: the bus is stopped, or (here) the failed event was itself an error report, which
-// reporting again could loop for ever. Joyride's handlers and the DNS server follow the same rule.
+// reporting again could loop for ever. Every module that consumes an error follows the same rule. Error reports
+// are informational, so a logging subscriber far behind its queue limit drops some (counted in Stats.Dropped,
+// with a warning) rather than holding up memory.
 //
 // Delivery tracing (Logging, a line per subscriber per event) is middleware that nothing installs by default:
 // the embedding application or the operator (the logging module's trace_deliveries) chooses it.
