@@ -65,7 +65,7 @@ func TestEmbedding(t *testing.T) {
 		fx.Provide(func() *zap.Logger { return zaptest.NewLogger(t) }),
 		fx.NopLogger,
 		events.Module, dnsstore.Module, records.Module, hosts.Module, dnsserver.Module, auditModule,
-		fx.Supply(dnsCfg, hostsCfg),
+		fx.Supply(dnsCfg, hostsCfg, events.DefaultConfig(), records.DefaultConfig()),
 		fx.Populate(&server, &trail),
 	)
 	app.RequireStart()

@@ -31,7 +31,7 @@ var modules = map[string]func(config.Config) fx.Option{
 		return fx.Options(docker.Module, fx.Supply(d))
 	},
 	"hosts":   func(c config.Config) fx.Option { return fx.Options(hosts.Module, fx.Supply(c.Hosts)) },
-	"logging": func(config.Config) fx.Option { return logging.Module },
+	"logging": func(config.Config) fx.Option { return fx.Options(logging.Module, fx.Supply(logging.DefaultConfig())) },
 	"records": func(c config.Config) fx.Option {
 		r := records.DefaultConfig()
 		r.Static = c.Records

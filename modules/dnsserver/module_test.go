@@ -20,7 +20,7 @@ func TestModule(t *testing.T) {
 		dnsstore.Module,
 		events.Module,
 		Module,
-		fx.Supply(testConfig()),
+		fx.Supply(testConfig(), events.DefaultConfig()),
 		fx.Provide(zap.NewNop),
 		fx.Populate(&srv, &store),
 	)

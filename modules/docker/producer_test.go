@@ -72,7 +72,7 @@ func newHarness(t *testing.T, cfg Config, opts ...fx.Option) *harness {
 	h := &harness{t: t, logs: logs}
 	h.app = fxtest.New(t,
 		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
-		fx.Supply(log, cfg),
+		fx.Supply(log, cfg, events.DefaultConfig(), records.DefaultConfig()),
 		events.Module, dnsstore.Module, records.Module, Module,
 		fx.Populate(&h.bus, &h.store, &h.producer),
 		fx.Options(opts...),

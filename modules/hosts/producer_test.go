@@ -62,7 +62,7 @@ func (h *harness) start() *harness {
 	return h
 }
 
-func (h *harness) expectFile(kind events.HostsKind, path string, records ...events.Record) *events.FileEvent {
+func (h *harness) expectFile(kind events.FileKind, path string, records ...events.Record) *events.FileEvent {
 	h.t.Helper()
 	what := string(kind) + " " + path
 	e := h.seen.Expect(h.t, what, func(e events.Event) bool {
@@ -137,7 +137,7 @@ func TestInitialLoad(t *testing.T) {
 	got := h.seen.Events()
 	require.Len(t, got, 3, "two files and the directory, nothing for ignored entries, no per-record events")
 	want := []struct {
-		kind    events.HostsKind
+		kind    events.FileKind
 		path    string
 		records []events.Record
 	}{

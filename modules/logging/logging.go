@@ -4,6 +4,15 @@
 // State-carrying events are logged at info, informational ones (per-record hosts diffs, DNS store changes) at
 // debug. Snapshots are summarised by their source and record count: a 100,000-line hosts file must not become a
 // 100,000-field log line.
+//
+// ErrorEvents are where Joyride's consumed errors become log lines (rejected input at warn, failing handlers at
+// error): the bus and the handlers report an error they cannot return as an ErrorEvent and do not log it
+// themselves, so each error is logged once, here. An application that leaves this module out sees them on the
+// bus only.
+//
+// Tracing every delivery to every subscriber (events.Logging) is off unless Config.TraceDeliveries asks for it:
+// it installs middleware around every handler of the bus, an embedding application's included, and at debug level
+// it writes a line per subscriber per event, more than everything else together.
 package logging
 
 import (
@@ -16,17 +25,29 @@ import (
 	"github.com/joyride-dns/joyride/pkg/events"
 )
 
-// Module subscribes the logging handler to every event.
+// Module subscribes the logging handler to every event. The handler is private to the module: nothing else
+// needs it, and a host application's own *Handler type cannot collide with it.
 var Module = fx.Module("logging",
-	fx.Provide(New),
+	fx.Provide(New, fx.Private),
 	fx.Invoke(func(*Handler) {}),
 )
+
+// Config configures the logging handler (koanf section "logging").
+type Config struct {
+	// TraceDeliveries logs every handler call of every subscriber at debug level (subscriber, event, duration,
+	// outcome), to follow a correlation ID through each consumer. Off by default: it makes debug logs unreadable.
+	TraceDeliveries bool `koanf:"trace_deliveries"`
+}
+
+// DefaultConfig logs events, not their deliveries.
+func DefaultConfig() Config { return Config{TraceDeliveries: false} }
 
 // Params are the handler's dependencies.
 type Params struct {
 	fx.In
 	Logger *zap.Logger
 	Bus    *events.Bus
+	Config Config
 }
 
 // Handler logs events.
@@ -34,12 +55,14 @@ type Handler struct {
 	log *zap.Logger
 }
 
-// New subscribes the handler and installs the delivery-tracing middleware; the bus starts delivering when it
-// starts.
+// New subscribes the handler, and installs the delivery-tracing middleware when the Config asks for it; the bus
+// starts delivering when it starts.
 func New(p Params) *Handler {
 	h := &Handler{log: p.Logger.Named("events")}
 	p.Bus.Subscribe("logging", events.Filter{}, h.Handle)
-	p.Bus.UseDelivery(events.Logging(p.Logger.Named("delivery")))
+	if p.Config.TraceDeliveries {
+		p.Bus.UseDelivery(events.Logging(p.Logger.Named("delivery")))
+	}
 	return h
 }
 
@@ -50,7 +73,12 @@ func (h *Handler) Handle(_ context.Context, e events.Event) error {
 	case *events.HostsRecordEvent, *events.DNSEvent:
 		level = zapcore.DebugLevel
 	case *events.ErrorEvent:
-		level = zapcore.WarnLevel
+		// Rejected input is the sender's problem; a failing or panicking handler is a bug worth an error line,
+		// and this line is the only one it gets.
+		level = zapcore.ErrorLevel
+		if ev.Kind == events.ErrorInput {
+			level = zapcore.WarnLevel
+		}
 	case *events.SystemEvent:
 		if ev.Kind == events.ServiceFailed || ev.Kind == events.HealthCheckFailed {
 			level = zapcore.ErrorLevel

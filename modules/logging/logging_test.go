@@ -3,9 +3,11 @@ package logging_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/joyride-dns/joyride/modules/logging"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/events/eventstest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -36,15 +39,21 @@ func TestHandle(t *testing.T) {
 			zapcore.InfoLevel, 0, "", nil, false},
 		{"hosts record diff at debug", &events.HostsRecordEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.RecordAdded, Path: "/h"},
 			zapcore.DebugLevel, zapcore.DebugLevel, "hosts/record_added", map[string]any{"path": "/h"}, true},
-		{"error at warn", &events.ErrorEvent{Metadata: events.Metadata{Source: "events"}, Kind: events.ErrorPanic, Module: "records", Message: "boom"},
-			zapcore.InfoLevel, zapcore.WarnLevel, "error/panic", map[string]any{"module": "records", "message": "boom"}, true},
+		{"panic at error", &events.ErrorEvent{Metadata: events.Metadata{Source: "events"}, Kind: events.ErrorPanic, Module: "records", Message: "boom"},
+			zapcore.InfoLevel, zapcore.ErrorLevel, "error/panic", map[string]any{"module": "records", "message": "boom"}, true},
+		{"handler error at error", &events.ErrorEvent{Metadata: events.Metadata{Source: "events"}, Kind: events.ErrorHandler, Module: "audit", Message: "disk full"},
+			zapcore.InfoLevel, zapcore.ErrorLevel, "error/handler_error", map[string]any{"module": "audit", "message": "disk full"}, true},
+		{"bad input at warn", &events.ErrorEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.ErrorInput, Module: "records", Message: "1 record(s) rejected"},
+			zapcore.InfoLevel, zapcore.WarnLevel, "error/bad_input", map[string]any{"module": "records", "message": "1 record(s) rejected"}, true},
 		{"service failure at error", &events.SystemEvent{Metadata: events.Metadata{Source: "system"}, Kind: events.ServiceFailed, Service: "joyride", Error: "x"},
 			zapcore.InfoLevel, zapcore.ErrorLevel, "system/service_failed", map[string]any{"error": "x"}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			core, logs := observer.New(tt.minLevel)
-			h := logging.New(logging.Params{Logger: zap.New(core), Bus: events.NewBus(events.DefaultConfig(), nil)})
+			bus, err := events.NewBus(events.DefaultConfig(), nil)
+			require.NoError(t, err)
+			h := logging.New(logging.Params{Logger: zap.New(core), Bus: bus, Config: logging.DefaultConfig()})
 			require.NoError(t, h.Handle(context.Background(), tt.event))
 			if !tt.logged {
 				assert.Zero(t, logs.Len())
@@ -59,6 +68,61 @@ func TestHandle(t *testing.T) {
 				assert.Equal(t, v, fields[k], k)
 			}
 			assert.NotContains(t, fields, "snapshot", "snapshots are summarised, never dumped")
+		})
+	}
+}
+
+// TestTraceDeliveries: per-subscriber delivery traces are logged at debug only when the Config switches them on,
+// so that by default debug logs show the events themselves and stay readable.
+func TestTraceDeliveries(t *testing.T) {
+	tests := []struct {
+		name       string
+		trace      bool
+		wantTraces int // one per subscriber: the logging handler and the test's own
+	}{
+		{"off by default", logging.DefaultConfig().TraceDeliveries, 0},
+		{"on", true, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			core, logs := observer.New(zapcore.DebugLevel)
+			bus := eventstest.NewBus(t)
+			logging.New(logging.Params{Logger: zap.New(core), Bus: bus, Config: logging.Config{TraceDeliveries: tt.trace}})
+			other := eventstest.NewWatcher(t, bus, events.Filter{})
+			require.NoError(t, bus.Publish(context.Background(), &events.ContainerEvent{
+				Metadata: events.Metadata{Source: "docker"}, Kind: events.ContainerStarted, ContainerID: "abc"}))
+			other.Expect(t, "the container event", eventstest.Kind(events.FamilyContainer, events.Kind(events.ContainerStarted)))
+			require.Eventually(t, func() bool {
+				return logs.FilterMessage("container/started").Len() == 1 && bus.Stats().QueueDepth == 0
+			}, eventstest.Timeout, time.Millisecond)
+			require.Eventually(t, func() bool { return logs.FilterMessage("delivered").Len() >= tt.wantTraces },
+				eventstest.Timeout, time.Millisecond)
+			assert.Equal(t, tt.wantTraces, logs.FilterMessage("delivered").Len())
+		})
+	}
+}
+
+// TestModule: the module needs its Config and keeps its handler to itself.
+func TestModule(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []fx.Option
+		want string // empty: the app builds
+	}{
+		{"default config", []fx.Option{fx.Supply(logging.DefaultConfig())}, ""},
+		{"no config", nil, "missing type: logging.Config"},
+		{"the handler is private", []fx.Option{fx.Supply(logging.DefaultConfig()), fx.Invoke(func(*logging.Handler) {})},
+			"missing type: *logging.Handler"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := fx.New(append([]fx.Option{fx.NopLogger, fx.Provide(zap.NewNop), fx.Supply(events.DefaultConfig()),
+				events.Module, logging.Module}, tt.opts...)...)
+			if tt.want == "" {
+				require.NoError(t, app.Err())
+				return
+			}
+			require.ErrorContains(t, app.Err(), tt.want)
 		})
 	}
 }

@@ -1,23 +1,18 @@
-// Package records is the records handler: it applies events that carry record snapshots (containers, hosts
-// files, cluster sync) to the store, serves the static records of the configuration as a source of their own, and
-// publishes a DNSEvent for every record the store gained, lost or changed.
-//
-// Every snapshot replaces its source's records atomically, so a duplicated, replayed or reordered-by-source event
-// cannot leave a stale record behind. A record the store rejects (a bad name or value) is skipped, the rest of
-// the snapshot is applied, and the rejection is reported as one ErrorEvent per snapshot naming the source and the
-// records: nothing already served is lost because of one bad line.
 package records
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/miekg/dns"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
+	"github.com/joyride-dns/joyride/pkg/configcheck"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
 )
@@ -33,31 +28,33 @@ type Static struct {
 	TTL   uint32 `koanf:"ttl" json:"ttl" yaml:"ttl"`
 }
 
-// Config configures the records handler.
+// Config configures the records handler (koanf section "records").
 type Config struct {
 	Static []Static `koanf:"static" validate:"dive"`
-	// MaxDNSEvents caps the DNSEvents published for one snapshot, so loading a 100,000-line hosts file does not
-	// flood the bus with per-record events; the rest are counted in a log line.
-	MaxDNSEvents int `koanf:"max_dns_events" validate:"min=0"`
+	// MaxEvents caps the DNSEvents, and for a hosts file the HostsRecordEvents, published for one snapshot, so
+	// loading a 100,000-line hosts file does not flood the bus with per-record events; the rest are counted in a
+	// log line. 0 publishes none.
+	MaxEvents int `koanf:"max_events" validate:"min=0"`
 }
 
-// DefaultConfig has no static records.
-func DefaultConfig() Config { return Config{MaxDNSEvents: 1000} }
+// DefaultConfig has no static records and publishes up to 1,000 events of each kind per snapshot.
+func DefaultConfig() Config { return Config{MaxEvents: 1000} }
 
-// Module subscribes the handler and loads the static records at start.
+// Module subscribes the handler and loads the static records at start. The handler is private to the module:
+// nothing else needs it, and a host application's own *Handler type cannot collide with it.
 var Module = fx.Module("records",
-	fx.Provide(New),
+	fx.Provide(New, fx.Private),
 	fx.Invoke(func(*Handler) {}),
 )
 
-// Params are the handler's dependencies.
+// Params are the handler's dependencies. The Config is required: DefaultConfig, or the configuration's section.
 type Params struct {
 	fx.In
 	Lifecycle fx.Lifecycle
 	Logger    *zap.Logger
 	Bus       *events.Bus
 	Store     *dnsstore.Store
-	Config    Config `optional:"true"`
+	Config    Config
 }
 
 // Handler applies record snapshots to the store.
@@ -67,27 +64,28 @@ type Handler struct {
 	log    *zap.Logger
 	static []dnsstore.Record
 	max    int
-	sub    *events.Subscription
+	// scanned holds the hosts directories whose first scan is complete: changes to their files are announced
+	// record by record.
+	scanned map[string]struct{}
 }
 
-// New checks the static records (an invalid one fails start-up with its position, name and value) and subscribes
-// to every family that carries snapshots. It starts nothing: the bus delivers once it runs.
+// New checks the Config and the static records (an invalid one fails start-up with its position, name and value)
+// and subscribes to every family that carries snapshots. It starts nothing: the bus delivers once it runs.
 func New(p Params) (*Handler, error) {
-	cfg := p.Config
-	if cfg.Static == nil && cfg.MaxDNSEvents == 0 {
-		cfg = DefaultConfig()
+	if err := configcheck.Section("records", p.Config); err != nil {
+		return nil, err
 	}
-	static, err := staticRecords(cfg.Static)
+	static, err := staticRecords(p.Config.Static)
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{bus: p.Bus, store: p.Store, log: p.Logger.Named("records"), static: static, max: cfg.MaxDNSEvents}
-	h.sub = p.Bus.Subscribe("records",
-		events.Filter{Families: []events.Family{events.FamilyContainer, events.FamilyHosts, events.FamilySync}},
-		h.Handle)
+	h := &Handler{bus: p.Bus, store: p.Store, log: p.Logger.Named("records"), static: static,
+		max: p.Config.MaxEvents, scanned: make(map[string]struct{})}
+	snapshots := []events.Family{events.FamilyContainer, events.FamilyHosts, events.FamilyTraefikFile, events.FamilySync}
+	p.Bus.Subscribe("records", events.Filter{Families: snapshots}, h.Handle)
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
-			h.apply(ctx, "records", StaticSource, h.store.Replace(StaticSource, h.static))
+			h.apply(ctx, "records", StaticSource, "", h.store.Replace(StaticSource, h.static))
 			return nil
 		},
 	})
@@ -108,8 +106,10 @@ func staticRecords(in []Static) ([]dnsstore.Record, error) {
 	return out, errors.Join(errs...)
 }
 
-// Handle applies one event's snapshot, if it carries one.
+// Handle applies one event's snapshot, if it carries one. It is not safe for concurrent use: the bus calls it
+// from one goroutine.
 func (h *Handler) Handle(ctx context.Context, e events.Event) error {
+	path := h.hostsPath(e)
 	s, ok := e.(events.Snapshotter)
 	if !ok {
 		return nil
@@ -132,49 +132,122 @@ func (h *Handler) Handle(ctx context.Context, e events.Event) error {
 		h.reportBad(ctx, e, snap.Source, bad)
 	}
 	// recs is ours alone: the store may keep it rather than copy it, which matters for a 100,000-line hosts file.
-	h.apply(ctx, e.Meta().Source, snap.Source, h.store.ReplaceOwned(snap.Source, recs))
+	h.apply(ctx, e.Meta().Source, snap.Source, path, h.store.ReplaceOwned(snap.Source, recs))
 	return nil
+}
+
+// hostsPath returns the path of the hosts file e is about when its changes are announced record by record, else
+// "". It notes the end of a directory's first scan, before which they are not.
+func (h *Handler) hostsPath(e events.Event) string {
+	fe, ok := e.(*events.FileEvent)
+	if !ok || fe.Family() != events.FamilyHosts {
+		return ""
+	}
+	if fe.Kind == events.DirectoryScanned {
+		h.scanned[fe.Path] = struct{}{}
+		return ""
+	}
+	if _, ok := h.scanned[filepath.Dir(fe.Path)]; !ok {
+		return ""
+	}
+	return fe.Path
 }
 
 func (h *Handler) reportBad(ctx context.Context, e events.Event, source string, bad []string) {
 	const shown = 5
 	msg := fmt.Sprintf("%s: %d record(s) rejected: %s", source, len(bad), strings.Join(bad[:min(shown, len(bad))], "; "))
-	h.log.Warn("records rejected", zap.String("source", source), zap.Int("count", len(bad)), zap.Strings("errors", bad[:min(shown, len(bad))]))
 	err := h.bus.Publish(ctx, &events.ErrorEvent{
 		Metadata: events.Metadata{Source: "records"}, Kind: events.ErrorInput, Module: "records",
 		Message: msg, EventID: e.Meta().ID,
 	})
-	if err != nil && !errors.Is(err, events.ErrClosed) {
-		h.log.Error("publishing rejected records", zap.Error(err))
+	if err != nil { // the error cannot be reported, so it is logged instead
+		h.log.Warn("records rejected", zap.String("source", source), zap.Int("count", len(bad)),
+			zap.Strings("errors", bad[:min(shown, len(bad))]), zap.NamedError("report_error", err))
 	}
 }
 
-// apply publishes what replacing source in the store changed.
-func (h *Handler) apply(ctx context.Context, producer, source string, diff dnsstore.Diff) {
-	published := 0
+// apply publishes what replacing source in the store changed: DNSEvents and, when hostsPath names the hosts file
+// that source is, HostsRecordEvents, each up to the event limit.
+func (h *Handler) apply(ctx context.Context, producer, source, hostsPath string, diff dnsstore.Diff) {
+	dnsEvents := 0
 	for _, c := range []struct {
 		kind events.DNSKind
 		recs []dnsstore.Record
 	}{{events.DNSRecordAdded, diff.Added}, {events.DNSRecordRemoved, diff.Removed}, {events.DNSRecordUpdated, diff.Updated}} {
-		for _, r := range c.recs {
-			if published >= h.max {
-				break
-			}
-			published++
-			err := h.bus.Publish(ctx, &events.DNSEvent{
+		for _, r := range c.recs[:min(len(c.recs), h.max-dnsEvents)] {
+			dnsEvents++
+			h.publish(ctx, &events.DNSEvent{
 				Metadata: events.Metadata{Source: "records"}, Kind: c.kind, Owner: source, Record: eventRecord(r),
 			})
-			if err != nil && !errors.Is(err, events.ErrClosed) {
-				h.log.Error("publishing a DNS event", zap.Error(err))
-			}
 		}
+	}
+	hostsEvents, hostsChanges := 0, 0
+	if hostsPath != "" {
+		hostsChanges = hostsRecordChanges(diff, func(kind events.HostsKind, r dnsstore.Record) {
+			if hostsEvents < h.max {
+				hostsEvents++
+				h.publish(ctx, &events.HostsRecordEvent{
+					Metadata: events.Metadata{Source: "records"}, Kind: kind, Path: hostsPath, Record: eventRecord(r),
+				})
+			}
+		})
 	}
 	total := len(diff.Added) + len(diff.Removed) + len(diff.Updated)
 	if total > 0 {
 		h.log.Debug("source replaced", zap.String("source", source), zap.String("producer", producer),
 			zap.Int("added", len(diff.Added)), zap.Int("removed", len(diff.Removed)), zap.Int("updated", len(diff.Updated)),
-			zap.Int("events_left_out", total-published))
+			zap.Int("events_left_out", total-dnsEvents+hostsChanges-hostsEvents))
 	}
+}
+
+// publish publishes an event about a change already made: failing to announce it is logged, and the change
+// stands. A stopped bus is no failure: nobody is left to tell.
+func (h *Handler) publish(ctx context.Context, e events.Event) {
+	if err := h.bus.Publish(ctx, e); err != nil && !errors.Is(err, events.ErrClosed) {
+		h.log.Error("publishing a change", zap.String("event", string(e.Family())+"/"+string(e.EventKind())), zap.Error(err))
+	}
+}
+
+// hostsRecordChanges calls f for each change of diff as the hosts family names it and returns how many there
+// were. A record added where one with the same name and type was removed is an update (an address edited in
+// place), reported as the record now stored, as is a record whose TTL changed; the rest are additions and
+// removals. Added and Removed are sorted by name, type and value, so one merge pairs them.
+func hostsRecordChanges(diff dnsstore.Diff, f func(events.HostsKind, dnsstore.Record)) int {
+	added, removed := diff.Added, diff.Removed
+	n := 0
+	for len(added) > 0 || len(removed) > 0 {
+		n++
+		switch c := compareNameType(added, removed); {
+		case c < 0:
+			f(events.RecordAdded, added[0])
+			added = added[1:]
+		case c > 0:
+			f(events.RecordRemoved, removed[0])
+			removed = removed[1:]
+		default:
+			f(events.RecordUpdated, added[0])
+			added, removed = added[1:], removed[1:]
+		}
+	}
+	for _, r := range diff.Updated {
+		n++
+		f(events.RecordUpdated, r)
+	}
+	return n
+}
+
+// compareNameType orders the first records of a and b by name and type; an empty list comes last.
+func compareNameType(a, b []dnsstore.Record) int {
+	switch {
+	case len(a) == 0:
+		return 1
+	case len(b) == 0:
+		return -1
+	}
+	if c := strings.Compare(a[0].Name, b[0].Name); c != 0 {
+		return c
+	}
+	return cmp.Compare(a[0].Type, b[0].Type)
 }
 
 func eventRecord(r dnsstore.Record) events.Record {

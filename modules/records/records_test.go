@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,9 +14,10 @@ import (
 	"go.uber.org/fx/fxtest"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/joyride-dns/joyride/modules/hosts"
 	"github.com/joyride-dns/joyride/modules/records"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
@@ -26,7 +26,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// harness starts the records module with a real bus and store.
+// harness starts the records module with a real bus and store, and watches what it publishes.
 func harness(t *testing.T, cfg records.Config) (*events.Bus, *dnsstore.Store, *eventstest.Watcher) {
 	t.Helper()
 	var bus *events.Bus
@@ -36,10 +36,11 @@ func harness(t *testing.T, cfg records.Config) (*events.Bus, *dnsstore.Store, *e
 		fx.Provide(func() *zap.Logger { return zaptest.NewLogger(t) }),
 		fx.NopLogger,
 		events.Module, dnsstore.Module, records.Module,
-		fx.Supply(cfg),
+		fx.Supply(cfg, events.DefaultConfig()),
 		fx.Populate(&bus, &store),
 		fx.Invoke(func(b *events.Bus) {
-			w = eventstest.NewWatcher(t, b, events.Filter{Families: []events.Family{events.FamilyDNS, events.FamilyError}})
+			// Everything the handler publishes: DNS, hosts record and error events.
+			w = eventstest.NewWatcher(t, b, events.Filter{Sources: []string{"records"}})
 		}),
 	)
 	app.RequireStart()
@@ -58,7 +59,7 @@ func names(s *dnsstore.Snapshot, source string) []string {
 func TestSnapshotsReplaceSources(t *testing.T) {
 	bus, store, w := harness(t, records.DefaultConfig())
 	ctx := context.Background()
-	file := func(kind events.HostsKind, recs ...events.Record) *events.FileEvent {
+	file := func(kind events.FileKind, recs ...events.Record) *events.FileEvent {
 		return &events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: kind, Path: "/h/lab",
 			Snapshot: &events.RecordSnapshot{Source: "hosts:/h/lab", Records: recs}}
 	}
@@ -122,7 +123,7 @@ func TestTwoSourcesOneName(t *testing.T) {
 }
 
 func TestStaticRecords(t *testing.T) {
-	_, store, w := harness(t, records.Config{MaxDNSEvents: 10, Static: []records.Static{
+	_, store, w := harness(t, records.Config{MaxEvents: 10, Static: []records.Static{
 		{Name: "router.lab.test", Type: "A", Value: "10.0.0.1", TTL: 300},
 		{Name: "*.apps.lab.test", Type: "cname", Value: "router.lab.test", TTL: 300},
 	}})
@@ -146,51 +147,187 @@ func TestInvalidStaticRecordFailsStart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			app := fx.New(fx.NopLogger, fx.Provide(zap.NewNop), events.Module, dnsstore.Module, records.Module,
-				fx.Supply(records.Config{Static: []records.Static{{Name: "ok.lab.test", Type: "A", Value: "10.0.0.1"}, tt.static}}))
+				fx.Supply(events.DefaultConfig(), records.Config{Static: []records.Static{{Name: "ok.lab.test", Type: "A", Value: "10.0.0.1"}, tt.static}}))
 			require.Error(t, app.Err())
 			assert.Contains(t, app.Err().Error(), tt.want)
 		})
 	}
 }
 
-func TestDNSEventsAreCapped(t *testing.T) {
-	bus, store, w := harness(t, records.Config{MaxDNSEvents: 3})
+// hostsFile is what the hosts producer publishes for a file: its path and its whole snapshot.
+func hostsFile(kind events.FileKind, path string, recs ...events.Record) *events.FileEvent {
+	return &events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: kind, Path: path,
+		Snapshot: &events.RecordSnapshot{Source: "hosts:" + path, Records: recs}}
+}
+
+func ttl(r events.Record, ttl uint32) events.Record {
+	r.TTL = ttl
+	return r
+}
+
+func a(name, value string) events.Record {
+	return events.Record{Name: name, Type: "A", Value: value, TTL: 60}
+}
+
+// change is a HostsRecordEvent as a test expects it.
+type change struct {
+	kind   events.HostsKind
+	path   string
+	record events.Record
+}
+
+func changes(es []events.Event) map[string][]change {
+	out := make(map[string][]change) // by correlation ID
+	for _, e := range es {
+		if re, ok := e.(*events.HostsRecordEvent); ok {
+			out[re.CorrelationID] = append(out[re.CorrelationID], change{re.Kind, re.Path, re.Record})
+		}
+	}
+	return out
+}
+
+// TestHostsRecordEvents: the per-record events of a hosts file come from the store's diff, correlated with the
+// FileEvent, with the kinds, path and records the hosts producer published when it diffed files itself.
+func TestHostsRecordEvents(t *testing.T) {
+	bus, store, w := harness(t, records.DefaultConfig())
+	steps := []struct {
+		name  string
+		event *events.FileEvent
+		want  []change // in the store's order: by name, then type
+	}{
+		{"a first scan's file is not a change",
+			hostsFile(events.FileCreated, "/h/lab", a("web.lab.test.", "10.0.0.1"), a("www.lab.test.", "10.0.0.1")), nil},
+		{"the scan ends", &events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.DirectoryScanned, Path: "/h"}, nil},
+		{"a second snapshot of the same file",
+			hostsFile(events.FileChanged, "/h/lab", a("db.lab.test.", "10.0.0.3"), a("web.lab.test.", "10.0.0.2")),
+			[]change{
+				{events.RecordAdded, "/h/lab", a("db.lab.test.", "10.0.0.3")},
+				{events.RecordUpdated, "/h/lab", a("web.lab.test.", "10.0.0.2")},
+				{events.RecordRemoved, "/h/lab", a("www.lab.test.", "10.0.0.1")},
+			}},
+		{"a file created after the scan", hostsFile(events.FileCreated, "/h/new", a("new.lab.test.", "10.0.0.9")),
+			[]change{{events.RecordAdded, "/h/new", a("new.lab.test.", "10.0.0.9")}}},
+		{"the same snapshot again changes nothing", hostsFile(events.FileChanged, "/h/new", a("new.lab.test.", "10.0.0.9")), nil},
+		{"a TTL change is an update", hostsFile(events.FileChanged, "/h/new", ttl(a("new.lab.test.", "10.0.0.9"), 120)),
+			[]change{{events.RecordUpdated, "/h/new", ttl(a("new.lab.test.", "10.0.0.9"), 120)}}},
+		{"one address of a name replaced, one added",
+			hostsFile(events.FileChanged, "/h/new", ttl(a("new.lab.test.", "10.0.0.10"), 120), ttl(a("new.lab.test.", "10.0.0.11"), 120)),
+			[]change{
+				{events.RecordUpdated, "/h/new", ttl(a("new.lab.test.", "10.0.0.10"), 120)},
+				{events.RecordAdded, "/h/new", ttl(a("new.lab.test.", "10.0.0.11"), 120)},
+			}},
+		{"a deleted file", hostsFile(events.FileDeleted, "/h/lab"),
+			[]change{
+				{events.RecordRemoved, "/h/lab", a("db.lab.test.", "10.0.0.3")},
+				{events.RecordRemoved, "/h/lab", a("web.lab.test.", "10.0.0.2")},
+			}},
+		{"a file of an unscanned directory", hostsFile(events.FileCreated, "/other/x", a("x.lab.test.", "10.0.0.7")), nil},
+		{"a Traefik file is not a hosts file", &events.FileEvent{Metadata: events.Metadata{Source: "traefikfile"}, Kind: events.FileCreated,
+			Path: "/h/t.yml", Snapshot: &events.RecordSnapshot{Source: "traefik:/h/t.yml", Records: []events.Record{a("t.lab.test.", "10.0.0.8")}}}, nil},
+	}
+	for _, st := range steps {
+		require.NoError(t, bus.Publish(context.Background(), st.event), st.name)
+	}
+	// The handler publishes while it handles, so an empty queue means every step was applied and announced.
+	require.Eventually(t, func() bool { return bus.Stats().QueueDepth == 0 }, eventstest.Timeout, time.Millisecond)
+	got := changes(w.Events())
+	for _, st := range steps {
+		assert.Equal(t, st.want, got[st.event.CorrelationID], st.name)
+	}
+	assert.Equal(t, []string{"t.lab.test. A 10.0.0.8"}, names(store.Snapshot(), "traefik:/h/t.yml"), "Traefik files are applied")
+	for _, e := range w.Events() {
+		if re, ok := e.(*events.HostsRecordEvent); ok {
+			assert.Equal(t, events.FamilyHosts, re.Family())
+		}
+	}
+}
+
+// TestEventLimit: MaxEvents caps each kind of event per snapshot, and 0 means none, not a default.
+func TestEventLimit(t *testing.T) {
 	recs := make([]events.Record, 10)
 	for i := range recs {
-		recs[i] = events.Record{Name: "h" + string(rune('a'+i)) + ".lab.test", Type: "A", Value: "10.0.0.1", TTL: 60}
+		recs[i] = a(fmt.Sprintf("h%d.lab.test.", i), "10.0.0.1")
 	}
-	require.NoError(t, bus.Publish(context.Background(), &events.FileEvent{Metadata: events.Metadata{Source: "hosts"},
-		Kind: events.FileCreated, Path: "/h", Snapshot: &events.RecordSnapshot{Source: "hosts:/h", Records: recs}}))
-	require.Eventually(t, func() bool { return store.Snapshot().Len() == 10 }, eventstest.Timeout, time.Millisecond)
-	require.Eventually(t, func() bool { return bus.Stats().QueueDepth == 0 }, eventstest.Timeout, time.Millisecond)
-	assert.Len(t, w.Events(), 3)
+	tests := []struct {
+		name string
+		cfg  records.Config
+		want int // of each kind
+	}{
+		{"default", records.DefaultConfig(), 10},
+		{"capped", records.Config{MaxEvents: 3}, 3},
+		{"static records only: none", records.Config{Static: []records.Static{{Name: "s.lab.test", Type: "A", Value: "10.0.0.1"}}}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bus, store, w := harness(t, tt.cfg)
+			require.NoError(t, bus.Publish(context.Background(), &events.FileEvent{Metadata: events.Metadata{Source: "hosts"},
+				Kind: events.DirectoryScanned, Path: "/h"}))
+			require.NoError(t, bus.Publish(context.Background(), hostsFile(events.FileCreated, "/h/big", recs...)))
+			require.Eventually(t, func() bool {
+				return len(store.Snapshot().SourceRecords("hosts:/h/big")) == 10 && bus.Stats().QueueDepth == 0
+			}, eventstest.Timeout, time.Millisecond)
+			var dns, hosts int
+			for _, e := range w.Events() {
+				switch d := e.(type) {
+				case *events.DNSEvent:
+					if d.Owner == "hosts:/h/big" {
+						dns++
+					}
+				case *events.HostsRecordEvent:
+					hosts++
+				}
+			}
+			assert.Equal(t, tt.want, dns, "DNS events")
+			assert.Equal(t, tt.want, hosts, "hosts record events")
+		})
+	}
+}
+
+// TestModule: the Config is validated, and the handler stays inside the module.
+func TestModule(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []fx.Option
+		want string
+	}{
+		{"negative event limit", []fx.Option{fx.Supply(records.Config{MaxEvents: -1})}, `records.max_events: value -1 fails rule "min=0"`},
+		{"bad static type", []fx.Option{fx.Supply(records.Config{Static: []records.Static{{Name: "x.lab.test", Type: "MX", Value: "x"}}})},
+			`records.static[0].type: value MX fails rule`},
+		{"no config", nil, "missing type: records.Config"},
+		{"the handler is private", []fx.Option{fx.Supply(records.DefaultConfig()), fx.Invoke(func(*records.Handler) {})},
+			"missing type: *records.Handler"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			app := fx.New(append([]fx.Option{fx.NopLogger, fx.Provide(zap.NewNop), fx.Supply(events.DefaultConfig()),
+				events.Module, dnsstore.Module, records.Module}, tt.opts...)...)
+			require.ErrorContains(t, app.Err(), tt.want)
+		})
+	}
 }
 
 // BenchmarkHostsFileHeap reports the live heap (heap-B/record) that a 100,000-line hosts file costs once it has
-// gone the way the hosts producer and the handler take it: parsed, turned into a snapshot, applied to the store.
-// The parse and the snapshot are dropped before measuring, as they are in the process: what remains is the
-// store's (records, names, values and indexes). The time per op is not meaningful (it includes two forced
-// collections).
+// gone the way the handler takes it: a snapshot as the hosts producer makes it (canonical names, one value
+// string per address), applied to the store. The snapshot is dropped before measuring, as it is in the process:
+// what remains is the store's (records, names, values and indexes). The time per op is not meaningful (it
+// includes two forced collections).
 func BenchmarkHostsFileHeap(b *testing.B) {
 	const n = 100_000
-	var text strings.Builder
-	for i := range n {
-		fmt.Fprintf(&text, "10.%d.%d.%d host-%d.bench.test\n", i>>16&255, i>>8&255, i&255, i)
-	}
-	data := text.String()
 	ctx := context.Background()
 	for b.Loop() {
 		store := dnsstore.New()
+		bus, err := events.NewBus(events.Config{QueueLimit: 1}, nil) // no history: it would keep the DNSEvents
+		require.NoError(b, err)
 		h, err := records.New(records.Params{
-			Lifecycle: fxtest.NewLifecycle(b), Logger: zap.NewNop(), Store: store, Config: records.DefaultConfig(),
-			Bus: events.NewBus(events.Config{QueueLimit: 1}, nil), // no history: it would keep the DNSEvents
+			Lifecycle: fxtest.NewLifecycle(b), Logger: zap.NewNop(), Store: store, Config: records.DefaultConfig(), Bus: bus,
 		})
 		require.NoError(b, err)
 		before := liveHeap()
-		entries, bad := hosts.Parse(strings.NewReader(data), "bench")
-		require.Empty(b, bad)
-		ev := &events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileCreated, Path: "/bench",
-			Snapshot: &events.RecordSnapshot{Source: "hosts:/bench", Records: hosts.Records(entries, 60)}}
+		recs := make([]events.Record, n)
+		for i := range recs {
+			recs[i] = a(fmt.Sprintf("host-%d.bench.test.", i), fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255))
+		}
+		ev := hostsFile(events.FileCreated, "/bench", recs...)
 		require.NoError(b, h.Handle(ctx, ev))
 		after := liveHeap()
 		require.Equal(b, n, store.Snapshot().Len())
@@ -205,4 +342,40 @@ func liveHeap() int64 {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return int64(m.HeapAlloc)
+}
+
+// TestRejectedRecordsAreReportedOnce: a rejected record is reported as an ErrorEvent, which the logging module
+// logs; the handler logs it itself only when the report cannot be published.
+func TestRejectedRecordsAreReportedOnce(t *testing.T) {
+	tests := []struct {
+		name       string
+		stopBus    bool
+		wantReport bool
+		wantLogged int
+	}{
+		{"published, not logged", false, true, 0},
+		{"logged when the bus is stopped", true, false, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			core, logs := observer.New(zapcore.InfoLevel)
+			bus := eventstest.NewBus(t)
+			w := eventstest.NewWatcher(t, bus, events.Filter{Families: []events.Family{events.FamilyError}})
+			h, err := records.New(records.Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.New(core), Bus: bus,
+				Store: dnsstore.New(), Config: records.DefaultConfig()})
+			require.NoError(t, err)
+			if tt.stopBus {
+				require.NoError(t, bus.Stop(context.Background()))
+			}
+			bad := hostsFile(events.FileChanged, "/h/lab", a("ok.lab.test.", "10.0.0.1"), a("bad.lab.test.", "10.0.0.256"))
+			bad.ID = "bad-file"
+			require.NoError(t, h.Handle(context.Background(), bad))
+			if tt.wantReport {
+				report := w.Expect(t, "the rejection report", eventstest.Kind(events.FamilyError, events.Kind(events.ErrorInput)))
+				assert.Equal(t, "bad-file", report.(*events.ErrorEvent).EventID)
+			}
+			assert.Equal(t, tt.wantLogged, logs.FilterMessage("records rejected").Len())
+			assert.Equal(t, tt.wantLogged, logs.Len(), "nothing else is logged at info or above")
+		})
+	}
 }

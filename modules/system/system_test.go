@@ -43,7 +43,7 @@ func TestLifecycleEvents(t *testing.T) {
 			var w *eventstest.Watcher
 			opts := []fx.Option{
 				fx.Provide(zap.NewNop), events.Module, system.Module,
-				fx.Supply(system.Config{Service: "joyride-test"}),
+				fx.Supply(system.Config{Service: "joyride-test"}, events.DefaultConfig()),
 				fx.Invoke(func(b *events.Bus) {
 					w = eventstest.NewWatcher(t, b, events.Filter{Families: []events.Family{events.FamilySystem}})
 				}),

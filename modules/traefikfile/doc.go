@@ -5,10 +5,10 @@
 // points at the host address: the machine where Traefik, and therefore the route, runs.
 //
 // Each file is one store source, "traefik:<absolute path>", published as a FileEvent (file_created,
-// file_changed, file_deleted with an empty snapshot) in the hosts family, so the records handler applies it like
-// a hosts file. A file whose content did not change is not re-published. A file that is not valid YAML keeps the
-// records it last had, with a warning naming the file and line, so a half-saved edit does not make names
-// vanish; a bad rule or name only skips that value.
+// file_changed, file_deleted with an empty snapshot) in the traefikfile family, whose snapshots the records
+// handler applies as it does a hosts file's. A file whose content did not change is not re-published. A file
+// that is not valid YAML keeps the records it last had, with a warning naming the file and line, so a half-saved
+// edit does not make names vanish; a bad rule or name only skips that value.
 //
 // Changes are noticed with fsnotify (debounced) and by a rescan every PollInterval, which also finds
 // directories that appear later and covers file systems fsnotify cannot watch. Without a configured host_ip the

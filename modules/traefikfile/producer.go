@@ -370,7 +370,7 @@ func (l *loop) load(ctx context.Context, path string, size int64) {
 	l.publish(ctx, kind, path, recs)
 }
 
-func (l *loop) publish(ctx context.Context, kind events.HostsKind, path string, recs []events.Record) {
+func (l *loop) publish(ctx context.Context, kind events.FileKind, path string, recs []events.Record) {
 	e := &events.FileEvent{
 		Metadata: events.Metadata{Source: moduleName},
 		Kind:     kind,

@@ -44,7 +44,7 @@ func newHarness(t *testing.T, cfg Config, opts ...fx.Option) *harness {
 	h := &harness{t: t}
 	h.app = fxtest.New(t,
 		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
-		fx.Supply(zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)), cfg),
+		fx.Supply(zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)), cfg, events.DefaultConfig(), records.DefaultConfig()),
 		events.Module, dnsstore.Module, records.Module, Module,
 		fx.Populate(&h.bus, &h.store, &h.producer),
 		fx.Options(opts...),
@@ -105,7 +105,7 @@ func TestFileLifecycle(t *testing.T) {
 
 	h.requireAnswers("nas.lab.test", "A 192.0.2.30", "AAAA 2001:db8::30")
 	assert.Empty(t, h.answers("ignored.lab.test"), "only YAML files are read")
-	e := h.watch.Expect(t, "file_created", eventstest.Kind(events.FamilyHosts, events.Kind(events.FileCreated)))
+	e := h.watch.Expect(t, "file_created", eventstest.Kind(events.FamilyTraefikFile, events.Kind(events.FileCreated)))
 	assert.Equal(t, SourcePrefix+existing, e.(*events.FileEvent).Snapshot.Source)
 
 	t.Run("a new file", func(t *testing.T) {
@@ -127,7 +127,7 @@ func TestFileLifecycle(t *testing.T) {
 	t.Run("a deleted file removes its names", func(t *testing.T) {
 		require.NoError(t, os.Remove(existing))
 		h.requireAnswers("nas2.lab.test")
-		h.watch.Expect(t, "file_deleted", eventstest.Kind(events.FamilyHosts, events.Kind(events.FileDeleted)))
+		h.watch.Expect(t, "file_deleted", eventstest.Kind(events.FamilyTraefikFile, events.Kind(events.FileDeleted)))
 	})
 	st := h.producer.Status()
 	assert.True(t, st.Running)
@@ -151,7 +151,7 @@ func TestNotADirectory(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, nil, 0o644))
 	app := fxtest.New(t,
 		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
-		fx.Supply(zap.NewNop(), testConfig(path)),
+		fx.Supply(zap.NewNop(), testConfig(path), events.DefaultConfig(), records.DefaultConfig()),
 		events.Module, dnsstore.Module, records.Module, Module,
 	)
 	err := app.Start(t.Context())

@@ -12,14 +12,16 @@ import (
 	"github.com/go-playground/validator/v10"
 	"github.com/google/uuid"
 	"go.uber.org/zap"
+
+	"github.com/joyride-dns/joyride/pkg/configcheck"
 )
 
 // ErrClosed is returned by Publish once the bus has stopped.
 var ErrClosed = errors.New("events: bus is stopped")
 
 // Handler receives delivered events. Its context carries the event's correlation ID (see CorrelationID), so events
-// it publishes with that context are correlated with the one it handles. A returned error is logged and reported
-// as an ErrorEvent; it does not stop delivery.
+// it publishes with that context are correlated with the one it handles. A returned error is reported as an
+// ErrorEvent; it does not stop delivery.
 type Handler func(ctx context.Context, e Event) error
 
 // PublishFunc is one step of the publish chain.
@@ -91,8 +93,12 @@ type Bus struct {
 	published, rejected, delivered, dropped, failed, panics atomic.Uint64
 }
 
-// NewBus builds a bus that queues what is published until Start. It starts no goroutine.
-func NewBus(cfg Config, log *zap.Logger) *Bus {
+// NewBus builds a bus that queues what is published until Start. It starts no goroutine. An invalid cfg is an
+// error naming the key: start from DefaultConfig.
+func NewBus(cfg Config, log *zap.Logger) (*Bus, error) {
+	if err := configcheck.Section("events", cfg); err != nil {
+		return nil, err
+	}
 	if log == nil {
 		log = zap.NewNop()
 	}
@@ -111,7 +117,7 @@ func NewBus(cfg Config, log *zap.Logger) *Bus {
 	b.deliverMW.Store(&[]DeliverMiddleware{})
 	b.publishMW = []PublishMiddleware{b.validation}
 	b.rebuildChain()
-	return b
+	return b, nil
 }
 
 // Register adds an embedding application's own event family. Events of unregistered families are rejected.
@@ -269,8 +275,8 @@ func (b *Bus) push(s *Subscription, e Event, informational bool) {
 // stay in memory, held by the history alone, until HistorySize newer events push it out.
 const maxHistorySnapshot = 256
 
-// historyEntry is what the history keeps of e: e itself, or, for the built-in events that carry snapshots, a copy
-// without its snapshot when that holds more than maxHistorySnapshot records.
+// historyEntry is what the history keeps of e: e itself, or, for an event whose snapshot holds more than
+// maxHistorySnapshot records, its copy without the snapshot.
 func historyEntry(e Event) Event {
 	s, ok := e.(Snapshotter)
 	if !ok {
@@ -279,21 +285,7 @@ func historyEntry(e Event) Event {
 	if snap := s.RecordSnapshot(); snap == nil || len(snap.Records) <= maxHistorySnapshot {
 		return e
 	}
-	switch e := e.(type) {
-	case *ContainerEvent:
-		c := *e
-		c.Snapshot = nil
-		return &c
-	case *FileEvent:
-		c := *e
-		c.Snapshot = nil
-		return &c
-	case *SyncEvent:
-		c := *e
-		c.Snapshot = nil
-		return &c
-	}
-	return e
+	return s.WithoutSnapshot()
 }
 
 // History returns the retained recent events that match f, oldest first.
@@ -343,7 +335,8 @@ func (b *Bus) Start(context.Context) error {
 }
 
 // Stop stops accepting new events once everything published before it — and whatever handlers publish while
-// draining — has been delivered. If ctx ends first, delivery is cancelled and ctx's error returned.
+// draining — has been delivered. If ctx ends first, delivery is cancelled and Stop returns ctx's error without
+// waiting further, also for a handler that ignores its context: that handler's goroutine ends when it returns.
 func (b *Bus) Stop(ctx context.Context) error {
 	b.mu.Lock()
 	if b.state == stateStopped || b.state == stateStopping {
@@ -381,7 +374,18 @@ func (b *Bus) Stop(ctx context.Context) error {
 		s.closeLocked()
 	}
 	b.mu.Unlock()
-	b.workers.Wait()
+	workersDone := make(chan struct{})
+	go func() {
+		defer close(workersDone)
+		b.workers.Wait()
+	}()
+	select {
+	case <-workersDone:
+	case <-ctx.Done():
+		if err == nil {
+			err = fmt.Errorf("events: stop while a handler was still running: %w", ctx.Err())
+		}
+	}
 	return err
 }
 
@@ -418,9 +422,6 @@ func WithQueueLimit(n int) SubscribeOption {
 // a slow handler never delays another subscriber, and receives its events in publish order.
 func (b *Bus) Subscribe(name string, f Filter, h Handler, opts ...SubscribeOption) *Subscription {
 	s := &Subscription{bus: b, name: name, filter: f, handler: h, limit: b.cfg.QueueLimit, wake: make(chan struct{}, 1), quit: make(chan struct{})}
-	if s.limit <= 0 {
-		s.limit = DefaultConfig().QueueLimit
-	}
 	for _, o := range opts {
 		o(s)
 	}
@@ -566,14 +567,20 @@ func (s *Subscription) deliver(ctx context.Context, e Event) {
 	} else {
 		b.failed.Add(1)
 	}
-	b.log.Error("event handler failed", zap.String("subscriber", s.name), zap.String("event_id", e.Meta().ID),
-		zap.String("family", string(e.Family())), zap.String("kind", string(e.EventKind())), zap.Error(err))
+	// The failure is handled once: reported as an ErrorEvent, which the logging handler turns into a log line.
+	// It is logged here only when it cannot be reported: a failure to handle an error report (reporting it
+	// could loop for ever) or a bus that no longer accepts events.
+	var perr error
 	if _, isErr := e.(*ErrorEvent); isErr {
-		return // reporting a failure to handle an error report could loop forever
+		perr = errors.New("not reported: the failed event is an error report")
+	} else {
+		report := &ErrorEvent{Metadata: Metadata{Source: "events"}, Kind: kind, Module: s.name, Message: err.Error(), EventID: e.Meta().ID}
+		perr = b.Publish(ctx, report)
 	}
-	report := &ErrorEvent{Metadata: Metadata{Source: "events"}, Kind: kind, Module: s.name, Message: err.Error(), EventID: e.Meta().ID}
-	if perr := b.Publish(ctx, report); perr != nil && !errors.Is(perr, ErrClosed) {
-		b.log.Error("reporting a handler failure", zap.Error(perr))
+	if perr != nil {
+		b.log.Error("event handler failed", zap.String("subscriber", s.name), zap.String("event_id", e.Meta().ID),
+			zap.String("family", string(e.Family())), zap.String("kind", string(e.EventKind())), zap.Error(err),
+			zap.NamedError("report_error", perr))
 	}
 }
 

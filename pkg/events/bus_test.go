@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
 	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -21,6 +22,14 @@ import (
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// newBus is a bus that is not started yet.
+func newBus(t testing.TB, cfg events.Config) *events.Bus {
+	t.Helper()
+	b, err := events.NewBus(cfg, nil)
+	require.NoError(t, err)
+	return b
+}
 
 func container(kind events.ContainerKind, id string) *events.ContainerEvent {
 	return &events.ContainerEvent{Metadata: events.Metadata{Source: "docker"}, Kind: kind, ContainerID: id}
@@ -40,6 +49,11 @@ func TestPublishValidation(t *testing.T) {
 		{"snapshot without source", &events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileChanged, Path: "/h", Snapshot: &events.RecordSnapshot{}}, `field FileEvent.Snapshot.Source`},
 		{"unregistered family", &customEvent{Metadata: events.Metadata{Source: "test"}, Kind: "ping"}, `family "custom" is not registered`},
 		{"system event", &events.SystemEvent{Metadata: events.Metadata{Source: "system"}, Kind: events.ServiceStarted, Service: "joyride"}, ""},
+		{"kind of no family", &events.SystemEvent{Metadata: events.Metadata{Source: "system"}, Kind: "exploded", Service: "joyride"}, `"exploded" is not a kind of family "system"`},
+		{"missing kind", &events.HealthEvent{Metadata: events.Metadata{Source: "health"}, Component: "dns"}, `"" is not a kind of family "health"`},
+		{"traefik file event", &events.FileEvent{Metadata: events.Metadata{Source: "traefikfile"}, Kind: events.FileCreated, Path: "/t/a.yml"}, ""},
+		{"traefik files have no per-record kinds", &events.FileEvent{Metadata: events.Metadata{Source: "traefikfile"}, Kind: "record_added", Path: "/t/a.yml"}, `"record_added" is not a kind of family "traefikfile"`},
+		{"file event of an unregistered producer", &events.FileEvent{Metadata: events.Metadata{Source: "nfs"}, Kind: events.FileCreated, Path: "/n"}, `family "nfs" is not registered`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +81,37 @@ type customEvent struct {
 
 func (*customEvent) Family() events.Family    { return "custom" }
 func (e *customEvent) EventKind() events.Kind { return events.Kind(e.Kind) }
+
+func TestNewBusConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		cfg     events.Config
+		wantErr string // empty: valid
+	}{
+		{"default", events.DefaultConfig(), ""},
+		{"no history", events.Config{HistorySize: 0, QueueLimit: 1}, ""},
+		{"zero is not the default", events.Config{}, `events.queue_limit: value 0 fails rule "min=1"`},
+		{"negative history", events.Config{HistorySize: -1, QueueLimit: 10}, `events.history_size: value -1 fails rule "min=0"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name+"/NewBus", func(t *testing.T) {
+			_, err := events.NewBus(tt.cfg, nil)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.ErrorContains(t, err, tt.wantErr)
+		})
+		t.Run(tt.name+"/Module", func(t *testing.T) {
+			app := fx.New(fx.NopLogger, events.Module, fx.Supply(tt.cfg), fx.Invoke(func(*events.Bus) {}))
+			if tt.wantErr == "" {
+				require.NoError(t, app.Err())
+				return
+			}
+			require.ErrorContains(t, app.Err(), tt.wantErr)
+		})
+	}
+}
 
 func TestRegisterFamily(t *testing.T) {
 	b := eventstest.NewBus(t)
@@ -156,7 +201,7 @@ func TestPublishOrderPerSubscriber(t *testing.T) {
 }
 
 func TestSlowSubscriberDoesNotStallOthersOrLoseState(t *testing.T) {
-	b := events.NewBus(events.Config{HistorySize: 10, QueueLimit: 4}, nil)
+	b := newBus(t, events.Config{HistorySize: 10, QueueLimit: 4})
 	require.NoError(t, b.Start(context.Background()))
 	release := make(chan struct{})
 	var slowState, slowInfo atomic.Int64
@@ -212,8 +257,13 @@ func TestPanickingHandlerIsReported(t *testing.T) {
 	assert.Equal(t, uint64(1), b.Stats().Panics)
 }
 
+// TestHandlerErrorIsReportedOnce: a handler's error is handled once, as an ErrorEvent that the logging handler
+// logs; the bus logs it itself only when it cannot be reported.
 func TestHandlerErrorIsReportedOnce(t *testing.T) {
-	b := eventstest.NewBus(t)
+	core, logs := observer.New(zapcore.DebugLevel)
+	b, err := events.NewBus(events.DefaultConfig(), zap.New(core))
+	require.NoError(t, err)
+	require.NoError(t, b.Start(context.Background()))
 	w := eventstest.NewWatcher(t, b, events.Filter{Families: []events.Family{events.FamilyError}})
 	// Fails on everything, including the error reports themselves: must not loop.
 	b.Subscribe("failing", events.Filter{}, func(context.Context, events.Event) error { return errors.New("nope") })
@@ -222,10 +272,15 @@ func TestHandlerErrorIsReportedOnce(t *testing.T) {
 	require.Eventually(t, func() bool { return b.Stats().QueueDepth == 0 }, 5*time.Second, time.Millisecond)
 	assert.Len(t, w.Events(), 1)
 	assert.Equal(t, uint64(2), b.Stats().Failed, "the event and its error report")
+	require.NoError(t, b.Stop(context.Background()))
+
+	logged := logs.FilterMessage("event handler failed").All()
+	require.Len(t, logged, 1, "only the failure that could not be reported is logged")
+	assert.Equal(t, "error/handler_error", logged[0].ContextMap()["family"].(string)+"/"+logged[0].ContextMap()["kind"].(string))
 }
 
 func TestQueuedBeforeStartAndDrainedOnStop(t *testing.T) {
-	b := events.NewBus(events.DefaultConfig(), nil)
+	b := newBus(t, events.DefaultConfig())
 	var got atomic.Int64
 	b.Subscribe("s", events.Filter{}, func(context.Context, events.Event) error {
 		time.Sleep(time.Millisecond) // a slowish handler, so Stop has something to wait for
@@ -243,27 +298,51 @@ func TestQueuedBeforeStartAndDrainedOnStop(t *testing.T) {
 	assert.ErrorIs(t, b.Publish(context.Background(), container(events.ContainerStarted, "late")), events.ErrClosed)
 }
 
+// TestStopHonoursContext: Stop returns when its context ends, also while a handler that ignores its own context
+// is still blocked.
 func TestStopHonoursContext(t *testing.T) {
-	b := events.NewBus(events.DefaultConfig(), nil)
-	require.NoError(t, b.Start(context.Background()))
-	block := make(chan struct{})
-	b.Subscribe("stuck", events.Filter{}, func(ctx context.Context, _ events.Event) error {
-		select {
-		case <-block:
-		case <-ctx.Done():
-		}
-		return nil
-	})
-	require.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, "x")))
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	err := b.Stop(ctx)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	close(block)
+	tests := []struct {
+		name    string
+		handler func(block chan struct{}) events.Handler
+	}{
+		{"handler honours its context", func(block chan struct{}) events.Handler {
+			return func(ctx context.Context, _ events.Event) error {
+				select {
+				case <-block:
+				case <-ctx.Done():
+				}
+				return nil
+			}
+		}},
+		{"handler ignores its context", func(block chan struct{}) events.Handler {
+			return func(context.Context, events.Event) error {
+				<-block
+				return nil
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBus(t, events.DefaultConfig())
+			require.NoError(t, b.Start(context.Background()))
+			block := make(chan struct{})
+			defer close(block) // lets the blocked handler's goroutine end before goleak looks
+			b.Subscribe("stuck", events.Filter{}, tt.handler(block))
+			require.NoError(t, b.Publish(context.Background(), container(events.ContainerStarted, "x")))
+			const timeout = 50 * time.Millisecond
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			start := time.Now()
+			err := b.Stop(ctx)
+			require.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.Less(t, time.Since(start), 20*timeout, "Stop returned long after its context ended")
+			assert.ErrorIs(t, b.Publish(context.Background(), container(events.ContainerStarted, "late")), events.ErrClosed)
+		})
+	}
 }
 
 func TestHistoryAndReplay(t *testing.T) {
-	b := events.NewBus(events.Config{HistorySize: 3, QueueLimit: 10}, nil)
+	b := newBus(t, events.Config{HistorySize: 3, QueueLimit: 10})
 	require.NoError(t, b.Start(context.Background()))
 	defer func() { require.NoError(t, b.Stop(context.Background())) }()
 	for _, id := range []string{"1", "2", "3", "4"} {
@@ -287,7 +366,7 @@ func TestHistoryAndReplay(t *testing.T) {
 // TestHistoryLeavesOutLargeSnapshots: subscribers get every snapshot whole, but the history keeps a large
 // one only as its event without the snapshot, so that it does not hold a big hosts file's records.
 func TestHistoryLeavesOutLargeSnapshots(t *testing.T) {
-	b := events.NewBus(events.Config{HistorySize: 10, QueueLimit: 10}, nil)
+	b := newBus(t, events.Config{HistorySize: 10, QueueLimit: 10})
 	live := eventstest.NewWatcher(t, b, events.Filter{}) // nothing to replay yet
 	require.NoError(t, b.Start(context.Background()))
 	defer func() { require.NoError(t, b.Stop(context.Background())) }()
@@ -299,12 +378,15 @@ func TestHistoryLeavesOutLargeSnapshots(t *testing.T) {
 		}
 		return &events.RecordSnapshot{Source: "s", Records: recs}
 	}
+	require.NoError(t, b.Register(events.FamilySpec{Family: "inventory", Kinds: []events.Kind{"synced"}}))
 	const limit = 256 // events.maxHistorySnapshot
 	published := []events.Event{
 		&events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileCreated, Path: "/h/small", Snapshot: snapshot(limit), BadLines: 1},
 		&events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileCreated, Path: "/h/big", Snapshot: snapshot(limit + 1), BadLines: 2},
+		&events.FileEvent{Metadata: events.Metadata{Source: "traefikfile"}, Kind: events.FileChanged, Path: "/t/big.yml", Snapshot: snapshot(limit + 1)},
 		&events.ContainerEvent{Metadata: events.Metadata{Source: "docker"}, Kind: events.ContainerStarted, ContainerID: "c", Snapshot: snapshot(limit + 1)},
 		&events.SyncEvent{Metadata: events.Metadata{Source: "cluster"}, Kind: events.DNSRecordSynced, NodeID: "n", Snapshot: snapshot(limit + 1)},
+		&inventoryEvent{Metadata: events.Metadata{Source: "embedder"}, Kind: "synced", Site: "lab", Snapshot: snapshot(limit + 1)},
 	}
 	for _, e := range published {
 		require.NoError(t, b.Publish(context.Background(), e))
@@ -318,6 +400,7 @@ func TestHistoryLeavesOutLargeSnapshots(t *testing.T) {
 	for i, e := range hist[1:] {
 		orig := published[i+1]
 		assert.NotSame(t, orig, e)
+		assert.IsType(t, orig, e)
 		assert.Nil(t, e.(events.Snapshotter).RecordSnapshot(), "%T keeps no large snapshot", e)
 		assert.Equal(t, *orig.Meta(), *e.Meta())
 		assert.Equal(t, orig.EventKind(), e.EventKind())
@@ -325,6 +408,24 @@ func TestHistoryLeavesOutLargeSnapshots(t *testing.T) {
 	}
 	assert.Equal(t, "/h/big", hist[1].(*events.FileEvent).Path)
 	assert.Equal(t, 2, hist[1].(*events.FileEvent).BadLines)
+	assert.Equal(t, "lab", hist[len(hist)-1].(*inventoryEvent).Site, "an embedder's event keeps its other fields")
+}
+
+// inventoryEvent is an embedding application's own event that carries records.
+type inventoryEvent struct {
+	events.Metadata
+	Kind     string
+	Site     string
+	Snapshot *events.RecordSnapshot
+}
+
+func (*inventoryEvent) Family() events.Family                    { return "inventory" }
+func (e *inventoryEvent) EventKind() events.Kind                 { return events.Kind(e.Kind) }
+func (e *inventoryEvent) RecordSnapshot() *events.RecordSnapshot { return e.Snapshot }
+func (e *inventoryEvent) WithoutSnapshot() events.Event {
+	c := *e
+	c.Snapshot = nil
+	return &c
 }
 
 type recorder struct {
@@ -396,7 +497,7 @@ func TestSubscriptionClose(t *testing.T) {
 }
 
 func BenchmarkPublishToDeliver(b *testing.B) {
-	bus := events.NewBus(events.DefaultConfig(), nil)
+	bus := newBus(b, events.DefaultConfig())
 	require.NoError(b, bus.Start(context.Background()))
 	got := make(chan struct{}, 1024)
 	bus.Subscribe("bench", events.Filter{}, func(context.Context, events.Event) error { got <- struct{}{}; return nil })

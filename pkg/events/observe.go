@@ -38,7 +38,8 @@ func Observe(o Observer) (PublishMiddleware, DeliverMiddleware) {
 
 // Logging returns delivery middleware that traces every handler call at debug level (subscriber, event, duration,
 // outcome), so a correlation ID can be followed through each consumer. zap's level check keeps it free when debug
-// logging is off.
+// logging is off. Install it with UseDelivery only when asked to: at debug level it writes more lines than
+// everything else together.
 func Logging(log *zap.Logger) DeliverMiddleware {
 	return func(sub string, next Handler) Handler {
 		return func(ctx context.Context, e Event) error {

@@ -26,21 +26,24 @@ func kinds[K ~string](ks ...K) []Kind {
 	return out
 }
 
-// builtinFamilies are registered in every bus.
-var builtinFamilies = []FamilySpec{
-	{Family: FamilyContainer, Kinds: kinds(ContainerStarted, ContainerStopped, ContainerDiscovered)},
-	{
-		Family:        FamilyHosts,
-		Kinds:         kinds(FileChanged, FileCreated, FileDeleted, DirectoryScanned, RecordAdded, RecordUpdated, RecordRemoved),
-		Informational: kinds(RecordAdded, RecordUpdated, RecordRemoved),
-	},
-	{Family: FamilyNode, Kinds: kinds(NodeDiscovered, NodeJoined, NodeLeft, NodeFailed, NodeSuspected)},
-	{Family: FamilySync, Kinds: kinds(DNSRecordSynced, SyncForced, ClusterStateChanged)},
-	{Family: FamilySystem, Kinds: kinds(ServiceStarting, ServiceStarted, ServiceStopping, ServiceStopped,
-		ServiceFailed, ConfigurationChanged, HealthCheckFailed, HealthCheckRecovered)},
-	{Family: FamilyDNS, Kinds: kinds(DNSRecordAdded, DNSRecordRemoved, DNSRecordUpdated)},
-	{Family: FamilyError, Kinds: kinds(ErrorHandler, ErrorPanic, ErrorInput), Informational: kinds(ErrorHandler, ErrorPanic, ErrorInput)},
-	{Family: FamilyHealth, Kinds: kinds(Healthy, Unhealthy)},
+// builtinFamilies are registered in every bus. This is the one place a built-in kind is tied to its family:
+// validation checks an event's kind here, so the structs carry no list of their kinds.
+func builtinFamilies() []FamilySpec {
+	files := kinds(FileChanged, FileCreated, FileDeleted, DirectoryScanned)
+	hostsRecords := kinds(RecordAdded, RecordUpdated, RecordRemoved)
+	errs := kinds(ErrorHandler, ErrorPanic, ErrorInput)
+	return []FamilySpec{
+		{Family: FamilyContainer, Kinds: kinds(ContainerStarted, ContainerStopped, ContainerDiscovered)},
+		{Family: FamilyHosts, Kinds: slices.Concat(files, hostsRecords), Informational: hostsRecords},
+		{Family: FamilyTraefikFile, Kinds: files},
+		{Family: FamilyNode, Kinds: kinds(NodeDiscovered, NodeJoined, NodeLeft, NodeFailed, NodeSuspected)},
+		{Family: FamilySync, Kinds: kinds(DNSRecordSynced, SyncForced, ClusterStateChanged)},
+		{Family: FamilySystem, Kinds: kinds(ServiceStarting, ServiceStarted, ServiceStopping, ServiceStopped,
+			ServiceFailed, ConfigurationChanged, HealthCheckFailed, HealthCheckRecovered)},
+		{Family: FamilyDNS, Kinds: kinds(DNSRecordAdded, DNSRecordRemoved, DNSRecordUpdated)},
+		{Family: FamilyError, Kinds: errs, Informational: errs},
+		{Family: FamilyHealth, Kinds: kinds(Healthy, Unhealthy)},
+	}
 }
 
 // registry holds the families a bus accepts.
@@ -50,8 +53,9 @@ type registry struct {
 }
 
 func newRegistry() *registry {
-	r := &registry{families: make(map[Family]FamilySpec, len(builtinFamilies))}
-	for _, s := range builtinFamilies {
+	builtin := builtinFamilies()
+	r := &registry{families: make(map[Family]FamilySpec, len(builtin))}
+	for _, s := range builtin {
 		r.families[s.Family] = s
 	}
 	return r

@@ -14,12 +14,14 @@ type Kind string
 const (
 	FamilyContainer Family = "container"
 	FamilyHosts     Family = "hosts"
-	FamilyNode      Family = "node"
-	FamilySync      Family = "sync"
-	FamilySystem    Family = "system"
-	FamilyDNS       Family = "dns"
-	FamilyError     Family = "error"
-	FamilyHealth    Family = "health"
+	// FamilyTraefikFile is the Traefik file-provider producer's: its FileEvents.
+	FamilyTraefikFile Family = "traefikfile"
+	FamilyNode        Family = "node"
+	FamilySync        Family = "sync"
+	FamilySystem      Family = "system"
+	FamilyDNS         Family = "dns"
+	FamilyError       Family = "error"
+	FamilyHealth      Family = "health"
 )
 
 // Event is implemented by every event struct. Meta is promoted from the embedded Metadata.
@@ -57,10 +59,15 @@ type RecordSnapshot struct {
 	Records []Record `json:"records"`
 }
 
-// Snapshotter is implemented by events that may carry a record snapshot (containers, hosts files, sync).
+// Snapshotter is implemented by events that may carry a record snapshot (containers, files, sync, and an
+// embedding application's own).
 type Snapshotter interface {
 	Event
 	RecordSnapshot() *RecordSnapshot
+	// WithoutSnapshot returns a copy of the event, of the same type, whose RecordSnapshot is nil; the event itself
+	// is left as it is. The history keeps that copy instead of an event with a large snapshot. A type that embeds
+	// another event must implement it itself: the promoted method would return the embedded type.
+	WithoutSnapshot() Event
 }
 
 // ContainerKind is the kind of a ContainerEvent.
@@ -77,7 +84,7 @@ const (
 // records; stopped carries an empty snapshot.
 type ContainerEvent struct {
 	Metadata
-	Kind          ContainerKind   `json:"kind" validate:"required,oneof=started stopped discovered"`
+	Kind          ContainerKind   `json:"kind"`
 	ContainerID   string          `json:"container_id" validate:"required"`
 	ContainerName string          `json:"container_name"`
 	Names         []string        `json:"names"`
@@ -87,40 +94,63 @@ type ContainerEvent struct {
 func (*ContainerEvent) Family() Family                    { return FamilyContainer }
 func (e *ContainerEvent) EventKind() Kind                 { return Kind(e.Kind) }
 func (e *ContainerEvent) RecordSnapshot() *RecordSnapshot { return e.Snapshot }
+func (e *ContainerEvent) WithoutSnapshot() Event {
+	c := *e
+	c.Snapshot = nil
+	return &c
+}
 
-// HostsKind is the kind of a FileEvent or HostsRecordEvent.
-type HostsKind string
+// FileKind is the kind of a FileEvent.
+type FileKind string
 
-// Hosts event kinds.
+// File event kinds.
 const (
-	FileChanged      HostsKind = "file_changed"
-	FileCreated      HostsKind = "file_created"
-	FileDeleted      HostsKind = "file_deleted"
-	DirectoryScanned HostsKind = "directory_scanned"
-	RecordAdded      HostsKind = "record_added"
-	RecordUpdated    HostsKind = "record_updated"
-	RecordRemoved    HostsKind = "record_removed"
+	FileChanged      FileKind = "file_changed"
+	FileCreated      FileKind = "file_created"
+	FileDeleted      FileKind = "file_deleted"
+	DirectoryScanned FileKind = "directory_scanned"
 )
 
-// FileEvent reports a hosts file (or a scanned directory). File kinds carry the file's whole snapshot.
+// FileEvent reports a watched file (or a scanned directory). File kinds carry the file's whole snapshot.
+//
+// Its family is its producer's, the module named by Source: FamilyHosts for hosts files, FamilyTraefikFile for
+// Traefik's dynamic configuration, so that a subscriber to one never mistakes the other's files for its own. A
+// producer of another name must register a family of that name with the file kinds.
 type FileEvent struct {
 	Metadata
-	Kind     HostsKind       `json:"kind" validate:"required,oneof=file_changed file_created file_deleted directory_scanned"`
+	Kind     FileKind        `json:"kind"`
 	Path     string          `json:"path" validate:"required"`
 	Snapshot *RecordSnapshot `json:"snapshot,omitempty"`
 	// BadLines counts lines that were skipped; each was logged with its file and line number.
 	BadLines int `json:"bad_lines,omitempty"`
 }
 
-func (*FileEvent) Family() Family                    { return FamilyHosts }
+func (e *FileEvent) Family() Family                  { return Family(e.Source) }
 func (e *FileEvent) EventKind() Kind                 { return Kind(e.Kind) }
 func (e *FileEvent) RecordSnapshot() *RecordSnapshot { return e.Snapshot }
+func (e *FileEvent) WithoutSnapshot() Event {
+	c := *e
+	c.Snapshot = nil
+	return &c
+}
 
-// HostsRecordEvent reports one record of a hosts file that changed. It is informational: the FileEvent that
-// accompanies it carries the state.
+// HostsKind is the kind of a HostsRecordEvent.
+type HostsKind string
+
+// Hosts record event kinds.
+const (
+	RecordAdded   HostsKind = "record_added"
+	RecordUpdated HostsKind = "record_updated"
+	RecordRemoved HostsKind = "record_removed"
+)
+
+// HostsRecordEvent reports one record of a hosts file that changed. It is informational: the FileEvent it is
+// correlated with carries the state. The records handler publishes it (Source "records") from what applying
+// the file's snapshot changed in the store; an update is a record that took the place of one with the same name
+// and type.
 type HostsRecordEvent struct {
 	Metadata
-	Kind   HostsKind `json:"kind" validate:"required,oneof=record_added record_updated record_removed"`
+	Kind   HostsKind `json:"kind"`
 	Path   string    `json:"path" validate:"required"`
 	Record Record    `json:"record"`
 }
@@ -146,7 +176,7 @@ const (
 // NodeEvent reports a change in cluster membership.
 type NodeEvent struct {
 	Metadata
-	Kind    ClusterKind       `json:"kind" validate:"required,oneof=node_discovered node_joined node_left node_failed node_suspected"`
+	Kind    ClusterKind       `json:"kind"`
 	NodeID  string            `json:"node_id" validate:"required"`
 	Address string            `json:"address"`
 	Labels  map[string]string `json:"metadata,omitempty"`
@@ -158,7 +188,7 @@ func (e *NodeEvent) EventKind() Kind { return Kind(e.Kind) }
 // SyncEvent reports record synchronisation between nodes. dns_record_synced carries the remote node's records.
 type SyncEvent struct {
 	Metadata
-	Kind     ClusterKind     `json:"kind" validate:"required,oneof=dns_record_synced sync_forced cluster_state_changed"`
+	Kind     ClusterKind     `json:"kind"`
 	NodeID   string          `json:"node_id"`
 	Snapshot *RecordSnapshot `json:"snapshot,omitempty"`
 	Message  string          `json:"message,omitempty"`
@@ -167,6 +197,11 @@ type SyncEvent struct {
 func (*SyncEvent) Family() Family                    { return FamilySync }
 func (e *SyncEvent) EventKind() Kind                 { return Kind(e.Kind) }
 func (e *SyncEvent) RecordSnapshot() *RecordSnapshot { return e.Snapshot }
+func (e *SyncEvent) WithoutSnapshot() Event {
+	c := *e
+	c.Snapshot = nil
+	return &c
+}
 
 // SystemKind is the kind of a SystemEvent.
 type SystemKind string
@@ -186,7 +221,7 @@ const (
 // SystemEvent reports the service's own lifecycle.
 type SystemEvent struct {
 	Metadata
-	Kind    SystemKind `json:"kind" validate:"required,oneof=service_starting service_started service_stopping service_stopped service_failed configuration_changed health_check_failed health_check_recovered"`
+	Kind    SystemKind `json:"kind"`
 	Service string     `json:"service" validate:"required"`
 	Message string     `json:"message,omitempty"`
 	Error   string     `json:"error,omitempty"`
@@ -208,7 +243,7 @@ const (
 // DNSEvent reports a change the records handler made to the store.
 type DNSEvent struct {
 	Metadata
-	Kind   DNSKind `json:"kind" validate:"required,oneof=record_added record_removed record_updated"`
+	Kind   DNSKind `json:"kind"`
 	Owner  string  `json:"owner" validate:"required"` // the store source that owns the record
 	Record Record  `json:"record"`
 }
@@ -229,7 +264,7 @@ const (
 // ErrorEvent reports an error consumed somewhere it could not be returned to a caller.
 type ErrorEvent struct {
 	Metadata
-	Kind    ErrorKind `json:"kind" validate:"required,oneof=handler_error panic bad_input"`
+	Kind    ErrorKind `json:"kind"`
 	Module  string    `json:"module" validate:"required"`
 	Message string    `json:"message" validate:"required"`
 	// EventID is the event being handled when the error happened, if any.
@@ -251,7 +286,7 @@ const (
 // HealthEvent reports a component's health changing.
 type HealthEvent struct {
 	Metadata
-	Kind      HealthKind `json:"kind" validate:"required,oneof=healthy unhealthy"`
+	Kind      HealthKind `json:"kind"`
 	Component string     `json:"component" validate:"required"`
 	Message   string     `json:"message,omitempty"`
 }

@@ -19,7 +19,10 @@ const Timeout = 5 * time.Second
 // NewBus returns a started bus that logs to t and is stopped (draining) when the test ends.
 func NewBus(t testing.TB) *events.Bus {
 	t.Helper()
-	b := events.NewBus(events.DefaultConfig(), zaptest.NewLogger(t))
+	b, err := events.NewBus(events.DefaultConfig(), zaptest.NewLogger(t))
+	if err != nil {
+		t.Fatalf("eventstest: new bus: %v", err)
+	}
 	if err := b.Start(context.Background()); err != nil {
 		t.Fatalf("eventstest: start bus: %v", err)
 	}

@@ -1,0 +1,31 @@
+// Package records is the records handler: it applies events that carry record snapshots (containers, hosts
+// files, Traefik files, cluster sync) to the store, serves the static records of the configuration as a source
+// of their own, and publishes what each snapshot changed. The store keeps every record once and reports what a
+// replacement changed (dnsstore.Diff); this handler turns that one diff into events, so no producer keeps a copy
+// of its records to diff them itself.
+//
+// # Events it publishes
+//
+// A DNSEvent for every record the store gained, lost or changed, owned by the snapshot's source. For a hosts
+// file it also publishes the per-record HostsRecordEvents (record_added, record_updated, record_removed, with the
+// file's path) that subscribers of the hosts family expect: a record that took the place of one with the same
+// name and type, or whose TTL changed, is an update. Like the hosts producer before it, it leaves them out for the
+// files of a directory's first scan (until the hosts family's directory_scanned for that directory): loading a
+// directory is not a change. Both are published with the handler's context, so they share the correlation ID of
+// the event whose snapshot caused them. Config.MaxEvents caps each kind of event per snapshot, so loading a
+// 100,000-line hosts file does not flood the bus; the store always gets the whole snapshot.
+//
+// # Consistency and errors
+//
+// Every snapshot replaces its source's records atomically, so a duplicated, replayed or reordered-by-source event
+// cannot leave a stale record behind. A record the store rejects (a bad name or value) is skipped, the rest of
+// the snapshot is applied, and the rejection is reported as one ErrorEvent per snapshot naming the source and the
+// records: nothing already served is lost because of one bad line. Errors are handled once: reported as an
+// ErrorEvent (the logging module logs it), and logged here only when that cannot be published.
+//
+// # Lifecycle and fx
+//
+// New validates the Config (from DefaultConfig, or the configuration's records section) and the static records,
+// and subscribes; it starts nothing. OnStart applies the static records. The bus calls Handle from one goroutine,
+// so the handler needs no lock. Module provides the *Handler privately: only the module's own Invoke uses it.
+package records
