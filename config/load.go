@@ -55,6 +55,8 @@ type Options struct {
 
 // Result is a loaded, valid configuration and where each key came from.
 type Result struct {
+	// Config is the runtime configuration: the user's, validated, with the settings derived from others filled in
+	// (see derive). Each module's section is ready to hand to it.
 	Config  Config
 	Profile string
 	File    string // empty when no file was read
@@ -129,12 +131,16 @@ func Load(opts Options) (*Result, error) {
 		l.sources["cluster.node_id"] = Source{Layer: LayerDefault}
 	}
 	for _, p := range check(cfg) {
-		if base, _, _ := strings.Cut(p.key, "["); !l.badType[base] {
-			l.errs = append(l.errs, &Error{Key: p.key, Value: formatValue(p.key, p.value), Source: l.sourceOf(p.key), Rule: p.rule, Msg: p.msg})
+		if base, _, _ := strings.Cut(p.Key, "["); !l.badType[base] {
+			l.errs = append(l.errs, &Error{Key: p.Key, Value: formatValue(p.Key, p.Value), Source: l.sourceOf(p.Key), Rule: p.Rule, Msg: p.Msg})
 		}
 	}
 	if len(l.errs) > 0 {
 		return nil, l.errs
+	}
+	cfg, filled := derive(cfg)
+	for _, d := range filled {
+		l.sources[d.Key] = Source{Layer: LayerDerived, Name: d.From}
 	}
 	return &Result{Config: cfg, Profile: profile, File: file, Sources: l.sources, Warnings: l.warnings}, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/joyride-dns/joyride/config"
 	"github.com/joyride-dns/joyride/modules/dnsserver"
+	"github.com/joyride-dns/joyride/modules/docker"
 	"github.com/joyride-dns/joyride/modules/hosts"
 	"github.com/joyride-dns/joyride/modules/traefikfile"
 )
@@ -70,35 +71,15 @@ func TestModulesGetTheirConfig(t *testing.T) {
 	assert.Equal(t, uint32(7), h.TTL)
 }
 
-// traefikfile's routers run where Traefik runs, which is the host docker.host_ip names: without an address of its
-// own, traefikfile gets docker's pair. Either of its own keys keeps docker's out entirely, so a configured
-// host_ip never gains docker's AAAA; docker's section is read even with the docker module off.
-func TestTraefikfileHostIPFallsBackToDocker(t *testing.T) {
-	dockerIPs := []string{"docker.host_ip=192.0.2.1", "docker.host_ip6=2001:db8::1"}
-	tests := []struct {
-		name    string
-		set     []string
-		ip, ip6 string
-	}{
-		{"unset takes docker's", dockerIPs, "192.0.2.1", "2001:db8::1"},
-		{"unset takes docker's with docker off", append([]string{"modules.docker=false"}, dockerIPs...),
-			"192.0.2.1", "2001:db8::1"},
-		{"host_ip set keeps its own", append([]string{"traefikfile.host_ip=192.0.2.2"}, dockerIPs...), "192.0.2.2", ""},
-		{"host_ip6 set keeps its own", append([]string{"traefikfile.host_ip6=2001:db8::2"}, dockerIPs...),
-			"", "2001:db8::2"},
-		{"both set keep their own", append([]string{"traefikfile.host_ip=192.0.2.2",
-			"traefikfile.host_ip6=2001:db8::2"}, dockerIPs...), "192.0.2.2", "2001:db8::2"},
-		{"both unset stay unset, for auto-detection", nil, "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res, err := config.Load(config.Options{Set: append([]string{"modules.traefikfile=true"}, tt.set...)})
-			require.NoError(t, err)
-			var got traefikfile.Config
-			app := fx.New(fx.NopLogger, Options(res.Config, zap.NewNop()), fx.Populate(&got))
-			require.NoError(t, app.Err())
-			assert.Equal(t, tt.ip, got.HostIP, "traefikfile.host_ip")
-			assert.Equal(t, tt.ip6, got.HostIP6, "traefikfile.host_ip6")
-		})
-	}
+// The modules get config's runtime configuration as it is: the allowed domains derived from the zones there reach
+// docker and traefikfile without cmd/ computing anything.
+func TestModulesGetDerivedSettings(t *testing.T) {
+	res, err := config.Load(config.Options{Set: []string{"modules.traefikfile=true", "dns.zones=lab.test"}})
+	require.NoError(t, err)
+	var d docker.Config
+	var tf traefikfile.Config
+	app := fx.New(fx.NopLogger, Options(res.Config, zap.NewNop()), fx.Populate(&d, &tf))
+	require.NoError(t, app.Err())
+	assert.Equal(t, []string{"lab.test"}, d.AllowedDomains)
+	assert.Equal(t, []string{"lab.test"}, tf.AllowedDomains)
 }

@@ -16,7 +16,7 @@ type Config struct {
 	// Debounce waits for a burst of writes to one file to settle before it is re-read.
 	Debounce time.Duration `koanf:"debounce" validate:"min=0"` // default 100ms
 	// TTL of every hosts record.
-	TTL uint32 `koanf:"ttl"` // default 60
+	TTL uint32 `koanf:"ttl" validate:"ttl"` // default 60
 	// MaxRecordEvents caps the per-record HostsRecordEvents published for one file change, so replacing a
 	// 100,000-line file does not flood the bus; the snapshot in the FileEvent is complete regardless.
 	MaxRecordEvents int `koanf:"max_record_events" validate:"min=0"` // default 1000

@@ -17,9 +17,9 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/joyride-dns/joyride/pkg/configcheck"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -340,7 +340,7 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 }
 
 func TestDefaultConfigIsValid(t *testing.T) {
-	require.NoError(t, configcheck.Section("hosts", DefaultConfig()))
+	require.NoError(t, validation.Section("hosts", DefaultConfig()))
 	assert.Equal(t, []string{"/app/hosts"}, DefaultConfig().Directories)
 }
 

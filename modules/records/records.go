@@ -30,7 +30,7 @@ type Static struct {
 	Name  string `koanf:"name" json:"name" yaml:"name" validate:"required"`
 	Type  string `koanf:"type" json:"type" yaml:"type" validate:"required,oneof=A AAAA CNAME TXT SRV a aaaa cname txt srv"`
 	Value string `koanf:"value" json:"value" yaml:"value" validate:"required"`
-	TTL   uint32 `koanf:"ttl" json:"ttl" yaml:"ttl"`
+	TTL   uint32 `koanf:"ttl" json:"ttl" yaml:"ttl" validate:"ttl"`
 }
 
 // Config configures the records handler.

@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/joyride-dns/joyride/pkg/configcheck"
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/hostaddr"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
+	"github.com/joyride-dns/joyride/pkg/validation"
 
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/fx"
@@ -85,7 +85,7 @@ type Producer struct {
 // New checks the configuration and registers the lifecycle hooks; directories are looked at in OnStart.
 func New(p Params) (*Producer, error) {
 	cfg := p.Config
-	if err := configcheck.Section("traefikfile", cfg); err != nil {
+	if err := validation.Section("traefikfile", cfg); err != nil {
 		return nil, err
 	}
 	var dirs []string
