@@ -25,7 +25,7 @@
 // JOYRIDE_<SECTION>_<KEY> sets section.key: the first "_" after the section ends it, so JOYRIDE_DNS_NEGATIVE_TTL
 // is dns.negative_ttl and JOYRIDE_MODULES_DOCKER is modules.docker. A list is one comma-separated value
 // (JOYRIDE_DNS_ZONES=lab.test,home.arpa; empty means an empty list). joyride-python's variables keep their
-// meaning: HOSTIP, HOSTS_DIRECTORY (one directory, never split), DNS_PORT, DNS_BIND_ADDRESS, FLASK_HOST,
+// meaning: HOSTIP (and HOSTIP6, docker.host_ip6), HOSTS_DIRECTORY (one directory, never split), DNS_PORT, DNS_BIND_ADDRESS, FLASK_HOST,
 // FLASK_PORT, ENABLE_DNS_SYNC, NODE_ID, SWIM_PORT, DISCOVERY_PORT, SERVICE_NAME, ENVIRONMENT, SEMANTIC_VERSION,
 // and FLASK_DEBUG=true, which sets log.level to debug. A JOYRIDE_ variable for the same key wins over its alias.
 //

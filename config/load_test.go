@@ -132,6 +132,7 @@ func TestPythonAliases(t *testing.T) {
 		joyrideWant  any
 	}{
 		{"HOSTIP", "192.168.1.10", "docker.host_ip", "192.168.1.10", "192.168.1.11", "192.168.1.11"},
+		{"HOSTIP6", "fd00::10", "docker.host_ip6", "fd00::10", "fd00::11", "fd00::11"},
 		{"HOSTS_DIRECTORY", "/srv/hosts,old", "hosts.directories", []any{"/srv/hosts,old"}, "/a,/b", []any{"/a", "/b"}},
 		{"DNS_PORT", "53", "dns.port", 53, "54", 54},
 		{"DNS_BIND_ADDRESS", "127.0.0.1", "dns.bind_address", "127.0.0.1", "127.0.0.2", "127.0.0.2"},
