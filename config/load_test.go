@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/joyride-dns/joyride/modules/records"
+	"github.com/joyride-dns/joyride/pkg/ttl"
 )
 
 // writeFile writes a configuration file into a fresh directory and returns its path.
@@ -244,7 +245,8 @@ records:
 	r, err := Load(Options{File: file})
 	require.NoError(t, err)
 	assert.Equal(t, []records.Static{
-		{Name: "nas.lab.test", Type: "A", Value: "192.168.1.5"},
+		// Without ttl: the default every other source uses (it was 0, so resolvers never cached it).
+		{Name: "nas.lab.test", Type: "A", Value: "192.168.1.5", TTL: ttl.Default},
 		{Name: "www.lab.test", Type: "CNAME", Value: "nas.lab.test", TTL: 300},
 	}, r.Config.Records)
 	_, from := value(t, r, "records")
