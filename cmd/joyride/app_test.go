@@ -14,7 +14,10 @@ import (
 	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/docker"
 	"github.com/joyride-dns/joyride/modules/hosts"
+	"github.com/joyride-dns/joyride/modules/records"
+	"github.com/joyride-dns/joyride/modules/system"
 	"github.com/joyride-dns/joyride/modules/traefikfile"
+	"github.com/joyride-dns/joyride/pkg/events"
 )
 
 // Every embedded profile builds a complete application graph.
@@ -82,4 +85,36 @@ func TestModulesGetDerivedSettings(t *testing.T) {
 	require.NoError(t, app.Err())
 	assert.Equal(t, []string{"lab.test"}, d.AllowedDomains)
 	assert.Equal(t, []string{"lab.test"}, tf.AllowedDomains)
+}
+
+// Every module's configuration starts from its DefaultConfig: with no layer changing a key, what fx hands each
+// module is its DefaultConfig, apart from the keys config derives or takes from another section.
+func TestModuleConfigsStartFromDefaults(t *testing.T) {
+	res, err := config.Load(config.Options{Set: []string{"modules.traefikfile=true"}})
+	require.NoError(t, err)
+	var (
+		ev events.Config
+		dn dnsserver.Config
+		h  hosts.Config
+		d  docker.Config
+		tf traefikfile.Config
+		r  records.Config
+		s  system.Config
+	)
+	app := fx.New(fx.NopLogger, Options(res.Config, zap.NewNop()), fx.Populate(&ev, &dn, &h, &d, &tf, &r, &s))
+	require.NoError(t, app.Err())
+
+	wantDocker := docker.DefaultConfig()
+	wantDocker.AllowedDomains = []string{"*"} // derived: no zones
+	wantTraefik := traefikfile.DefaultConfig()
+	wantTraefik.AllowedDomains = []string{"*"}
+	wantSystem := system.DefaultConfig()
+	wantSystem.Service = res.Config.Service.Name
+	assert.Equal(t, events.DefaultConfig(), ev)
+	assert.Equal(t, dnsserver.DefaultConfig(), dn)
+	assert.Equal(t, hosts.DefaultConfig(), h)
+	assert.Equal(t, wantDocker, d)
+	assert.Equal(t, wantTraefik, tf)
+	assert.Equal(t, records.DefaultConfig(), r)
+	assert.Equal(t, wantSystem, s)
 }
