@@ -39,6 +39,9 @@ func (l *loader) decode() Config {
 	for _, de := range decodeErrors(err) {
 		errs = append(errs, l.decodeError(de)...)
 	}
+	if err != nil && len(errs) == 0 {
+		errs = Errors{{Rule: "decode", Msg: err.Error()}} // not about one field; never seen, but never hidden
+	}
 	slices.SortStableFunc(errs, func(a, b *Error) int { return strings.Compare(a.Key, b.Key) })
 	l.errs = append(l.errs, errs...)
 	return cfg

@@ -263,13 +263,20 @@ func (l *loader) document(data []byte, parser koanf.Parser, src Source) layer {
 		l.errs = append(l.errs, &Error{Source: src, Rule: "parse", Msg: err.Error()})
 		return ly
 	}
-	d := &document{l: l, ly: ly, src: src, lines: keyLines(data)}
+	d := &document{ly: ly, src: src, lines: keyLines(data)}
 	d.section(l.root, m)
+	// A list's elements and their fields keep their own lines, so that errors about them name them.
+	for k := range d.lines {
+		if list, _, ok := strings.Cut(k, "["); ok {
+			if _, set := ly.values[list]; set {
+				ly.sources[k] = d.at(k)
+			}
+		}
+	}
 	return ly
 }
 
 type document struct {
-	l     *loader
 	ly    layer
 	src   Source
 	lines map[string]int
@@ -295,32 +302,17 @@ func (d *document) section(n *node, m map[string]any) {
 		c := n.child(name)
 		sub, isMap := v.(map[string]any)
 		switch {
-		case c == nil || (c.kind != sectionNode && c.kind != mapNode) || !isMap:
-			if c != nil && (c.kind == sectionNode || c.kind == mapNode) && v == nil {
-				continue // "dns:" with nothing below it
-			}
-			d.set(key, v)
-			items, _ := v.([]any)
-			for i := range items {
-				d.element(fmt.Sprintf("%s[%d]", key, i))
-			}
-		case c.kind == sectionNode:
+		case c != nil && c.kind == sectionNode && isMap:
 			d.section(c, sub)
-		default:
+		case c != nil && c.kind == mapNode && isMap:
 			for _, entry := range sortedKeys(sub) {
 				d.set(key+"."+entry, sub[entry])
 			}
-		}
-	}
-}
-
-// element records the source of one list element and of its fields, so that errors about them name their own
-// line.
-func (d *document) element(key string) {
-	d.ly.sources[key] = d.at(key)
-	for k := range d.lines {
-		if strings.HasPrefix(k, key+".") {
-			d.ly.sources[k] = d.at(k)
+		case c != nil && (c.kind == sectionNode || c.kind == mapNode) && v == nil:
+			// "dns:" with nothing below it
+		default:
+			// A value, a list, an unknown key or a section that is not a mapping: decoding judges it.
+			d.set(key, v)
 		}
 	}
 }

@@ -374,6 +374,13 @@ records:
   - {name: bad.lab.test, type: A, value: 10.0.0.300}
   - {name: mx.lab.test, type: MX, value: mail.lab.test}
 `)
+	ttlFile := writeFile(t, "ttl.yaml", `records:
+  - {name: a.lab.test, type: A, value: 10.0.0.1}
+  - name: b.lab.test
+    type: A
+    value: 10.0.0.2
+    ttl: soon
+`)
 	tests := []struct {
 		name string
 		opts Options
@@ -399,6 +406,12 @@ records:
 			`config: dns.negative_ttl = "-3" (env JOYRIDE_DNS_NEGATIVE_TTL): must not be negative`,
 			`config: dns.udp_size = "70000" (env JOYRIDE_DNS_UDP_SIZE): must be at most 65535`,
 			`config: http.port = "web" (env JOYRIDE_HTTP_PORT): must be an integer`,
+		}},
+		{"a module switch", Options{Env: []string{"JOYRIDE_MODULES_DOCKER=maybe"}}, []string{
+			`config: modules.docker = "maybe" (env JOYRIDE_MODULES_DOCKER): must be true or false`,
+		}},
+		{"a field of a list element", Options{File: ttlFile}, []string{
+			`config: records[1].ttl = "soon" (file ` + ttlFile + `:6): must be an integer`,
 		}},
 		{"records from a flag", Options{Set: []string{"records=a.lab.test"}}, []string{
 			`config: records = "a.lab.test" (flag --set): must be a list (set it in a configuration file)`,
