@@ -2,6 +2,8 @@ package docker
 
 import (
 	"time"
+
+	"github.com/joyride-dns/joyride/pkg/ttl"
 )
 
 // Config is the Docker producer's configuration (koanf section "docker").
@@ -43,7 +45,7 @@ func DefaultConfig() Config {
 	return Config{
 		Socket:                  "/var/run/docker.sock",
 		Labels:                  []string{"joyride.host.name", "coredns.host.name"},
-		TTL:                     60,
+		TTL:                     ttl.Default,
 		TraefikExposedByDefault: true,
 		TraefikRuleSyntax:       "v3",
 		AddressCheckInterval:    time.Minute,

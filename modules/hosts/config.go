@@ -2,6 +2,8 @@ package hosts
 
 import (
 	"time"
+
+	"github.com/joyride-dns/joyride/pkg/ttl"
 )
 
 // Config is the hosts producer's configuration (koanf section "hosts").
@@ -29,7 +31,7 @@ func DefaultConfig() Config {
 		Mode:            "auto",
 		PollInterval:    5 * time.Second,
 		Debounce:        100 * time.Millisecond,
-		TTL:             60,
+		TTL:             ttl.Default,
 		MaxRecordEvents: 1000,
 	}
 }

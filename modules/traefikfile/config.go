@@ -2,6 +2,8 @@ package traefikfile
 
 import (
 	"time"
+
+	"github.com/joyride-dns/joyride/pkg/ttl"
 )
 
 // Config is the Traefik file-provider producer's configuration (koanf section "traefikfile").
@@ -34,7 +36,7 @@ type Config struct {
 // refuses: the embedder chooses them.
 func DefaultConfig() Config {
 	return Config{
-		TTL:          60,
+		TTL:          ttl.Default,
 		RuleSyntax:   "v3",
 		PollInterval: 5 * time.Second,
 		Debounce:     100 * time.Millisecond,
