@@ -98,7 +98,7 @@ func Load(opts Options) (*Result, error) {
 	l := &loader{root: schema, k: koanf.New("."), sources: map[string]Source{}, badType: map[string]bool{}}
 	env := environ(opts.Env)
 
-	l.merge(l.defaults(opts.Version))
+	l.merge(l.defaults(opts.Version, opts.PID))
 
 	profile, profileSrc := opts.Profile, Source{Layer: LayerFlag, Name: "--profile"}
 	if profile == "" {
@@ -121,14 +121,6 @@ func Load(opts Options) (*Result, error) {
 
 	cfg := l.decode()
 	l.checkModules(cfg)
-	if cfg.Cluster.NodeID == "" {
-		pid := opts.PID
-		if pid == 0 {
-			pid = os.Getpid()
-		}
-		cfg.Cluster.NodeID = "joyride-" + strconv.Itoa(pid)
-		l.sources["cluster.node_id"] = Source{Layer: LayerDefault}
-	}
 	for _, p := range check(cfg) {
 		if !l.undecoded(p.Key) {
 			l.errs = append(l.errs, &Error{Key: p.Key, Value: formatValue(p.Key, p.Value), Source: l.sourceOf(p.Key), Rule: p.Rule, Msg: p.Msg})
@@ -197,11 +189,15 @@ func (l *loader) sourceOf(key string) Source {
 }
 
 // defaults flattens Default(), so that every key has a value and a source before anything else is read.
-func (l *loader) defaults(version string) layer {
+func (l *loader) defaults(version string, pid int) layer {
 	def := Default()
 	if version != "" {
 		def.Service.Version = version
 	}
+	if pid == 0 {
+		pid = os.Getpid()
+	}
+	def.Cluster.NodeID = "joyride-" + strconv.Itoa(pid) // joyride-python's default
 	v := reflect.ValueOf(def)
 	ly := newLayer()
 	src := Source{Layer: LayerDefault}

@@ -424,6 +424,10 @@ records:
 			`config: records[2].type = "MX" (file ` + file + `:7): must be one of A, AAAA, CNAME, TXT, SRV, a, aaaa, cname, txt, srv`,
 			`config: records[1] = "bad.lab.test A 10.0.0.300" (file ` + file + `:6): is not a valid record: A record "bad.lab.test.": "10.0.0.300" is not an IPv4 address`,
 		}},
+		// The default is a value, not what an empty one stands for: emptying it is a mistake, said so.
+		{"node id emptied", Options{Env: []string{"NODE_ID="}}, []string{
+			`config: cluster.node_id = "" (env NODE_ID): must be set`,
+		}},
 		{"ports apart", Options{Env: []string{"SWIM_PORT=9000", "DISCOVERY_PORT=9000"}}, []string{
 			"config: cluster.swim_port = 9000 (env SWIM_PORT): must differ from cluster.discovery_port",
 		}},
