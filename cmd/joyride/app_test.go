@@ -77,7 +77,9 @@ func TestModulesGetTheirConfig(t *testing.T) {
 // The modules get config's runtime configuration as it is: the allowed domains derived from the zones there reach
 // docker and traefikfile without cmd/ computing anything.
 func TestModulesGetDerivedSettings(t *testing.T) {
-	res, err := config.Load(config.Options{Set: []string{"modules.traefikfile=true", "dns.zones=lab.test"}})
+	res, err := config.Load(config.Options{Set: []string{
+		"modules.traefikfile=true", "traefikfile.directories=" + t.TempDir(), "dns.zones=lab.test",
+	}})
 	require.NoError(t, err)
 	var d docker.Config
 	var tf traefikfile.Config
@@ -90,7 +92,8 @@ func TestModulesGetDerivedSettings(t *testing.T) {
 // Every module's configuration starts from its DefaultConfig: with no layer changing a key, what fx hands each
 // module is its DefaultConfig, apart from the keys config derives or takes from another section.
 func TestModuleConfigsStartFromDefaults(t *testing.T) {
-	res, err := config.Load(config.Options{Set: []string{"modules.traefikfile=true"}})
+	dir := t.TempDir()
+	res, err := config.Load(config.Options{Set: []string{"modules.traefikfile=true", "traefikfile.directories=" + dir}})
 	require.NoError(t, err)
 	var (
 		ev events.Config
@@ -108,6 +111,7 @@ func TestModuleConfigsStartFromDefaults(t *testing.T) {
 	wantDocker.AllowedDomains = []string{"*"} // derived: no zones
 	wantTraefik := traefikfile.DefaultConfig()
 	wantTraefik.AllowedDomains = []string{"*"}
+	wantTraefik.Directories = []string{dir} // the one key set
 	wantSystem := system.DefaultConfig()
 	wantSystem.Service = res.Config.Service.Name
 	assert.Equal(t, events.DefaultConfig(), ev)

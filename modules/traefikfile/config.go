@@ -9,7 +9,7 @@ import (
 // Config is the Traefik file-provider producer's configuration (koanf section "traefikfile").
 type Config struct {
 	// Directories hold Traefik dynamic-configuration files (*.yml, *.yaml), the ones Traefik's file provider
-	// reads; every file is a source. A missing directory is looked for every PollInterval.
+	// reads; every file is a source. A missing directory is looked for every PollInterval. At least one is needed.
 	Directories []string `koanf:"directories" validate:"dive,required"`
 	// HostIP is the IPv4 address the routers' names point at (the machine running Traefik); empty means the
 	// address of the interface holding the default route, re-checked every PollInterval. Joyride's configuration
@@ -32,8 +32,8 @@ type Config struct {
 	Debounce time.Duration `koanf:"debounce" validate:"min=0"`
 }
 
-// DefaultConfig watches nothing until a directory is configured. It leaves AllowedDomains empty, which New
-// refuses: the embedder chooses them.
+// DefaultConfig leaves Directories and AllowedDomains empty, which New refuses: no default fits every
+// application, so the embedder chooses them.
 func DefaultConfig() Config {
 	return Config{
 		TTL:          ttl.Default,

@@ -88,6 +88,11 @@ func New(p Params) (*Producer, error) {
 	if err := validation.Section("traefikfile", cfg); err != nil {
 		return nil, err
 	}
+	if len(cfg.Directories) == 0 {
+		// Running with nothing to watch would look like a working producer that never finds a router.
+		return nil, errors.New("traefikfile.directories is empty: set the directories Traefik's file provider " +
+			"reads, or leave the traefikfile module out")
+	}
 	var dirs []string
 	for _, d := range cfg.Directories {
 		abs, err := filepath.Abs(d)
