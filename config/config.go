@@ -60,7 +60,7 @@ type HTTP struct {
 // off in a profile that includes the cluster module, as it did in joyride-python.
 type Cluster struct {
 	Enabled bool `koanf:"enabled"`
-	// NodeID names this node; empty means "joyride-<pid>", as in joyride-python.
+	// NodeID names this node; the default is "joyride-<pid>", as in joyride-python.
 	NodeID        string `koanf:"node_id" validate:"required"`
 	SwimPort      int    `koanf:"swim_port" validate:"min=0,max=65535"`
 	DiscoveryPort int    `koanf:"discovery_port" validate:"min=0,max=65535"`

@@ -27,7 +27,9 @@
 // (JOYRIDE_DNS_ZONES=lab.test,home.arpa; empty means an empty list). joyride-python's variables keep their
 // meaning: HOSTIP, HOSTS_DIRECTORY (one directory, never split), DNS_PORT, DNS_BIND_ADDRESS, FLASK_HOST,
 // FLASK_PORT, ENABLE_DNS_SYNC, NODE_ID, SWIM_PORT, DISCOVERY_PORT, SERVICE_NAME, ENVIRONMENT, SEMANTIC_VERSION,
-// and FLASK_DEBUG=true, which sets log.level to debug. A JOYRIDE_ variable for the same key wins over its alias.
+// and FLASK_DEBUG=true, which sets log.level to debug; HOSTIP6 (docker.host_ip6) joins them. A JOYRIDE_ variable
+// for the same key wins over its alias. A test scans README.md and docs/*.md and fails for a variable they use
+// that is not read.
 //
 // A JOYRIDE_ variable that names no key is a warning, not an error, because containers inherit variables they do
 // not own; the ones Kubernetes injects for a Service called joyride (JOYRIDE_SERVICE_HOST, JOYRIDE_PORT_53_UDP,
@@ -36,15 +38,32 @@
 //
 // The environment is passed in (Options.Env) rather than read, so tests need no process state.
 //
-// # Validation
+// # Decoding and validation
 //
-// The merged value is converted and validated in one pass with go-playground/validator, using each module's
-// `validate` tags plus checks across fields (zones must be domain names, forwarders host:port, static records
-// must be records the store accepts, the cluster's two UDP ports must differ). Every problem is reported, each on
-// its own line naming the key, the value, the rule and the source:
+// The merged layers are decoded with koanf's UnmarshalWithConf (mapstructure, unknown keys rejected) and a decode
+// hook that reads values the way a user writes them and refuses what weak typing would bend (70000 into a
+// uint16, 1 as true, a bare 5 as a duration). The schema (the koanf tags as a tree) does only what koanf cannot:
+// resolve an environment variable or flag to its key, say which keys a section has, give every key its source and
+// line, and print. The value is then validated in one pass with pkg/validation, the validator modules and events
+// use too: each module's `validate` tags, plus what no tag can say (static records must be records the store
+// accepts, the cluster's two UDP ports must differ). Every problem is reported, each on its own line naming the
+// key, the value, the rule and the source:
 //
 //	config: dns.port = 70000 (env JOYRIDE_DNS_PORT): must be at most 65535
 //	config: dns.prot = 53 (file joyride.yaml:3): unknown key; dns has bind_address, …
+//
+// # Runtime configuration
+//
+// Result.Config is the runtime configuration: the user's, validated, with the settings that follow from others
+// filled in by derive (allowed domains from dns.zones, traefikfile's host address from docker's). Their source is
+// "derived from dns.zones". cmd/joyride hands each module its section as it is.
+//
+// # Adding a key
+//
+// Add a field with a `koanf` tag (and a `validate` tag when it has a rule) to the module's Config and its value
+// to DefaultConfig. Nothing in this package changes: the key is decoded, validated, settable from files,
+// JOYRIDE_<SECTION>_<KEY> and --set, and printed with its source. A new section is a field of Config; a setting
+// computed from others belongs in derive, with a case in its table test.
 //
 // # Provenance and secrets
 //

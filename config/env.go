@@ -16,10 +16,12 @@ const (
 	envFile    = EnvPrefix + "CONFIG"
 )
 
-// pythonAliases are joyride-python's variables and the key each sets, with the same meaning. A JOYRIDE_ variable
-// for the same key wins. FLASK_DEBUG is handled on its own: it sets log.level only when true.
+// pythonAliases are joyride-python's variables (and HOSTIP6, HOSTIP's IPv6 twin) and the key each sets, with the
+// same meaning. A JOYRIDE_ variable for the same key wins. FLASK_DEBUG is handled on its own: it sets log.level
+// only when true.
 var pythonAliases = []struct{ name, key string }{
 	{"HOSTIP", "docker.host_ip"},
+	{"HOSTIP6", "docker.host_ip6"}, // not joyride-python's, but docs/docker.md's compose example has always set it
 	{"HOSTS_DIRECTORY", "hosts.directories"},
 	{"DNS_PORT", "dns.port"},
 	{"DNS_BIND_ADDRESS", "dns.bind_address"},

@@ -55,6 +55,8 @@ type Options struct {
 
 // Result is a loaded, valid configuration and where each key came from.
 type Result struct {
+	// Config is the runtime configuration: the user's, validated, with the settings derived from others filled in
+	// (see derive). Each module's section is ready to hand to it.
 	Config  Config
 	Profile string
 	File    string // empty when no file was read
@@ -86,8 +88,7 @@ type loader struct {
 	sources  map[string]Source
 	errs     Errors
 	warnings []string
-	// badType are the keys whose value could not be converted; validating their zero value would only repeat
-	// the error.
+	// badType are the keys whose value could not be decoded (see undecoded).
 	badType map[string]bool
 }
 
@@ -97,7 +98,7 @@ func Load(opts Options) (*Result, error) {
 	l := &loader{root: schema, k: koanf.New("."), sources: map[string]Source{}, badType: map[string]bool{}}
 	env := environ(opts.Env)
 
-	l.merge(l.defaults(opts.Version))
+	l.merge(l.defaults(opts.Version, opts.PID))
 
 	profile, profileSrc := opts.Profile, Source{Layer: LayerFlag, Name: "--profile"}
 	if profile == "" {
@@ -120,23 +121,34 @@ func Load(opts Options) (*Result, error) {
 
 	cfg := l.decode()
 	l.checkModules(cfg)
-	if cfg.Cluster.NodeID == "" {
-		pid := opts.PID
-		if pid == 0 {
-			pid = os.Getpid()
-		}
-		cfg.Cluster.NodeID = "joyride-" + strconv.Itoa(pid)
-		l.sources["cluster.node_id"] = Source{Layer: LayerDefault}
-	}
 	for _, p := range check(cfg) {
-		if base, _, _ := strings.Cut(p.key, "["); !l.badType[base] {
-			l.errs = append(l.errs, &Error{Key: p.key, Value: formatValue(p.key, p.value), Source: l.sourceOf(p.key), Rule: p.rule, Msg: p.msg})
+		if !l.undecoded(p.Key) {
+			l.errs = append(l.errs, &Error{Key: p.Key, Value: formatValue(p.Key, p.Value), Source: l.sourceOf(p.Key), Rule: p.Rule, Msg: p.Msg})
 		}
 	}
 	if len(l.errs) > 0 {
 		return nil, l.errs
 	}
+	cfg, filled := derive(cfg)
+	for _, d := range filled {
+		l.sources[d.Key] = Source{Layer: LayerDerived, Name: d.From}
+	}
 	return &Result{Config: cfg, Profile: profile, File: file, Sources: l.sources, Warnings: l.warnings}, nil
+}
+
+// undecoded reports whether key, or a key above it, had a value that could not be decoded: validating its zero
+// value would only repeat the error.
+func (l *loader) undecoded(key string) bool {
+	for {
+		if l.badType[key] {
+			return true
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			return false
+		}
+		key = key[:i]
+	}
 }
 
 func (l *loader) merge(ly layer) {
@@ -177,11 +189,15 @@ func (l *loader) sourceOf(key string) Source {
 }
 
 // defaults flattens Default(), so that every key has a value and a source before anything else is read.
-func (l *loader) defaults(version string) layer {
+func (l *loader) defaults(version string, pid int) layer {
 	def := Default()
 	if version != "" {
 		def.Service.Version = version
 	}
+	if pid == 0 {
+		pid = os.Getpid()
+	}
+	def.Cluster.NodeID = "joyride-" + strconv.Itoa(pid) // joyride-python's default
 	v := reflect.ValueOf(def)
 	ly := newLayer()
 	src := Source{Layer: LayerDefault}
@@ -230,8 +246,8 @@ func (l *loader) fileLayer(file string) layer {
 	return l.document(data, parser, src)
 }
 
-// document parses a profile or file and checks it against the schema: unknown keys and sections that are not
-// mappings are errors naming the key and line, so a typo is never silently ignored.
+// document parses a profile or file into a layer whose every key knows its line, so that the errors koanf finds
+// when it decodes (an unknown key, a section that is not a mapping) name the line, and a typo is never ignored.
 func (l *loader) document(data []byte, parser koanf.Parser, src Source) layer {
 	ly := newLayer()
 	m, err := parser.Unmarshal(data)
@@ -243,13 +259,20 @@ func (l *loader) document(data []byte, parser koanf.Parser, src Source) layer {
 		l.errs = append(l.errs, &Error{Source: src, Rule: "parse", Msg: err.Error()})
 		return ly
 	}
-	d := &document{l: l, ly: ly, src: src, lines: keyLines(data)}
+	d := &document{ly: ly, src: src, lines: keyLines(data)}
 	d.section(l.root, m)
+	// A list's elements and their fields keep their own lines, so that errors about them name them.
+	for k := range d.lines {
+		if list, _, ok := strings.Cut(k, "["); ok {
+			if _, set := ly.values[list]; set {
+				ly.sources[k] = d.at(k)
+			}
+		}
+	}
 	return ly
 }
 
 type document struct {
-	l     *loader
 	ly    layer
 	src   Source
 	lines map[string]int
@@ -263,64 +286,30 @@ func (d *document) at(key string) Source {
 	return s
 }
 
-func (d *document) fail(key string, v any, rule, msg string) {
-	value := ""
-	if _, isMap := v.(map[string]any); !isMap {
-		value = formatValue(key, v)
-	}
-	d.l.errs = append(d.l.errs, &Error{Key: key, Value: value, Source: d.at(key), Rule: rule, Msg: msg})
-}
+// set puts a value into the layer with its line; what it means is decided when koanf decodes the merged layers.
+func (d *document) set(key string, v any) { d.ly.set(key, v, d.at(key)) }
 
+// section walks a parsed document by the schema, so that each key gets its own source and line: koanf would
+// merge the document as a whole. Keys the schema does not know are passed on for koanf to reject (ErrorUnused).
 func (d *document) section(n *node, m map[string]any) {
 	for _, name := range sortedKeys(m) {
 		v := m[name]
 		key := joinKey(n.key, name)
 		c := n.child(name)
-		if c == nil {
-			d.fail(key, v, "unknown", unknownHint(n))
-			continue
-		}
-		switch c.kind {
-		case sectionNode, mapNode:
-			if v == nil {
-				continue // "dns:" with nothing below it
-			}
-			sub, ok := v.(map[string]any)
-			if !ok {
-				d.fail(key, v, "type", "must be a mapping")
-				continue
-			}
-			if c.kind == sectionNode {
-				d.section(c, sub)
-				continue
-			}
+		sub, isMap := v.(map[string]any)
+		switch {
+		case c != nil && c.kind == sectionNode && isMap:
+			d.section(c, sub)
+		case c != nil && c.kind == mapNode && isMap:
 			for _, entry := range sortedKeys(sub) {
-				d.ly.set(key+"."+entry, sub[entry], d.at(key+"."+entry))
+				d.set(key+"."+entry, sub[entry])
 			}
+		case c != nil && (c.kind == sectionNode || c.kind == mapNode) && v == nil:
+			// "dns:" with nothing below it
 		default:
-			d.ly.set(key, v, d.at(key))
-			items, _ := v.([]any)
-			for i, item := range items {
-				d.element(c, fmt.Sprintf("%s[%d]", key, i), item)
-			}
+			// A value, a list, an unknown key or a section that is not a mapping: decoding judges it.
+			d.set(key, v)
 		}
-	}
-}
-
-// element records the source of one list element and of its fields, so that errors about them name their own
-// line, and checks the field names of a list of mappings (records); values are converted with the rest.
-func (d *document) element(list *node, key string, item any) {
-	d.ly.sources[key] = d.at(key)
-	m, ok := item.(map[string]any)
-	if !ok || list.kind != listNode {
-		return
-	}
-	for _, name := range sortedKeys(m) {
-		if list.child(name) == nil {
-			d.fail(key+"."+name, m[name], "unknown", "unknown key; a "+list.name+" entry has "+list.childNames())
-			continue
-		}
-		d.ly.sources[key+"."+name] = d.at(key + "." + name)
 	}
 }
 
@@ -351,44 +340,6 @@ func keyLines(data []byte) map[string]int {
 	}
 	walk(doc.Content[0], "")
 	return lines
-}
-
-// decode converts every merged value to its field's type. A value that does not fit is an error naming the key,
-// the value and the layer it came from; the field keeps its zero value.
-func (l *loader) decode() Config {
-	var cfg Config
-	root := reflect.ValueOf(&cfg).Elem()
-	l.root.leaves(func(n *node) {
-		field := root.FieldByIndex(n.index)
-		if n.kind != mapNode {
-			v, err := convert(l.k.Get(n.key), n.typ, n.children)
-			if err != nil {
-				l.typeError(n.key, err)
-				return
-			}
-			field.Set(v)
-			return
-		}
-		m := reflect.MakeMap(n.typ)
-		for _, name := range l.k.MapKeys(n.key) {
-			key := n.key + "." + name
-			v, err := convert(l.k.Get(key), n.typ.Elem(), nil)
-			if err != nil {
-				l.typeError(key, err)
-				continue
-			}
-			m.SetMapIndex(reflect.ValueOf(name).Convert(n.typ.Key()), v)
-		}
-		field.Set(m)
-	})
-	return cfg
-}
-
-func (l *loader) typeError(key string, err *convError) {
-	l.badType[key] = true
-	l.errs = append(l.errs, &Error{
-		Key: key + err.path, Value: formatValue(key+err.path, err.value), Source: l.sourceOf(key + err.path), Rule: "type", Msg: err.msg,
-	})
 }
 
 // checkModules rejects module names the application does not have.

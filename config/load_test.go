@@ -13,6 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/joyride-dns/joyride/modules/records"
+	"github.com/joyride-dns/joyride/pkg/ttl"
+)
+
+// The keys an unknown-key error lists, from the schema, so that adding a key does not change these tests.
+var (
+	dnsKeys  = schema.child("dns").childNames()
+	sections = schema.childNames()
 )
 
 // writeFile writes a configuration file into a fresh directory and returns its path.
@@ -132,6 +139,7 @@ func TestPythonAliases(t *testing.T) {
 		joyrideWant  any
 	}{
 		{"HOSTIP", "192.168.1.10", "docker.host_ip", "192.168.1.10", "192.168.1.11", "192.168.1.11"},
+		{"HOSTIP6", "fd00::10", "docker.host_ip6", "fd00::10", "fd00::11", "fd00::11"},
 		{"HOSTS_DIRECTORY", "/srv/hosts,old", "hosts.directories", []any{"/srv/hosts,old"}, "/a,/b", []any{"/a", "/b"}},
 		{"DNS_PORT", "53", "dns.port", 53, "54", 54},
 		{"DNS_BIND_ADDRESS", "127.0.0.1", "dns.bind_address", "127.0.0.1", "127.0.0.2", "127.0.0.2"},
@@ -243,7 +251,8 @@ records:
 	r, err := Load(Options{File: file})
 	require.NoError(t, err)
 	assert.Equal(t, []records.Static{
-		{Name: "nas.lab.test", Type: "A", Value: "192.168.1.5"},
+		// Without ttl: the default every other source uses (it was 0, so resolvers never cached it).
+		{Name: "nas.lab.test", Type: "A", Value: "192.168.1.5", TTL: ttl.Default},
 		{Name: "www.lab.test", Type: "CNAME", Value: "nas.lab.test", TTL: 300},
 	}, r.Config.Records)
 	_, from := value(t, r, "records")
@@ -251,6 +260,7 @@ records:
 }
 
 func TestUnknownKeys(t *testing.T) {
+	require.True(t, strings.HasPrefix(dnsKeys, "bind_address, "), "the hint lists the section's keys, sorted: %s", dnsKeys)
 	yamlFile := writeFile(t, "joyride.yaml", "dns:\n  port: 53\n  prot: 54\nlogs:\n  level: debug\n")
 	jsonFile := writeFile(t, "joyride.json", "{\n  \"dns\": {\n    \"udp_sise\": 4096\n  }\n}\n")
 	recFile := writeFile(t, "rec.yaml", "records:\n  - name: a.lab.test\n    type: A\n    value: 10.0.0.1\n    tll: 5\n")
@@ -260,20 +270,20 @@ func TestUnknownKeys(t *testing.T) {
 		want []string
 	}{
 		{"yaml keys with their lines", Options{File: yamlFile}, []string{
-			"config: dns.prot = 54 (file " + yamlFile + ":3): unknown key; dns has bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones",
-			"config: logs (file " + yamlFile + ":4): unknown key; sections are cluster, dns, docker, events, hosts, http, log, modules, records, service, traefikfile",
+			"config: dns.prot = 54 (file " + yamlFile + ":3): unknown key; dns has " + dnsKeys,
+			"config: logs (file " + yamlFile + ":4): unknown key; sections are " + sections,
 		}},
 		{"json key", Options{File: jsonFile}, []string{
-			"config: dns.udp_sise = 4096 (file " + jsonFile + ":3): unknown key; dns has bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones",
+			"config: dns.udp_sise = 4096 (file " + jsonFile + ":3): unknown key; dns has " + dnsKeys,
 		}},
 		{"record field", Options{File: recFile}, []string{
 			"config: records[0].tll = 5 (file " + recFile + ":5): unknown key; a records entry has name, ttl, type, value",
 		}},
 		{"flag", Options{Set: []string{"dns.prot=53"}}, []string{
-			`config: dns.prot = "53" (flag --set): unknown key; dns has bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones`,
+			`config: dns.prot = "53" (flag --set): unknown key; dns has ` + dnsKeys,
 		}},
 		{"flag naming a section", Options{Set: []string{"dns=53"}}, []string{
-			`config: dns = "53" (flag --set): dns is a section; set one of its keys: bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones`,
+			`config: dns = "53" (flag --set): dns is a section; set one of its keys: ` + dnsKeys,
 		}},
 		{"flag without =", Options{Set: []string{"dns.port"}}, []string{`config: flag --set: "dns.port" must be key=value`}},
 	}
@@ -356,8 +366,8 @@ func TestEnvWarnings(t *testing.T) {
 	}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{
-		`config: dns.prot = "53" (env JOYRIDE_DNS_PROT): unknown key; dns has bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones (ignored)`,
-		`config: verbose = "1" (env JOYRIDE_VERBOSE): unknown key; sections are cluster, dns, docker, events, hosts, http, log, modules, records, service, traefikfile (ignored)`,
+		`config: dns.prot = "53" (env JOYRIDE_DNS_PROT): unknown key; dns has ` + dnsKeys + ` (ignored)`,
+		`config: verbose = "1" (env JOYRIDE_VERBOSE): unknown key; sections are ` + sections + ` (ignored)`,
 	}, r.Warnings)
 }
 
@@ -370,6 +380,13 @@ records:
   - {name: ok.lab.test, type: A, value: 10.0.0.1}
   - {name: bad.lab.test, type: A, value: 10.0.0.300}
   - {name: mx.lab.test, type: MX, value: mail.lab.test}
+`)
+	ttlFile := writeFile(t, "ttl.yaml", `records:
+  - {name: a.lab.test, type: A, value: 10.0.0.1}
+  - name: b.lab.test
+    type: A
+    value: 10.0.0.2
+    ttl: soon
 `)
 	tests := []struct {
 		name string
@@ -397,6 +414,12 @@ records:
 			`config: dns.udp_size = "70000" (env JOYRIDE_DNS_UDP_SIZE): must be at most 65535`,
 			`config: http.port = "web" (env JOYRIDE_HTTP_PORT): must be an integer`,
 		}},
+		{"a module switch", Options{Env: []string{"JOYRIDE_MODULES_DOCKER=maybe"}}, []string{
+			`config: modules.docker = "maybe" (env JOYRIDE_MODULES_DOCKER): must be true or false`,
+		}},
+		{"a field of a list element", Options{File: ttlFile}, []string{
+			`config: records[1].ttl = "soon" (file ` + ttlFile + `:6): must be an integer`,
+		}},
 		{"records from a flag", Options{Set: []string{"records=a.lab.test"}}, []string{
 			`config: records = "a.lab.test" (flag --set): must be a list (set it in a configuration file)`,
 		}},
@@ -407,6 +430,10 @@ records:
 			`config: dns.zones[2] = "10.0.0.1" (file ` + file + `:2): must be a domain name such as lab.test (not an address or a wildcard)`,
 			`config: records[2].type = "MX" (file ` + file + `:7): must be one of A, AAAA, CNAME, TXT, SRV, a, aaaa, cname, txt, srv`,
 			`config: records[1] = "bad.lab.test A 10.0.0.300" (file ` + file + `:6): is not a valid record: A record "bad.lab.test.": "10.0.0.300" is not an IPv4 address`,
+		}},
+		// The default is a value, not what an empty one stands for: emptying it is a mistake, said so.
+		{"node id emptied", Options{Env: []string{"NODE_ID="}}, []string{
+			`config: cluster.node_id = "" (env NODE_ID): must be set`,
 		}},
 		{"ports apart", Options{Env: []string{"SWIM_PORT=9000", "DISCOVERY_PORT=9000"}}, []string{
 			"config: cluster.swim_port = 9000 (env SWIM_PORT): must differ from cluster.discovery_port",

@@ -54,6 +54,8 @@ func TestPrintShowsSources(t *testing.T) {
 		"  format: json # flag --set",
 		"  port: 53 # file " + file + ":2",
 		"  host_ip: 10.1.1.1 # env HOSTIP",
+		"  host_ip: 10.1.1.1 # derived from docker.host_ip", // traefikfile's
+		"  allowed_domains: ['*'] # derived from dns.zones, which is empty: any name",
 		"  directories: [./hosts] # profile dev",
 		"  forward_timeout: 2s # default",
 	} {

@@ -3,7 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
-	"time"
+
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // Layer is a configuration source, lowest precedence first.
@@ -16,6 +17,9 @@ const (
 	LayerFile
 	LayerEnv
 	LayerFlag
+	// LayerDerived is not a source the user writes: a key left empty that the runtime configuration fills from
+	// others (Derive). Name says from which.
+	LayerDerived
 )
 
 // Source says where a key's value came from.
@@ -28,7 +32,7 @@ type Source struct {
 }
 
 // String is how provenance is shown: "default", "profile dev", "file /etc/joyride.yaml:12",
-// "env JOYRIDE_DNS_PORT", "flag --set".
+// "env JOYRIDE_DNS_PORT", "flag --set", "derived from dns.zones".
 func (s Source) String() string {
 	switch s.Layer {
 	case LayerDefault:
@@ -42,6 +46,8 @@ func (s Source) String() string {
 		return "file " + s.Name
 	case LayerEnv:
 		return "env " + s.Name
+	case LayerDerived:
+		return "derived from " + s.Name
 	default:
 		return "flag " + s.Name
 	}
@@ -84,32 +90,10 @@ func (es Errors) Error() string {
 	return strings.Join(lines, "\n")
 }
 
-// formatValue shows a value in an error: strings quoted (so an empty one is visible), durations in Go notation.
+// formatValue shows a value in an error as pkg/validation does, with a secret's value masked.
 func formatValue(key string, v any) string {
 	if isSecret(key) && v != nil && v != "" {
 		return masked
 	}
-	switch x := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return fmt.Sprintf("%q", x)
-	case time.Duration:
-		return x.String()
-	case []any:
-		parts := make([]string, len(x))
-		for i, item := range x {
-			parts[i] = formatValue("", item)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case []string:
-		parts := make([]string, len(x))
-		for i, item := range x {
-			parts[i] = fmt.Sprintf("%q", item)
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case map[string]any:
-		return "{…}"
-	}
-	return fmt.Sprint(v)
+	return validation.FormatValue(v)
 }

@@ -21,15 +21,10 @@ import (
 )
 
 // modules has one entry per name config.KnownModules accepts: the module and its section of the configuration.
+// The sections are config's runtime configuration: settings derived from others are already filled in there.
 var modules = map[string]func(config.Config) fx.Option{
-	"dns": func(c config.Config) fx.Option { return fx.Options(dnsserver.Module, fx.Supply(c.DNS)) },
-	"docker": func(c config.Config) fx.Option {
-		d := c.Docker
-		if len(d.AllowedDomains) == 0 {
-			d.AllowedDomains = c.DNS.Zones // docker.Config: "empty means the DNS zones"
-		}
-		return fx.Options(docker.Module, fx.Supply(d))
-	},
+	"dns":     func(c config.Config) fx.Option { return fx.Options(dnsserver.Module, fx.Supply(c.DNS)) },
+	"docker":  func(c config.Config) fx.Option { return fx.Options(docker.Module, fx.Supply(c.Docker)) },
 	"hosts":   func(c config.Config) fx.Option { return fx.Options(hosts.Module, fx.Supply(c.Hosts)) },
 	"logging": func(config.Config) fx.Option { return fx.Options(logging.Module, fx.Supply(logging.DefaultConfig())) },
 	"records": func(c config.Config) fx.Option {
@@ -38,19 +33,12 @@ var modules = map[string]func(config.Config) fx.Option{
 		return fx.Options(records.Module, fx.Supply(r))
 	},
 	"traefikfile": func(c config.Config) fx.Option {
-		t := c.Traefikfile
-		if t.HostIP == "" && t.HostIP6 == "" {
-			// Traefik routes on this host: the same address the containers' records use (HOSTIP), which inside a
-			// bridge network auto-detection would get wrong.
-			t.HostIP, t.HostIP6 = c.Docker.HostIP, c.Docker.HostIP6
-		}
-		if len(t.AllowedDomains) == 0 {
-			t.AllowedDomains = c.DNS.Zones // traefikfile.Config: filled with the zones when empty
-		}
-		return fx.Options(traefikfile.Module, fx.Supply(t))
+		return fx.Options(traefikfile.Module, fx.Supply(c.Traefikfile))
 	},
 	"system": func(c config.Config) fx.Option {
-		return fx.Options(system.Module, fx.Supply(system.Config{Service: c.Service.Name}), system.WithLogger)
+		s := system.DefaultConfig()
+		s.Service = c.Service.Name
+		return fx.Options(system.Module, fx.Supply(s), system.WithLogger)
 	},
 }
 

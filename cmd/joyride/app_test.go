@@ -12,8 +12,12 @@ import (
 
 	"github.com/joyride-dns/joyride/config"
 	"github.com/joyride-dns/joyride/modules/dnsserver"
+	"github.com/joyride-dns/joyride/modules/docker"
 	"github.com/joyride-dns/joyride/modules/hosts"
+	"github.com/joyride-dns/joyride/modules/records"
+	"github.com/joyride-dns/joyride/modules/system"
 	"github.com/joyride-dns/joyride/modules/traefikfile"
+	"github.com/joyride-dns/joyride/pkg/events"
 )
 
 // Every embedded profile builds a complete application graph.
@@ -70,35 +74,51 @@ func TestModulesGetTheirConfig(t *testing.T) {
 	assert.Equal(t, uint32(7), h.TTL)
 }
 
-// traefikfile's routers run where Traefik runs, which is the host docker.host_ip names: without an address of its
-// own, traefikfile gets docker's pair. Either of its own keys keeps docker's out entirely, so a configured
-// host_ip never gains docker's AAAA; docker's section is read even with the docker module off.
-func TestTraefikfileHostIPFallsBackToDocker(t *testing.T) {
-	dockerIPs := []string{"docker.host_ip=192.0.2.1", "docker.host_ip6=2001:db8::1"}
-	tests := []struct {
-		name    string
-		set     []string
-		ip, ip6 string
-	}{
-		{"unset takes docker's", dockerIPs, "192.0.2.1", "2001:db8::1"},
-		{"unset takes docker's with docker off", append([]string{"modules.docker=false"}, dockerIPs...),
-			"192.0.2.1", "2001:db8::1"},
-		{"host_ip set keeps its own", append([]string{"traefikfile.host_ip=192.0.2.2"}, dockerIPs...), "192.0.2.2", ""},
-		{"host_ip6 set keeps its own", append([]string{"traefikfile.host_ip6=2001:db8::2"}, dockerIPs...),
-			"", "2001:db8::2"},
-		{"both set keep their own", append([]string{"traefikfile.host_ip=192.0.2.2",
-			"traefikfile.host_ip6=2001:db8::2"}, dockerIPs...), "192.0.2.2", "2001:db8::2"},
-		{"both unset stay unset, for auto-detection", nil, "", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res, err := config.Load(config.Options{Set: append([]string{"modules.traefikfile=true"}, tt.set...)})
-			require.NoError(t, err)
-			var got traefikfile.Config
-			app := fx.New(fx.NopLogger, Options(res.Config, zap.NewNop()), fx.Populate(&got))
-			require.NoError(t, app.Err())
-			assert.Equal(t, tt.ip, got.HostIP, "traefikfile.host_ip")
-			assert.Equal(t, tt.ip6, got.HostIP6, "traefikfile.host_ip6")
-		})
-	}
+// The modules get config's runtime configuration as it is: the allowed domains derived from the zones there reach
+// docker and traefikfile without cmd/ computing anything.
+func TestModulesGetDerivedSettings(t *testing.T) {
+	res, err := config.Load(config.Options{Set: []string{
+		"modules.traefikfile=true", "traefikfile.directories=" + t.TempDir(), "dns.zones=lab.test",
+	}})
+	require.NoError(t, err)
+	var d docker.Config
+	var tf traefikfile.Config
+	app := fx.New(fx.NopLogger, Options(res.Config, zap.NewNop()), fx.Populate(&d, &tf))
+	require.NoError(t, app.Err())
+	assert.Equal(t, []string{"lab.test"}, d.AllowedDomains)
+	assert.Equal(t, []string{"lab.test"}, tf.AllowedDomains)
+}
+
+// Every module's configuration starts from its DefaultConfig: with no layer changing a key, what fx hands each
+// module is its DefaultConfig, apart from the keys config derives or takes from another section.
+func TestModuleConfigsStartFromDefaults(t *testing.T) {
+	dir := t.TempDir()
+	res, err := config.Load(config.Options{Set: []string{"modules.traefikfile=true", "traefikfile.directories=" + dir}})
+	require.NoError(t, err)
+	var (
+		ev events.Config
+		dn dnsserver.Config
+		h  hosts.Config
+		d  docker.Config
+		tf traefikfile.Config
+		r  records.Config
+		s  system.Config
+	)
+	app := fx.New(fx.NopLogger, Options(res.Config, zap.NewNop()), fx.Populate(&ev, &dn, &h, &d, &tf, &r, &s))
+	require.NoError(t, app.Err())
+
+	wantDocker := docker.DefaultConfig()
+	wantDocker.AllowedDomains = []string{"*"} // derived: no zones
+	wantTraefik := traefikfile.DefaultConfig()
+	wantTraefik.AllowedDomains = []string{"*"}
+	wantTraefik.Directories = []string{dir} // the one key set
+	wantSystem := system.DefaultConfig()
+	wantSystem.Service = res.Config.Service.Name
+	assert.Equal(t, events.DefaultConfig(), ev)
+	assert.Equal(t, dnsserver.DefaultConfig(), dn)
+	assert.Equal(t, hosts.DefaultConfig(), h)
+	assert.Equal(t, wantDocker, d)
+	assert.Equal(t, wantTraefik, tf)
+	assert.Equal(t, records.DefaultConfig(), r)
+	assert.Equal(t, wantSystem, s)
 }

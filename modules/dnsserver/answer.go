@@ -70,12 +70,9 @@ func newResolver(cfg Config) (*resolver, error) {
 		mbox = m
 	}
 	for _, raw := range cfg.Zones {
-		name, err := dnsname.Canonical(raw)
-		switch {
-		case err != nil:
+		name, err := dnsname.Zone(raw)
+		if err != nil {
 			return nil, fmt.Errorf("dns: zone %q: %w", raw, err)
-		case strings.HasPrefix(name, "*."):
-			return nil, fmt.Errorf("dns: zone %q: a zone cannot be a wildcard", raw)
 		}
 		if slices.ContainsFunc(r.zones, func(z *zone) bool { return z.name == name }) {
 			continue

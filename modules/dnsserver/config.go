@@ -10,9 +10,9 @@ type Config struct {
 	Port        int    `koanf:"port" validate:"min=0,max=65535"`
 	// Zones Joyride is authoritative for. Inside them a missing name gets NXDOMAIN with the zone's SOA; outside
 	// them names that are not records are REFUSED, or forwarded when Forwarders are set.
-	Zones []string `koanf:"zones" validate:"dive,required"`
+	Zones []string `koanf:"zones" validate:"dive,zone"`
 	// Forwarders are upstream resolvers ("host:port") for names outside the zones. Empty means no recursion.
-	Forwarders     []string      `koanf:"forwarders" validate:"dive,hostname_port"`
+	Forwarders     []string      `koanf:"forwarders" validate:"dive,hostport"`
 	ForwardTimeout time.Duration `koanf:"forward_timeout" validate:"min=10ms"`
 	// NegativeTTL is the SOA minimum and TTL, so resolvers cache "missing" only briefly (RFC 2308): a restarting
 	// container must not stay NXDOMAIN downstream.

@@ -2,6 +2,8 @@ package docker
 
 import (
 	"time"
+
+	"github.com/joyride-dns/joyride/pkg/ttl"
 )
 
 // Config is the Docker producer's configuration (koanf section "docker").
@@ -19,9 +21,10 @@ type Config struct {
 	// Labels are the label keys whose values name records (comma or space separated names).
 	Labels []string `koanf:"labels" validate:"min=1,dive,required"`
 	// TTL of container records unless a container's joyride.host.ttl label says otherwise.
-	TTL uint32 `koanf:"ttl"`
-	// AllowedDomains restricts the names a label may claim; empty means the DNS zones, or anything when no zone
-	// is configured.
+	TTL uint32 `koanf:"ttl" validate:"ttl"`
+	// AllowedDomains are the domains a label may claim names in; "*" (dnsname.AnyDomain) allows any name. It must
+	// be set: New refuses an empty list, because whoever can start a container could otherwise take over any name.
+	// Joyride's configuration fills it with the DNS zones when the user leaves it empty (config's derive).
 	AllowedDomains []string `koanf:"allowed_domains" validate:"dive,required"`
 	// StopGrace keeps a stopped container's records this long, so a restart does not produce a cached NXDOMAIN.
 	StopGrace time.Duration `koanf:"stop_grace" validate:"min=0"`
@@ -36,12 +39,13 @@ type Config struct {
 	MaxBackoff time.Duration `koanf:"max_backoff" validate:"min=100ms"`
 }
 
-// DefaultConfig reads both joyride.host.name and the CoreDNS-based joyride's coredns.host.name.
+// DefaultConfig reads both joyride.host.name and the CoreDNS-based joyride's coredns.host.name. It leaves
+// AllowedDomains empty, which New refuses: no default is safe for every application, so the embedder chooses.
 func DefaultConfig() Config {
 	return Config{
 		Socket:                  "/var/run/docker.sock",
 		Labels:                  []string{"joyride.host.name", "coredns.host.name"},
-		TTL:                     60,
+		TTL:                     ttl.Default,
 		TraefikExposedByDefault: true,
 		TraefikRuleSyntax:       "v3",
 		AddressCheckInterval:    time.Minute,

@@ -12,6 +12,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
+	"github.com/joyride-dns/joyride/pkg/ttl"
 )
 
 // The per-container override labels.
@@ -105,12 +106,13 @@ func (lp *labelParser) parse(labels map[string]string) (target, []problem) {
 		}
 	}
 	if v, ok := labels[TTLLabel]; ok {
-		ttl, err := strconv.ParseUint(strings.TrimSpace(v), 10, 32)
+		// A TTL the store would reject falls back here, so the container's names are still served.
+		v, err := ttl.Parse(v)
 		if err != nil {
-			probs = append(probs, problem{Label: TTLLabel, Value: v,
-				Reason: fmt.Sprintf("not a TTL in seconds (0..4294967295); using %d", lp.ttl)})
+			probs = append(probs, problem{Label: TTLLabel, Value: labels[TTLLabel],
+				Reason: fmt.Sprintf("%v; using %d", err, lp.ttl)})
 		} else {
-			t.ttl = uint32(ttl)
+			t.ttl = v
 		}
 	}
 	return t, probs

@@ -9,13 +9,16 @@ import (
 	"go.uber.org/fx/fxtest"
 	"go.uber.org/zap"
 
+	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
+	"github.com/joyride-dns/joyride/pkg/ttl"
 )
 
 func TestParseLabels(t *testing.T) {
 	base := labelParser{
 		keys:             []string{"joyride.host.name", "coredns.host.name"},
+		allowed:          dnsname.Domains{"."}, // dnsname.AnyDomain
 		ttl:              60,
 		exposedByDefault: true,
 		syntax:           traefikrule.SyntaxV3,
@@ -79,7 +82,16 @@ func TestParseLabels(t *testing.T) {
 			want: target{names: []string{"a.lab.test."}, ttl: 5}},
 		{name: "ttl invalid", parser: base, labels: map[string]string{"joyride.host.name": "a.lab.test", TTLLabel: "-1"},
 			want:  target{names: []string{"a.lab.test."}, ttl: 60},
-			probs: []problem{{Label: TTLLabel, Value: "-1", Reason: "not a TTL in seconds (0..4294967295); using 60"}}},
+			probs: []problem{{Label: TTLLabel, Value: "-1", Reason: `"-1" is not a TTL in seconds (0..2147483647); using 60`}}},
+		// It fits a uint32, but the store would reject it and the name would answer NXDOMAIN.
+		{name: "ttl beyond RFC 2181 falls back to the default", parser: base,
+			labels: map[string]string{"joyride.host.name": "a.lab.test", TTLLabel: "3000000000"},
+			want:   target{names: []string{"a.lab.test."}, ttl: 60},
+			probs: []problem{{Label: TTLLabel, Value: "3000000000",
+				Reason: "TTL 3000000000 is larger than 2147483647 (RFC 2181 section 8); using 60"}}},
+		{name: "ttl at the RFC 2181 limit", parser: base,
+			labels: map[string]string{"joyride.host.name": "a.lab.test", TTLLabel: "2147483647"},
+			want:   target{names: []string{"a.lab.test."}, ttl: 2147483647}},
 		{name: "traefik labels ignored when the option is off", parser: base,
 			labels: map[string]string{"traefik.http.routers.r.rule": "Host(`a.lab.test`)"}},
 		{name: "traefik http and tcp routers", parser: traefik,
@@ -124,6 +136,9 @@ func TestParseLabels(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, probs := tt.parser.parse(tt.labels)
 			assert.Equal(t, tt.want, got)
+			// The store checks records with the same rule (dnsstore.NewRecord calls ttl.Check): whatever TTL
+			// the labels end with, the container's names are served.
+			assert.NoError(t, ttl.Check(got.ttl))
 			assert.Len(t, probs, len(tt.probs))
 			for i := range min(len(probs), len(tt.probs)) {
 				assert.Equal(t, tt.probs[i].Label, probs[i].Label)
@@ -206,23 +221,33 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		mutate func(*Config)
 		err    string
 	}{
-		{name: "host ip", mutate: func(c *Config) { c.HostIP = "10.0.0.999" }, err: `docker.host_ip: value 10.0.0.999 fails rule "ipv4"`},
-		{name: "host ip6", mutate: func(c *Config) { c.HostIP6 = "10.0.0.1" }, err: `docker.host_ip6: value 10.0.0.1 fails rule "ipv6"`},
+		{name: "host ip", mutate: func(c *Config) { c.HostIP = "10.0.0.999" }, err: `docker.host_ip = "10.0.0.999": must be an IPv4 address`},
+		{name: "host ip6", mutate: func(c *Config) { c.HostIP6 = "10.0.0.1" }, err: `docker.host_ip6 = "10.0.0.1": must be an IPv6 address`},
 		{name: "no labels", mutate: func(c *Config) { c.Labels = nil }, err: "docker.labels"},
 		{name: "backoff", mutate: func(c *Config) { c.MaxBackoff = time.Millisecond }, err: "docker.max_backoff"},
 		{name: "rule syntax", mutate: func(c *Config) { c.TraefikRuleSyntax = "v9" }, err: "docker.traefik_rule_syntax"},
 		{name: "host url", mutate: func(c *Config) { c.Host = "::bogus" }, err: `docker.host: value "::bogus"`},
 		{name: "allowed domain", mutate: func(c *Config) { c.AllowedDomains = []string{"ok.test", "bad domain"} },
 			err: "docker.allowed_domains[1]"},
+		// Nothing fills them in behind an embedder's back: an empty list would let any label claim any name.
+		{name: "no allowed domains", mutate: func(c *Config) { c.AllowedDomains = nil },
+			err: `docker.allowed_domains is empty: set it to the domains names may be claimed in (usually the DNS zones), or to ["*"] to allow any name`},
+		{name: "ttl beyond RFC 2181", mutate: func(c *Config) { c.TTL = 1 << 31 },
+			err: "docker.ttl = 2147483648: must be at most 2147483647 seconds (RFC 2181 section 8)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()
+			cfg.AllowedDomains = []string{"lab.test"}
 			tt.mutate(&cfg)
 			_, err := New(Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.NewNop(), Config: cfg})
 			assert.ErrorContains(t, err, tt.err)
 		})
 	}
-	_, err := New(Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.NewNop(), Config: DefaultConfig()})
-	assert.NoError(t, err, "the defaults are valid")
+	for _, allowed := range [][]string{{"lab.test"}, {"*"}} {
+		cfg := DefaultConfig()
+		cfg.AllowedDomains = allowed
+		_, err := New(Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.NewNop(), Config: cfg})
+		assert.NoError(t, err, "the defaults with allowed domains %v are valid", allowed)
+	}
 }

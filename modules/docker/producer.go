@@ -7,10 +7,10 @@ import (
 	"os"
 	"sync"
 
-	"github.com/joyride-dns/joyride/pkg/configcheck"
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/hostaddr"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
+	"github.com/joyride-dns/joyride/pkg/validation"
 
 	"github.com/moby/moby/client"
 	"go.uber.org/fx"
@@ -82,7 +82,7 @@ type Producer struct {
 // the loop that OnStart starts, so building the app works on a machine without Docker.
 func New(p Params) (*Producer, error) {
 	cfg := p.Config
-	if err := configcheck.Section("docker", cfg); err != nil {
+	if err := validation.Section("docker", cfg); err != nil {
 		return nil, err
 	}
 	if cfg.Host != "" {

@@ -2,6 +2,8 @@ package hosts
 
 import (
 	"time"
+
+	"github.com/joyride-dns/joyride/pkg/ttl"
 )
 
 // Config is the hosts producer's configuration (koanf section "hosts").
@@ -16,7 +18,7 @@ type Config struct {
 	// Debounce waits for a burst of writes to one file to settle before it is re-read.
 	Debounce time.Duration `koanf:"debounce" validate:"min=0"` // default 100ms
 	// TTL of every hosts record.
-	TTL uint32 `koanf:"ttl"` // default 60
+	TTL uint32 `koanf:"ttl" validate:"ttl"` // default 60
 	// MaxRecordEvents caps the per-record HostsRecordEvents published for one file change, so replacing a
 	// 100,000-line file does not flood the bus; the snapshot in the FileEvent is complete regardless.
 	MaxRecordEvents int `koanf:"max_record_events" validate:"min=0"` // default 1000
@@ -29,7 +31,7 @@ func DefaultConfig() Config {
 		Mode:            "auto",
 		PollInterval:    5 * time.Second,
 		Debounce:        100 * time.Millisecond,
-		TTL:             60,
+		TTL:             ttl.Default,
 		MaxRecordEvents: 1000,
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/joyride-dns/joyride/pkg/configcheck"
+	"github.com/joyride-dns/joyride/pkg/validation"
 
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/fx"
@@ -69,7 +69,7 @@ type Producer struct {
 // New checks the configuration and registers the lifecycle hooks. It touches no file: directories are checked
 // in OnStart, so building the app (fx.ValidateApp, `config validate`) works on any machine.
 func New(p Params) (*Producer, error) {
-	if err := configcheck.Section("hosts", p.Config); err != nil {
+	if err := validation.Section("hosts", p.Config); err != nil {
 		return nil, err
 	}
 	dirs := make([]string, 0, len(p.Config.Directories))

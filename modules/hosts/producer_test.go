@@ -17,9 +17,9 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/joyride-dns/joyride/pkg/configcheck"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -323,7 +323,8 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 		modify func(*Config)
 		want   string
 	}{
-		{"unknown mode", func(c *Config) { c.Mode = "inotify" }, `hosts.mode: value inotify fails rule "oneof=auto notify poll"`},
+		{"unknown mode", func(c *Config) { c.Mode = "inotify" }, `hosts.mode = "inotify": must be one of auto, notify, poll`},
+		{"ttl beyond RFC 2181", func(c *Config) { c.TTL = 1 << 31 }, "hosts.ttl = 2147483648: must be at most 2147483647 seconds"},
 		{"poll interval too short", func(c *Config) { c.PollInterval = 0 }, "hosts.poll_interval"},
 		{"negative debounce", func(c *Config) { c.Debounce = -time.Second }, "hosts.debounce"},
 		{"empty directory", func(c *Config) { c.Directories = []string{""} }, "hosts.directories[0]"},
@@ -340,7 +341,7 @@ func TestNewRejectsInvalidConfig(t *testing.T) {
 }
 
 func TestDefaultConfigIsValid(t *testing.T) {
-	require.NoError(t, configcheck.Section("hosts", DefaultConfig()))
+	require.NoError(t, validation.Section("hosts", DefaultConfig()))
 	assert.Equal(t, []string{"/app/hosts"}, DefaultConfig().Directories)
 }
 

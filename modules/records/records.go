@@ -12,9 +12,9 @@ import (
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
-	"github.com/joyride-dns/joyride/pkg/configcheck"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // StaticSource owns the records of the configuration file.
@@ -25,7 +25,7 @@ type Static struct {
 	Name  string `koanf:"name" json:"name" yaml:"name" validate:"required"`
 	Type  string `koanf:"type" json:"type" yaml:"type" validate:"required,oneof=A AAAA CNAME TXT SRV a aaaa cname txt srv"`
 	Value string `koanf:"value" json:"value" yaml:"value" validate:"required"`
-	TTL   uint32 `koanf:"ttl" json:"ttl" yaml:"ttl"`
+	TTL   uint32 `koanf:"ttl" json:"ttl" yaml:"ttl" validate:"ttl"`
 }
 
 // Config configures the records handler (koanf section "records").
@@ -72,7 +72,7 @@ type Handler struct {
 // New checks the Config and the static records (an invalid one fails start-up with its position, name and value)
 // and subscribes to every family that carries snapshots. It starts nothing: the bus delivers once it runs.
 func New(p Params) (*Handler, error) {
-	if err := configcheck.Section("records", p.Config); err != nil {
+	if err := validation.Section("records", p.Config); err != nil {
 		return nil, err
 	}
 	static, err := staticRecords(p.Config.Static)

@@ -290,9 +290,9 @@ func TestModule(t *testing.T) {
 		opts []fx.Option
 		want string
 	}{
-		{"negative event limit", []fx.Option{fx.Supply(records.Config{MaxEvents: -1})}, `records.max_events: value -1 fails rule "min=0"`},
+		{"negative event limit", []fx.Option{fx.Supply(records.Config{MaxEvents: -1})}, `records.max_events = -1: must be at least 0`},
 		{"bad static type", []fx.Option{fx.Supply(records.Config{Static: []records.Static{{Name: "x.lab.test", Type: "MX", Value: "x"}}})},
-			`records.static[0].type: value MX fails rule`},
+			`records.static[0].type = "MX": must be one of`},
 		{"no config", nil, "missing type: records.Config"},
 		{"the handler is private", []fx.Option{fx.Supply(records.DefaultConfig()), fx.Invoke(func(*records.Handler) {})},
 			"missing type: *records.Handler"},

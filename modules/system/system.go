@@ -19,12 +19,16 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // Config names the service in its events.
 type Config struct {
-	Service string `koanf:"service"`
+	Service string `koanf:"service" validate:"required"`
 }
+
+// DefaultConfig names the service "joyride"; the application passes service.name.
+func DefaultConfig() Config { return Config{Service: "joyride"} }
 
 // Module provides the Producer.
 var Module = fx.Module("system",
@@ -41,7 +45,7 @@ type Params struct {
 	Lifecycle fx.Lifecycle
 	Logger    *zap.Logger
 	Bus       *events.Bus
-	Config    Config `optional:"true"`
+	Config    Config
 }
 
 // Producer publishes SystemEvents.
@@ -52,13 +56,12 @@ type Producer struct {
 	stopping atomic.Bool
 }
 
-// New registers the producer's hooks.
-func New(p Params) *Producer {
-	service := p.Config.Service
-	if service == "" {
-		service = "joyride"
+// New checks the configuration and registers the producer's hooks.
+func New(p Params) (*Producer, error) {
+	if err := validation.Section("system", p.Config); err != nil {
+		return nil, err
 	}
-	pr := &Producer{bus: p.Bus, log: p.Logger.Named("system"), service: service}
+	pr := &Producer{bus: p.Bus, log: p.Logger.Named("system"), service: p.Config.Service}
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
 			pr.publish(ctx, events.ServiceStarting, "", nil)
@@ -69,7 +72,7 @@ func New(p Params) *Producer {
 			return nil
 		},
 	})
-	return pr
+	return pr, nil
 }
 
 // Failed reports a fatal runtime error of a module before it asks fx.Shutdowner to stop.

@@ -2,22 +2,26 @@ package traefikfile
 
 import (
 	"time"
+
+	"github.com/joyride-dns/joyride/pkg/ttl"
 )
 
 // Config is the Traefik file-provider producer's configuration (koanf section "traefikfile").
 type Config struct {
 	// Directories hold Traefik dynamic-configuration files (*.yml, *.yaml), the ones Traefik's file provider
-	// reads; every file is a source. A missing directory is looked for every PollInterval.
+	// reads; every file is a source. A missing directory is looked for every PollInterval. At least one is needed.
 	Directories []string `koanf:"directories" validate:"dive,required"`
 	// HostIP is the IPv4 address the routers' names point at (the machine running Traefik); empty means the
-	// address of the interface holding the default route, re-checked every PollInterval.
+	// address of the interface holding the default route, re-checked every PollInterval. Joyride's configuration
+	// fills HostIP and HostIP6 with docker's when both are empty.
 	HostIP string `koanf:"host_ip" validate:"omitempty,ipv4"`
 	// HostIP6 adds AAAA records.
 	HostIP6 string `koanf:"host_ip6" validate:"omitempty,ipv6"`
 	// TTL of every record.
-	TTL uint32 `koanf:"ttl"`
-	// AllowedDomains restricts the names a router may claim; empty allows every name. Like docker's, the
-	// application fills it with the DNS zones when it is empty and zones are configured.
+	TTL uint32 `koanf:"ttl" validate:"ttl"`
+	// AllowedDomains are the domains a router may claim names in; "*" (dnsname.AnyDomain) allows any name. As
+	// with docker's, New refuses an empty list; Joyride's configuration fills it with the DNS zones when the user
+	// leaves it empty.
 	AllowedDomains []string `koanf:"allowed_domains" validate:"dive,required"`
 	// RuleSyntax is the syntax of routers without ruleSyntax; v3 is Traefik v3's default.
 	RuleSyntax string `koanf:"rule_syntax" validate:"oneof=v2 v3"`
@@ -28,10 +32,11 @@ type Config struct {
 	Debounce time.Duration `koanf:"debounce" validate:"min=0"`
 }
 
-// DefaultConfig watches nothing until a directory is configured.
+// DefaultConfig leaves Directories and AllowedDomains empty, which New refuses: no default fits every
+// application, so the embedder chooses them.
 func DefaultConfig() Config {
 	return Config{
-		TTL:          60,
+		TTL:          ttl.Default,
 		RuleSyntax:   "v3",
 		PollInterval: 5 * time.Second,
 		Debounce:     100 * time.Millisecond,

@@ -65,7 +65,11 @@ http:
 			if syntax == "" {
 				syntax = traefikrule.SyntaxV3
 			}
-			names, probs, err := parseFile([]byte(tt.yaml), syntax, tt.allowed)
+			allowed := tt.allowed
+			if allowed == nil {
+				allowed = []string{"."} // dnsname.AnyDomain
+			}
+			names, probs, err := parseFile([]byte(tt.yaml), syntax, allowed)
 			if tt.err != "" {
 				require.ErrorContains(t, err, tt.err)
 				return

@@ -14,10 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/joyride-dns/joyride/pkg/configcheck"
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/hostaddr"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
+	"github.com/joyride-dns/joyride/pkg/validation"
 
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/fx"
@@ -85,8 +85,13 @@ type Producer struct {
 // New checks the configuration and registers the lifecycle hooks; directories are looked at in OnStart.
 func New(p Params) (*Producer, error) {
 	cfg := p.Config
-	if err := configcheck.Section("traefikfile", cfg); err != nil {
+	if err := validation.Section("traefikfile", cfg); err != nil {
 		return nil, err
+	}
+	if len(cfg.Directories) == 0 {
+		// Running with nothing to watch would look like a working producer that never finds a router.
+		return nil, errors.New("traefikfile.directories is empty: set the directories Traefik's file provider " +
+			"reads, or leave the traefikfile module out")
 	}
 	var dirs []string
 	for _, d := range cfg.Directories {

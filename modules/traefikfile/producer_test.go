@@ -76,6 +76,7 @@ func (h *harness) requireAnswers(name string, want ...string) {
 func testConfig(dir string) Config {
 	cfg := DefaultConfig()
 	cfg.Directories = []string{dir}
+	cfg.AllowedDomains = []string{"*"}
 	cfg.HostIP = "192.0.2.30"
 	cfg.PollInterval = 100 * time.Millisecond
 	cfg.Debounce = 10 * time.Millisecond
@@ -181,14 +182,20 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		mutate func(*Config)
 		err    string
 	}{
-		{name: "host ip", mutate: func(c *Config) { c.HostIP = "nope" }, err: `traefikfile.host_ip: value nope fails rule "ipv4"`},
+		{name: "host ip", mutate: func(c *Config) { c.HostIP = "nope" }, err: `traefikfile.host_ip = "nope": must be an IPv4 address`},
 		{name: "syntax", mutate: func(c *Config) { c.RuleSyntax = "v1" }, err: "traefikfile.rule_syntax"},
 		{name: "poll", mutate: func(c *Config) { c.PollInterval = 0 }, err: "traefikfile.poll_interval"},
 		{name: "allowed domain", mutate: func(c *Config) { c.AllowedDomains = []string{"a b"} }, err: "traefikfile.allowed_domains[0]"},
+		{name: "no directories", mutate: func(c *Config) { c.Directories = nil },
+			err: "traefikfile.directories is empty: set the directories Traefik's file provider reads, or leave the traefikfile module out"},
+		{name: "no allowed domains", mutate: func(c *Config) { c.AllowedDomains = nil },
+			err: `traefikfile.allowed_domains is empty: set it to the domains names may be claimed in (usually the DNS zones), or to ["*"] to allow any name`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()
+			cfg.AllowedDomains = []string{"lab.test"}
+			cfg.Directories = []string{t.TempDir()}
 			tt.mutate(&cfg)
 			_, err := New(Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.NewNop(), Config: cfg})
 			assert.ErrorContains(t, err, tt.err)

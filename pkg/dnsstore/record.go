@@ -2,7 +2,6 @@ package dnsstore
 
 import (
 	"fmt"
-	"math"
 	"net"
 	"net/netip"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/joyride-dns/joyride/pkg/dnsname"
+	"github.com/joyride-dns/joyride/pkg/ttl"
 	"github.com/miekg/dns"
 )
 
@@ -59,18 +59,15 @@ type stamp struct {
 	at     time.Time // UTC
 }
 
-// maxTTL is the largest TTL RFC 2181 section 8 allows; resolvers treat larger values as zero.
-const maxTTL = math.MaxInt32
-
 // NewRecord validates and canonicalises one record. typ is "A", "AAAA", "CNAME", "TXT" or "SRV"
 // (case-insensitive). Errors name the offending value, e.g.
 // `dnsstore: A record "x.lab.": "10.0.0.999" is not an IPv4 address`.
-func NewRecord(name, typ, value string, ttl uint32) (Record, error) {
+func NewRecord(name, typ, value string, seconds uint32) (Record, error) {
 	t, ok := parseType(typ)
 	if !ok {
 		return Record{}, fmt.Errorf("dnsstore: record %q: unsupported type %q (want A, AAAA, CNAME, TXT or SRV)", name, typ)
 	}
-	r, err := parseRecord(name, t, value, ttl)
+	r, err := parseRecord(name, t, value, seconds)
 	if err != nil {
 		return Record{}, fmt.Errorf("dnsstore: %w", err)
 	}
@@ -95,16 +92,16 @@ func parseType(typ string) (uint16, bool) {
 }
 
 // parseRecord validates and canonicalises a record of type t, with errors not yet prefixed by the package name.
-func parseRecord(name string, t uint16, value string, ttl uint32) (Record, error) {
+func parseRecord(name string, t uint16, value string, seconds uint32) (Record, error) {
 	tname := dns.TypeToString[t]
 	owner, err := dnsname.Canonical(name)
 	if err != nil {
 		return Record{}, fmt.Errorf("%s record: %w", tname, err)
 	}
-	if ttl > maxTTL {
-		return Record{}, fmt.Errorf("%s record %q: TTL %d is larger than %d", tname, owner, ttl, maxTTL)
+	if err := ttl.Check(seconds); err != nil {
+		return Record{}, fmt.Errorf("%s record %q: %w", tname, owner, err)
 	}
-	r := Record{Name: owner, Type: t, TTL: ttl}
+	r := Record{Name: owner, Type: t, TTL: seconds}
 	switch t {
 	case dns.TypeA:
 		v := strings.TrimSpace(value)

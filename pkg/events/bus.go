@@ -9,11 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-playground/validator/v10"
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
-	"github.com/joyride-dns/joyride/pkg/configcheck"
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // ErrClosed is returned by Publish once the bus has stopped.
@@ -68,10 +67,9 @@ const (
 
 // Bus is an in-process, typed, validated publish/subscribe bus. See the package documentation.
 type Bus struct {
-	cfg      Config
-	log      *zap.Logger
-	reg      *registry
-	validate *validator.Validate
+	cfg Config
+	log *zap.Logger
+	reg *registry
 
 	mu       sync.Mutex
 	idle     *sync.Cond // signalled when pending drops to zero
@@ -96,18 +94,17 @@ type Bus struct {
 // NewBus builds a bus that queues what is published until Start. It starts no goroutine. An invalid cfg is an
 // error naming the key: start from DefaultConfig.
 func NewBus(cfg Config, log *zap.Logger) (*Bus, error) {
-	if err := configcheck.Section("events", cfg); err != nil {
+	if err := validation.Section("events", cfg); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = zap.NewNop()
 	}
 	b := &Bus{
-		cfg:      cfg,
-		log:      log,
-		reg:      newRegistry(),
-		validate: validator.New(validator.WithRequiredStructEnabled()),
-		subs:     make(map[*Subscription]struct{}),
+		cfg:  cfg,
+		log:  log,
+		reg:  newRegistry(),
+		subs: make(map[*Subscription]struct{}),
 	}
 	if cfg.HistorySize > 0 {
 		b.history = make([]Event, cfg.HistorySize)
@@ -187,34 +184,11 @@ func (b *Bus) validation(next PublishFunc) PublishFunc {
 		if !spec.has(e.EventKind()) {
 			return fmt.Errorf("events: %T: field Kind: %q is not a kind of family %q", e, e.EventKind(), e.Family())
 		}
-		if err := b.validate.Struct(e); err != nil {
-			return validationError(e, err)
+		if err := validation.Check(e); err != nil {
+			return fmt.Errorf("events: invalid %s/%s event: %w", e.Family(), e.EventKind(), err)
 		}
 		return next(ctx, e)
 	}
-}
-
-// validationError names every failing field, its rule and its value.
-func validationError(e Event, err error) error {
-	var verrs validator.ValidationErrors
-	if !errors.As(err, &verrs) {
-		return fmt.Errorf("events: invalid %T: %w", e, err)
-	}
-	msg := fmt.Sprintf("events: invalid %s/%s event:", e.Family(), e.EventKind())
-	for i, fe := range verrs {
-		if i > 0 {
-			msg += ";"
-		}
-		msg += fmt.Sprintf(" field %s: rule %q failed for value %q", fe.Namespace(), ruleOf(fe), fmt.Sprint(fe.Value()))
-	}
-	return errors.New(msg)
-}
-
-func ruleOf(fe validator.FieldError) string {
-	if fe.Param() != "" {
-		return fe.Tag() + "=" + fe.Param()
-	}
-	return fe.Tag()
 }
 
 // enqueue is the end of the publish chain. Holding the bus lock across history and every queue gives all

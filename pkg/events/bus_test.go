@@ -42,11 +42,11 @@ func TestPublishValidation(t *testing.T) {
 		wantErr string // empty: accepted
 	}{
 		{"valid container", container(events.ContainerStarted, "abc"), ""},
-		{"missing container id", container(events.ContainerStarted, ""), `field ContainerEvent.ContainerID: rule "required"`},
+		{"missing container id", container(events.ContainerStarted, ""), `container/started event: container_id = "": must be set`},
 		{"kind of another family", &events.ContainerEvent{Metadata: events.Metadata{Source: "docker"}, Kind: "file_changed", ContainerID: "x"}, `"file_changed" is not a kind of family "container"`},
-		{"missing source", &events.ContainerEvent{Kind: events.ContainerStopped, ContainerID: "x"}, `field ContainerEvent.Metadata.Source: rule "required"`},
-		{"file event without path", &events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileChanged}, `field FileEvent.Path`},
-		{"snapshot without source", &events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileChanged, Path: "/h", Snapshot: &events.RecordSnapshot{}}, `field FileEvent.Snapshot.Source`},
+		{"missing source", &events.ContainerEvent{Kind: events.ContainerStopped, ContainerID: "x"}, `Metadata.source = "": must be set`},
+		{"file event without path", &events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileChanged}, `path = "": must be set`},
+		{"snapshot without source", &events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileChanged, Path: "/h", Snapshot: &events.RecordSnapshot{}}, `snapshot.source = "": must be set`},
 		{"unregistered family", &customEvent{Metadata: events.Metadata{Source: "test"}, Kind: "ping"}, `family "custom" is not registered`},
 		{"system event", &events.SystemEvent{Metadata: events.Metadata{Source: "system"}, Kind: events.ServiceStarted, Service: "joyride"}, ""},
 		{"kind of no family", &events.SystemEvent{Metadata: events.Metadata{Source: "system"}, Kind: "exploded", Service: "joyride"}, `"exploded" is not a kind of family "system"`},
@@ -90,8 +90,8 @@ func TestNewBusConfig(t *testing.T) {
 	}{
 		{"default", events.DefaultConfig(), ""},
 		{"no history", events.Config{HistorySize: 0, QueueLimit: 1}, ""},
-		{"zero is not the default", events.Config{}, `events.queue_limit: value 0 fails rule "min=1"`},
-		{"negative history", events.Config{HistorySize: -1, QueueLimit: 10}, `events.history_size: value -1 fails rule "min=0"`},
+		{"zero is not the default", events.Config{}, `events.queue_limit = 0: must be at least 1`},
+		{"negative history", events.Config{HistorySize: -1, QueueLimit: 10}, `events.history_size = -1: must be at least 0`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/NewBus", func(t *testing.T) {
@@ -122,7 +122,7 @@ func TestRegisterFamily(t *testing.T) {
 	w := eventstest.NewWatcher(t, b, events.Filter{Families: []events.Family{"custom"}})
 	require.NoError(t, b.Publish(context.Background(), &customEvent{Metadata: events.Metadata{Source: "embedder"}, Kind: "ping", N: 1}))
 	err := b.Publish(context.Background(), &customEvent{Metadata: events.Metadata{Source: "embedder"}, Kind: "ping", N: 0})
-	require.ErrorContains(t, err, "customEvent.N")
+	require.ErrorContains(t, err, "N = 0: must be at least 1")
 	require.ErrorContains(t, b.Publish(context.Background(), &customEvent{Metadata: events.Metadata{Source: "embedder"}, Kind: "pong", N: 1}), `"pong"`)
 	w.Expect(t, "the custom event", eventstest.Kind("custom", "ping"))
 	require.Len(t, w.Events(), 1)

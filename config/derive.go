@@ -1,0 +1,53 @@
+package config
+
+import (
+	"slices"
+
+	"github.com/joyride-dns/joyride/pkg/dnsname"
+)
+
+// derived is one key the runtime configuration filled in from others.
+type derived struct {
+	Key  string
+	From string // the keys it came from, as "derived from …" shows them
+}
+
+// derive turns the user's configuration into the runtime configuration the modules get (Consul's user and
+// runtime config): every setting that follows from others is computed here, and nowhere else, so that cmd/joyride
+// only hands each module its section. It returns the keys it filled in. A key the user set is never changed.
+//
+//   - docker.allowed_domains and traefikfile.allowed_domains, when empty, are the DNS zones; with no zone either
+//     they are ["*"], any name, as joyride-python allowed. The modules themselves refuse an empty list, so an
+//     application that embeds them must choose.
+//   - traefikfile.host_ip and host_ip6, when both are empty, are docker's pair (HOSTIP, HOSTIP6): Traefik routes
+//     on the host the containers' records point at, which inside a bridge network auto-detection gets wrong.
+//     Either of traefikfile's own keys keeps docker's out entirely, so a configured host_ip never gains docker's
+//     AAAA. docker's section is read even with the docker module off.
+func derive(user Config) (Config, []derived) {
+	cfg := user
+	var out []derived
+	allowed := func(key string, domains *[]string) {
+		if len(*domains) > 0 {
+			return
+		}
+		if len(cfg.DNS.Zones) > 0 {
+			*domains = slices.Clone(cfg.DNS.Zones)
+			out = append(out, derived{Key: key, From: "dns.zones"})
+			return
+		}
+		*domains = []string{dnsname.AnyDomain}
+		out = append(out, derived{Key: key, From: "dns.zones, which is empty: any name"})
+	}
+	allowed("docker.allowed_domains", &cfg.Docker.AllowedDomains)
+	allowed("traefikfile.allowed_domains", &cfg.Traefikfile.AllowedDomains)
+	if cfg.Traefikfile.HostIP == "" && cfg.Traefikfile.HostIP6 == "" {
+		cfg.Traefikfile.HostIP, cfg.Traefikfile.HostIP6 = cfg.Docker.HostIP, cfg.Docker.HostIP6
+		if cfg.Docker.HostIP != "" {
+			out = append(out, derived{Key: "traefikfile.host_ip", From: "docker.host_ip"})
+		}
+		if cfg.Docker.HostIP6 != "" {
+			out = append(out, derived{Key: "traefikfile.host_ip6", From: "docker.host_ip6"})
+		}
+	}
+	return cfg, out
+}

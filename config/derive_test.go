@@ -1,0 +1,84 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestDerive(t *testing.T) {
+	const (
+		fromZones = "dns.zones"
+		anyName   = "dns.zones, which is empty: any name"
+	)
+	tests := []struct {
+		name            string
+		edit            func(*Config)
+		docker, traefik []string // allowed domains
+		ip, ip6         string   // traefikfile's host addresses
+		derived         []derived
+	}{
+		{name: "no zones: any name, said so", docker: []string{"*"}, traefik: []string{"*"},
+			derived: []derived{{"docker.allowed_domains", anyName}, {"traefikfile.allowed_domains", anyName}}},
+		{name: "zones", edit: func(c *Config) { c.DNS.Zones = []string{"lab.test", "home.arpa"} },
+			docker: []string{"lab.test", "home.arpa"}, traefik: []string{"lab.test", "home.arpa"},
+			derived: []derived{{"docker.allowed_domains", fromZones}, {"traefikfile.allowed_domains", fromZones}}},
+		{name: "set allowed domains are kept", edit: func(c *Config) {
+			c.DNS.Zones = []string{"lab.test"}
+			c.Docker.AllowedDomains = []string{"docker.lab.test"}
+			c.Traefikfile.AllowedDomains = []string{"*"}
+		}, docker: []string{"docker.lab.test"}, traefik: []string{"*"}},
+		{name: "docker's addresses", edit: func(c *Config) {
+			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
+			c.Docker.HostIP, c.Docker.HostIP6 = "192.0.2.1", "2001:db8::1"
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.1", ip6: "2001:db8::1",
+			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}, {"traefikfile.host_ip6", "docker.host_ip6"}}},
+		{name: "docker's IPv4 alone", edit: func(c *Config) {
+			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
+			c.Docker.HostIP = "192.0.2.1"
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.1",
+			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}}},
+		{name: "traefikfile's host_ip keeps docker's pair out", edit: func(c *Config) {
+			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
+			c.Docker.HostIP, c.Docker.HostIP6 = "192.0.2.1", "2001:db8::1"
+			c.Traefikfile.HostIP = "192.0.2.2"
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.2"},
+		{name: "traefikfile's host_ip6 keeps docker's pair out", edit: func(c *Config) {
+			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
+			c.Docker.HostIP, c.Docker.HostIP6 = "192.0.2.1", "2001:db8::1"
+			c.Traefikfile.HostIP6 = "2001:db8::2"
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip6: "2001:db8::2"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			user := Default()
+			if tt.edit != nil {
+				tt.edit(&user)
+			}
+			before := user
+			got, derived := derive(user)
+			assert.Equal(t, tt.docker, got.Docker.AllowedDomains)
+			assert.Equal(t, tt.traefik, got.Traefikfile.AllowedDomains)
+			assert.Equal(t, tt.ip, got.Traefikfile.HostIP)
+			assert.Equal(t, tt.ip6, got.Traefikfile.HostIP6)
+			assert.Equal(t, tt.derived, derived)
+			assert.Equal(t, before, user, "the user's configuration is not changed")
+		})
+	}
+}
+
+// config print says which keys were derived and from what.
+func TestDerivedProvenance(t *testing.T) {
+	r, err := Load(Options{Env: []string{"JOYRIDE_DNS_ZONES=lab.test", "HOSTIP=192.0.2.1"}})
+	assert.NoError(t, err)
+	for key, want := range map[string]string{
+		"docker.allowed_domains":      "derived from dns.zones",
+		"traefikfile.allowed_domains": "derived from dns.zones",
+		"traefikfile.host_ip":         "derived from docker.host_ip",
+		"traefikfile.host_ip6":        "default",
+		"docker.host_ip":              "env HOSTIP",
+	} {
+		_, from := value(t, r, key)
+		assert.Equal(t, want, from, key)
+	}
+}
