@@ -7,6 +7,7 @@ import (
 	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/docker"
 	"github.com/joyride-dns/joyride/modules/hosts"
+	"github.com/joyride-dns/joyride/modules/logging"
 	"github.com/joyride-dns/joyride/modules/records"
 	"github.com/joyride-dns/joyride/modules/traefikfile"
 	"github.com/joyride-dns/joyride/pkg/events"
@@ -28,8 +29,13 @@ type Config struct {
 	// Records are static records written in the configuration (top-level `records:` list); the records module
 	// serves them as the source "static:config".
 	Records []records.Static `koanf:"records" validate:"dive"`
-	HTTP    HTTP             `koanf:"http"`
-	Cluster Cluster          `koanf:"cluster"`
+	// RecordEvents caps the per-record events (DNSEvents, and HostsRecordEvents for a hosts file) the records
+	// module publishes for one snapshot: records.Config.MaxEvents. It is top-level because `records:` is the
+	// static list.
+	RecordEvents int            `koanf:"record_events" validate:"min=0"`
+	Logging      logging.Config `koanf:"logging"`
+	HTTP         HTTP           `koanf:"http"`
+	Cluster      Cluster        `koanf:"cluster"`
 }
 
 // Log configures the process logger.
@@ -90,12 +96,14 @@ func Default() Config {
 			Name: "Joyride DNS", Environment: "development", Version: "dev",
 			StartTimeout: 15 * time.Second, StopTimeout: 15 * time.Second,
 		},
-		Events:      events.DefaultConfig(),
-		DNS:         dnsserver.DefaultConfig(),
-		Hosts:       hosts.DefaultConfig(),
-		Docker:      docker.DefaultConfig(),
-		Traefikfile: traefikfile.DefaultConfig(),
-		HTTP:        HTTP{Host: "0.0.0.0", Port: 5000},
-		Cluster:     Cluster{Enabled: true, SwimPort: 8890, DiscoveryPort: 8889},
+		Events:       events.DefaultConfig(),
+		DNS:          dnsserver.DefaultConfig(),
+		Hosts:        hosts.DefaultConfig(),
+		Docker:       docker.DefaultConfig(),
+		Traefikfile:  traefikfile.DefaultConfig(),
+		RecordEvents: records.DefaultConfig().MaxEvents,
+		Logging:      logging.DefaultConfig(),
+		HTTP:         HTTP{Host: "0.0.0.0", Port: 5000},
+		Cluster:      Cluster{Enabled: true, SwimPort: 8890, DiscoveryPort: 8889},
 	}
 }

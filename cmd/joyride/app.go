@@ -26,10 +26,9 @@ var modules = map[string]func(config.Config) fx.Option{
 	"dns":     func(c config.Config) fx.Option { return fx.Options(dnsserver.Module, fx.Supply(c.DNS)) },
 	"docker":  func(c config.Config) fx.Option { return fx.Options(docker.Module, fx.Supply(c.Docker)) },
 	"hosts":   func(c config.Config) fx.Option { return fx.Options(hosts.Module, fx.Supply(c.Hosts)) },
-	"logging": func(config.Config) fx.Option { return fx.Options(logging.Module, fx.Supply(logging.DefaultConfig())) },
+	"logging": func(c config.Config) fx.Option { return fx.Options(logging.Module, fx.Supply(c.Logging)) },
 	"records": func(c config.Config) fx.Option {
-		r := records.DefaultConfig()
-		r.Static = c.Records
+		r := records.Config{Static: c.Records, MaxEvents: c.RecordEvents}
 		return fx.Options(records.Module, fx.Supply(r))
 	},
 	"traefikfile": func(c config.Config) fx.Option {

@@ -48,7 +48,7 @@ func TestConfigPrint(t *testing.T) {
 	code, out, errOut := command(t, []string{"HOSTIP=10.9.9.9", "JOYRIDE_NOPE=1"},
 		"config", "print", "--profile", "dev", "--config", file, "--set", "dns.port=53", "--set", "dns.forwarders=1.1.1.1:53,9.9.9.9:53", "--format", "json")
 	require.Equal(t, 0, code, errOut)
-	assert.Equal(t, `config: nope = "1" (env JOYRIDE_NOPE): unknown key; sections are cluster, dns, docker, events, hosts, http, log, modules, records, service, traefikfile (ignored)`+"\n", errOut)
+	assert.Equal(t, `config: nope = "1" (env JOYRIDE_NOPE): unknown key; sections are cluster, dns, docker, events, hosts, http, log, logging, modules, record_events, records, service, traefikfile (ignored)`+"\n", errOut)
 
 	var doc struct {
 		Profile, File string
