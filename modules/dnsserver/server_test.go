@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/dnstest"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
 )
@@ -26,9 +27,9 @@ func requireAnswers(t *testing.T, srv *Server, network string) {
 	t.Helper()
 	req := new(dns.Msg)
 	req.SetQuestion("a.lab.test.", dns.TypeA)
-	resp := exchange(t, network, addrOf(srv, network), req)
+	resp := dnstest.Exchange(t, network, addrOf(srv, network), req)
 	require.Equal(t, dns.RcodeSuccess, resp.Rcode)
-	require.Equal(t, []string{"a.lab.test.\t60\tIN\tA\t10.0.0.1"}, sorted(resp.Answer))
+	require.Equal(t, []string{"a.lab.test. 60 IN A 10.0.0.1"}, dnstest.Sorted(resp.Answer))
 }
 
 // garbage are packets no parser should accept, each of which must leave the server answering.
@@ -87,12 +88,12 @@ func TestMalformedQuestionIsFormErr(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	cfg := testConfig()
-	cfg.Forwarders = []string{serveUpstream(t, upstream)}
+	cfg.Forwarders = []string{dnstest.Serve(t, dns.HandlerFunc(upstream))}
 	srv := startServer(t, cfg, newTestStore(t), nil, nil)
 	for _, name := range []string{"a.lab.test.", "www.lab.test.", "missing.lab.test.", "example.com.", "A.lab.test."} {
 		req := new(dns.Msg)
 		req.SetQuestion(name, dns.TypeA)
-		exchange(t, "udp", addrOf(srv, "udp"), req)
+		dnstest.Exchange(t, "udp", addrOf(srv, "udp"), req)
 	}
 	// The UDP worker adds its counts after sending a batch's replies, so the last ones may lag a little.
 	want := Stats{
@@ -208,7 +209,7 @@ func TestPanicAnswersServfail(t *testing.T) {
 		t.Run(network, func(t *testing.T) {
 			req := new(dns.Msg)
 			req.SetQuestion("panic.lab.test.", dns.TypeA)
-			resp := exchange(t, network, addrOf(srv, network), req)
+			resp := dnstest.Exchange(t, network, addrOf(srv, network), req)
 			require.Equal(t, dns.RcodeServerFailure, resp.Rcode)
 			require.Equal(t, req.Question, resp.Question)
 			requireAnswers(t, srv, network)
