@@ -260,20 +260,20 @@ func TestUnknownKeys(t *testing.T) {
 		want []string
 	}{
 		{"yaml keys with their lines", Options{File: yamlFile}, []string{
-			"config: dns.prot = 54 (file " + yamlFile + ":3): unknown key; dns has bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones",
+			"config: dns.prot = 54 (file " + yamlFile + ":3): unknown key; dns has addresses, bind_address, forward_allow, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones",
 			"config: logs (file " + yamlFile + ":4): unknown key; sections are cluster, dns, docker, events, hosts, http, log, modules, records, service, traefikfile",
 		}},
 		{"json key", Options{File: jsonFile}, []string{
-			"config: dns.udp_sise = 4096 (file " + jsonFile + ":3): unknown key; dns has bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones",
+			"config: dns.udp_sise = 4096 (file " + jsonFile + ":3): unknown key; dns has addresses, bind_address, forward_allow, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones",
 		}},
 		{"record field", Options{File: recFile}, []string{
 			"config: records[0].tll = 5 (file " + recFile + ":5): unknown key; a records entry has name, ttl, type, value",
 		}},
 		{"flag", Options{Set: []string{"dns.prot=53"}}, []string{
-			`config: dns.prot = "53" (flag --set): unknown key; dns has bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones`,
+			`config: dns.prot = "53" (flag --set): unknown key; dns has addresses, bind_address, forward_allow, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones`,
 		}},
 		{"flag naming a section", Options{Set: []string{"dns=53"}}, []string{
-			`config: dns = "53" (flag --set): dns is a section; set one of its keys: bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones`,
+			`config: dns = "53" (flag --set): dns is a section; set one of its keys: addresses, bind_address, forward_allow, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones`,
 		}},
 		{"flag without =", Options{Set: []string{"dns.port"}}, []string{`config: flag --set: "dns.port" must be key=value`}},
 	}
@@ -356,7 +356,7 @@ func TestEnvWarnings(t *testing.T) {
 	}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{
-		`config: dns.prot = "53" (env JOYRIDE_DNS_PROT): unknown key; dns has bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones (ignored)`,
+		`config: dns.prot = "53" (env JOYRIDE_DNS_PROT): unknown key; dns has addresses, bind_address, forward_allow, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones (ignored)`,
 		`config: verbose = "1" (env JOYRIDE_VERBOSE): unknown key; sections are cluster, dns, docker, events, hosts, http, log, modules, records, service, traefikfile (ignored)`,
 	}, r.Warnings)
 }

@@ -27,8 +27,9 @@ records:
   - {name: svc.deep.lab.test, type: A, value: 10.0.0.30, ttl: 60}
 `
 
-// startLab runs joyride (hosts-only profile) on loopback with a hosts directory and the lab config file.
-func startLab(t *testing.T) (*proc, string) {
+// startLab runs joyride (hosts-only profile) on loopback with a hosts directory and the lab config file; set
+// are more "key=value" settings.
+func startLab(t *testing.T, set ...string) (*proc, string) {
 	t.Helper()
 	dir := t.TempDir()
 	hosts := filepath.Join(dir, "hosts")
@@ -46,8 +47,12 @@ this line is not valid
 	writeFile(t, filepath.Join(hosts, ".hidden"), "10.9.9.9 hidden.lab.test\n")
 	cfg := filepath.Join(dir, "joyride.yaml")
 	writeFile(t, cfg, labConfig)
-	p := start(t, nil, "--profile", "hosts-only", "--config", cfg,
-		"--set", "dns.bind_address=127.0.0.1", "--set", "dns.port=0", "--set", "hosts.directories="+hosts)
+	args := []string{"--profile", "hosts-only", "--config", cfg,
+		"--set", "dns.bind_address=127.0.0.1", "--set", "dns.port=0", "--set", "hosts.directories=" + hosts}
+	for _, kv := range set {
+		args = append(args, "--set", kv)
+	}
+	p := start(t, nil, args...)
 	p.eventually(t, "hosts file loaded", dnstest.Query("big.lab.test.", dns.TypeA), func(r *dns.Msg) bool {
 		return r.Rcode == dns.RcodeSuccess && len(r.Answer) > 0
 	})
@@ -84,7 +89,10 @@ func TestAnswers(t *testing.T) {
 		{Name: "NODATA with SOA", Qname: "db.lab.test.", Qtype: dns.TypeAAAA, Ns: []dns.RR{soa}},
 		{Name: "empty non-terminal is NODATA", Qname: "deep.lab.test.", Qtype: dns.TypeA, Ns: []dns.RR{soa}},
 		{Name: "apex SOA", Qname: "lab.test.", Qtype: dns.TypeSOA, Answer: []dns.RR{soa}},
-		{Name: "apex NS", Qname: "lab.test.", Qtype: dns.TypeNS, Answer: dnstest.RRs("lab.test. 300 IN NS ns.lab.test.")},
+		{Name: "apex NS", Qname: "lab.test.", Qtype: dns.TypeNS, Answer: dnstest.RRs("lab.test. 300 IN NS ns.lab.test."),
+			Extra: dnstest.RRs("ns.lab.test. 300 IN A 127.0.0.1")},
+		{Name: "the NS target is the bind address", Qname: "ns.lab.test.", Qtype: dns.TypeA,
+			Answer: dnstest.RRs("ns.lab.test. 300 IN A 127.0.0.1")},
 		{Name: "outside the zone is refused", Qname: "example.com.", Qtype: dns.TypeA, Rcode: dns.RcodeRefused},
 	}
 	for _, network := range []string{"udp", "tcp"} {
@@ -97,6 +105,46 @@ func TestAnswers(t *testing.T) {
 				tc.Check(t, req, p.query(t, network, req), network == "udp")
 			})
 		}
+	}
+}
+
+// TestForwardAllow forwards names outside the zone to an upstream on loopback for the clients in
+// dns.forward_allow (by default the local networks, loopback among them) and refuses the others.
+func TestForwardAllow(t *testing.T) {
+	up := dnstest.Serve(t, dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(req)
+		m.RecursionAvailable = true
+		m.Answer = dnstest.RRs(req.Question[0].Name + " 300 IN A 192.0.2.53")
+		_ = w.WriteMsg(m)
+	}))
+	forwarded := dnstest.Case{Qname: "example.com.", Qtype: dns.TypeA, RecursionAvailable: true,
+		Answer: dnstest.RRs("example.com. 300 IN A 192.0.2.53")}
+	refused := dnstest.Case{Qname: "example.com.", Qtype: dns.TypeA, Rcode: dns.RcodeRefused}
+	zone := dnstest.Case{Qname: "web.lab.test.", Qtype: dns.TypeA, Authoritative: true,
+		Answer: dnstest.RRs("web.lab.test. 60 IN A 10.0.0.10")}
+	tests := []struct {
+		name  string
+		set   []string
+		cases map[string]dnstest.Case
+	}{
+		{"default: loopback may recurse", []string{"dns.forwarders=" + up},
+			map[string]dnstest.Case{"forwarded": forwarded, "zone": zone}},
+		{"loopback not allowed", []string{"dns.forwarders=" + up, "dns.forward_allow=10.0.0.0/8"},
+			map[string]dnstest.Case{"refused": refused, "zone": zone}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, _ := startLab(t, tt.set...)
+			for name, tc := range tt.cases {
+				for _, network := range []string{"udp", "tcp"} {
+					t.Run(network+"/"+name, func(t *testing.T) {
+						req := tc.Request()
+						tc.Check(t, req, p.query(t, network, req), network == "udp")
+					})
+				}
+			}
+		})
 	}
 }
 

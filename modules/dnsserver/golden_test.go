@@ -2,10 +2,13 @@ package dnsserver
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/miekg/dns"
+	"github.com/stretchr/testify/require"
 
+	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/dnstest"
 )
 
@@ -112,6 +115,12 @@ func zoneCases(soa string) []dnstest.Case {
 			Answer: dnstest.RRs("Example.COM. 300 IN A 192.0.2.53")},
 		{Name: "forwarded NXDOMAIN is relayed", Qname: "nx.example.com.", Qtype: dns.TypeA, RecursionAvailable: true,
 			Rcode: dns.RcodeNameError},
+		{Name: "without RD outside the zones is REFUSED", Msg: norecurse("example.com.", dns.TypeA),
+			Rcode: dns.RcodeRefused},
+		{Name: "without RD the zone answers", Msg: norecurse("a.lab.test.", dns.TypeA), Authoritative: true,
+			Answer: dnstest.RRs("a.lab.test. 60 IN A 10.0.0.1")},
+		{Name: "without RD a stored name outside the zones answers", Msg: norecurse("outside.example.", dns.TypeA),
+			Authoritative: true, Answer: dnstest.RRs("outside.example. 60 IN A 192.0.2.1")},
 
 		{Name: "EDNS0 OPT in the reply", Msg: withEDNS("a.lab.test.", dns.TypeA, 4096, 0), OPT: 1232,
 			Authoritative: true, Answer: dnstest.RRs("a.lab.test. 60 IN A 10.0.0.1")},
@@ -197,17 +206,77 @@ func TestAnswers(t *testing.T) {
 			name: "no zones",
 			cfg:  func(c *Config) { c.Zones = nil },
 			cases: []dnstest.Case{
-				{Name: "missing name is NXDOMAIN without SOA", Qname: "missing.lab.test.", Qtype: dns.TypeA,
-					Authoritative: true, Rcode: dns.RcodeNameError},
-				{Name: "any unknown name is NXDOMAIN", Qname: "example.com.", Qtype: dns.TypeA,
-					Authoritative: true, Rcode: dns.RcodeNameError},
-				{Name: "empty non-terminal is NODATA without SOA", Qname: "deep.lab.test.", Qtype: dns.TypeA,
+				{Name: "missing name is REFUSED", Qname: "missing.lab.test.", Qtype: dns.TypeA, Rcode: dns.RcodeRefused},
+				{Name: "any unknown name is REFUSED", Qname: "example.com.", Qtype: dns.TypeA, Rcode: dns.RcodeRefused},
+				{Name: "empty non-terminal is REFUSED", Qname: "deep.lab.test.", Qtype: dns.TypeA, Rcode: dns.RcodeRefused},
+				{Name: "dangling CNAME leads out of our data", Qname: "dangling.lab.test.", Qtype: dns.TypeA,
+					Authoritative: true, Answer: dnstest.RRs("dangling.lab.test. 60 IN CNAME missing.lab.test.")},
+				{Name: "apex-like name is REFUSED", Qname: "lab.test.", Qtype: dns.TypeSOA, Rcode: dns.RcodeRefused},
+				{Name: "name without the type is NODATA without SOA", Qname: "a.lab.test.", Qtype: dns.TypeSRV,
 					Authoritative: true},
-				{Name: "dangling CNAME", Qname: "dangling.lab.test.", Qtype: dns.TypeA, Authoritative: true,
-					Rcode: dns.RcodeNameError, Answer: dnstest.RRs("dangling.lab.test. 60 IN CNAME missing.lab.test.")},
-				{Name: "apex-like name has no SOA", Qname: "lab.test.", Qtype: dns.TypeSOA, Authoritative: true},
 				{Name: "record", Qname: "a.lab.test.", Qtype: dns.TypeA, Authoritative: true,
 					Answer: dnstest.RRs("a.lab.test. 60 IN A 10.0.0.1")},
+			},
+		},
+		{
+			name: "no zones with forwarder",
+			cfg: func(c *Config) {
+				c.Zones = nil
+				c.Forwarders = []string{up}
+			},
+			cases: []dnstest.Case{
+				{Name: "missing name is forwarded", Qname: "missing.lab.test.", Qtype: dns.TypeA, RecursionAvailable: true,
+					Answer: dnstest.RRs("missing.lab.test. 300 IN A 192.0.2.53")},
+				{Name: "empty non-terminal is forwarded", Qname: "deep.lab.test.", Qtype: dns.TypeA, RecursionAvailable: true,
+					Answer: dnstest.RRs("deep.lab.test. 300 IN A 192.0.2.53")},
+				{Name: "record", Qname: "a.lab.test.", Qtype: dns.TypeA, Authoritative: true,
+					Answer: dnstest.RRs("a.lab.test. 60 IN A 10.0.0.1")},
+				{Name: "without RD a missing name is REFUSED", Msg: norecurse("missing.lab.test.", dns.TypeA),
+					Rcode: dns.RcodeRefused},
+			},
+		},
+		{
+			name: "forwarding not allowed for this client",
+			cfg: func(c *Config) {
+				c.Forwarders = []string{up}
+				c.ForwardAllow = []string{"10.0.0.0/8", "::1/128"} // the tests' client is 127.0.0.1
+			},
+			cases: []dnstest.Case{
+				{Name: "outside the zones is REFUSED", Qname: "example.com.", Qtype: dns.TypeA, Rcode: dns.RcodeRefused},
+				{Name: "the zone answers", Qname: "a.lab.test.", Qtype: dns.TypeA, Authoritative: true,
+					Answer: dnstest.RRs("a.lab.test. 60 IN A 10.0.0.1")},
+				{Name: "the zone denies", Qname: "missing.lab.test.", Qtype: dns.TypeA, Authoritative: true,
+					Rcode: dns.RcodeNameError, Ns: dnstest.RRs(soa)},
+				{Name: "stored name outside the zones", Qname: "outside.example.", Qtype: dns.TypeA, Authoritative: true,
+					Answer: dnstest.RRs("outside.example. 60 IN A 192.0.2.1")},
+			},
+		},
+		{
+			name: "nameserver named by the zone",
+			cfg: func(c *Config) {
+				c.Nameserver = "dns1.lab.test"
+				c.Addresses = []string{"2001:db8::53", "192.0.2.10"}
+			},
+			cases: []dnstest.Case{
+				{Name: "apex NS with the server's addresses", Qname: "lab.test.", Qtype: dns.TypeNS, Authoritative: true,
+					Answer: dnstest.RRs("lab.test. 300 IN NS dns1.lab.test."),
+					Extra:  dnstest.RRs("dns1.lab.test. 300 IN A 192.0.2.10", "dns1.lab.test. 300 IN AAAA 2001:db8::53")},
+				{Name: "the NS target's A", Qname: "DNS1.lab.test.", Qtype: dns.TypeA, Authoritative: true,
+					Answer: dnstest.RRs("dns1.lab.test. 300 IN A 192.0.2.10")},
+				{Name: "the NS target's AAAA", Qname: "dns1.lab.test.", Qtype: dns.TypeAAAA, Authoritative: true,
+					Answer: dnstest.RRs("dns1.lab.test. 300 IN AAAA 2001:db8::53")},
+				{Name: "the NS target has no other type", Qname: "dns1.lab.test.", Qtype: dns.TypeTXT, Authoritative: true,
+					Ns: dnstest.RRs(strings.Replace(soa, "ns.lab.test.", "dns1.lab.test.", 1))},
+			},
+		},
+		{
+			name: "nameserver at the bind address",
+			cfg:  func(c *Config) { c.Nameserver = "dns1.example.org" },
+			cases: []dnstest.Case{
+				{Name: "the NS target outside the zones", Qname: "dns1.example.org.", Qtype: dns.TypeA, Authoritative: true,
+					Answer: dnstest.RRs("dns1.example.org. 300 IN A 127.0.0.1")},
+				{Name: "no AAAA for an IPv4 bind address", Qname: "dns1.example.org.", Qtype: dns.TypeAAAA,
+					Authoritative: true},
 			},
 		},
 		{
@@ -237,20 +306,82 @@ func TestAnswers(t *testing.T) {
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}
-			srv := startServer(t, cfg, store, nil, nil)
-			for _, network := range []string{"udp", "tcp"} {
-				for _, tc := range tt.cases {
-					t.Run(network+"/"+tc.Name, func(t *testing.T) {
-						req := tc.Request()
-						resp := dnstest.Exchange(t, network, addrOf(srv, network), req)
-						tc.Check(t, req, resp, network == "udp")
-						// Again under another ID: over UDP a plain query is now answered from the cache.
-						req.Id++
-						resp = dnstest.Exchange(t, network, addrOf(srv, network), req)
-						tc.Check(t, req, resp, network == "udp")
-					})
-				}
-			}
+			checkCases(t, startServer(t, cfg, store, nil, nil), tt.cases)
 		})
 	}
+}
+
+// checkCases runs each case against srv over UDP and over TCP, twice: the second UDP query of a plain case is
+// answered from the packed-answer cache.
+func checkCases(t *testing.T, srv *Server, cases []dnstest.Case) {
+	t.Helper()
+	for _, network := range []string{"udp", "tcp"} {
+		for _, tc := range cases {
+			t.Run(network+"/"+tc.Name, func(t *testing.T) {
+				req := tc.Request()
+				resp := dnstest.Exchange(t, network, addrOf(srv, network), req)
+				tc.Check(t, req, resp, network == "udp")
+				// Again under another ID: over UDP a plain query is now answered from the cache.
+				req.Id++
+				resp = dnstest.Exchange(t, network, addrOf(srv, network), req)
+				tc.Check(t, req, resp, network == "udp")
+			})
+		}
+	}
+}
+
+// norecurse returns a query with RD clear.
+func norecurse(name string, qtype uint16) func() *dns.Msg {
+	return func() *dns.Msg {
+		m := dnstest.Query(name, qtype)
+		m.RecursionDesired = false
+		return m
+	}
+}
+
+// TestRRsetTTL: records of one RRset published by different sources (two containers claiming one name) with
+// different TTLs are answered with the lowest of them (RFC 2181 section 5.2: the TTLs of an RRset are equal).
+func TestRRsetTTL(t *testing.T) {
+	store := dnsstore.New()
+	type rec struct {
+		name, typ, value string
+		ttl              uint32
+	}
+	sources := map[string][]rec{
+		"c1": {
+			{"shared.lab.test", "A", "10.0.0.1", 60},
+			{"shared.lab.test", "AAAA", "2001:db8::1", 60},
+			{"p1.lab.test", "A", "10.0.0.7", 60},
+			{"*.w.lab.test", "A", "10.0.0.5", 60},
+			{"ns.lab.test", "A", "10.0.0.53", 60},
+		},
+		"c2": {
+			{"shared.lab.test", "A", "10.0.0.2", 30},
+			{"p2.lab.test", "A", "10.0.0.7", 20},
+			{"*.w.lab.test", "A", "10.0.0.6", 10},
+			{"ns.lab.test", "A", "10.0.0.54", 30},
+		},
+	}
+	for source, recs := range sources {
+		var rs []dnsstore.Record
+		for _, r := range recs {
+			record, err := dnsstore.NewRecord(r.name, r.typ, r.value, r.ttl)
+			require.NoError(t, err)
+			rs = append(rs, record)
+		}
+		store.Replace(source, rs)
+	}
+	checkCases(t, startServer(t, testConfig(), store, nil, nil), []dnstest.Case{
+		{Name: "A from two sources", Qname: "shared.lab.test.", Qtype: dns.TypeA, Authoritative: true,
+			Answer: dnstest.RRs("shared.lab.test. 30 IN A 10.0.0.1", "shared.lab.test. 30 IN A 10.0.0.2")},
+		{Name: "another RRset at the name keeps its TTL", Qname: "shared.lab.test.", Qtype: dns.TypeAAAA,
+			Authoritative: true, Answer: dnstest.RRs("shared.lab.test. 60 IN AAAA 2001:db8::1")},
+		{Name: "PTR from two names", Qname: "7.0.0.10.in-addr.arpa.", Qtype: dns.TypePTR, Authoritative: true,
+			Answer: dnstest.RRs("7.0.0.10.in-addr.arpa. 20 IN PTR p1.lab.test.", "7.0.0.10.in-addr.arpa. 20 IN PTR p2.lab.test.")},
+		{Name: "wildcard from two sources", Qname: "x.w.lab.test.", Qtype: dns.TypeA, Authoritative: true,
+			Answer: dnstest.RRs("x.w.lab.test. 10 IN A 10.0.0.5", "x.w.lab.test. 10 IN A 10.0.0.6")},
+		{Name: "NS target addresses in the additional section", Qname: "lab.test.", Qtype: dns.TypeNS,
+			Authoritative: true, Answer: dnstest.RRs("lab.test. 300 IN NS ns.lab.test."),
+			Extra: dnstest.RRs("ns.lab.test. 30 IN A 10.0.0.53", "ns.lab.test. 30 IN A 10.0.0.54")},
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -67,6 +68,9 @@ func newTestStore(t testing.TB) *dnsstore.Store {
 	s.Replace("test", recs)
 	return s
 }
+
+// loopback is the client address of queries handed to resolver.answer directly.
+var loopback = netip.MustParseAddr("127.0.0.1")
 
 // testConfig is a server on a free loopback port, authoritative for lab.test.
 func testConfig() Config {

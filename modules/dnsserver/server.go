@@ -272,7 +272,7 @@ func (s *Server) handler(ctx context.Context) dns.HandlerFunc {
 		if s.beforeAnswer != nil {
 			s.beforeAnswer(req)
 		}
-		m, fwd := s.res.answer(s.store.Snapshot(), req)
+		m, fwd := s.res.answer(s.store.Snapshot(), req, clientAddr(w.RemoteAddr()))
 		if fwd {
 			s.stats.forwarded.Add(1)
 			m = s.forward(ctx, req)
@@ -421,6 +421,18 @@ func (s *Server) publish(e *events.ErrorEvent) {
 	if err := s.bus.Publish(context.Background(), e); err != nil {
 		s.log.Warn("cannot publish a panic report", zap.Error(err))
 	}
+}
+
+// clientAddr is the IP address of a client's transport address, or the invalid Addr (a client allowed
+// nothing) for an address of another kind.
+func clientAddr(a net.Addr) netip.Addr {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort().Addr()
+	case *net.TCPAddr:
+		return a.AddrPort().Addr()
+	}
+	return netip.Addr{}
 }
 
 // questionOf describes req's question for logs, lazily: it is formatted only when a line is written.

@@ -318,6 +318,8 @@ func TestNewServerRejectsBadConfig(t *testing.T) {
 		{"bad port", func(c *Config) { c.Port = 70000 }, "port 70000"},
 		{"small UDP size", func(c *Config) { c.UDPSize = 100 }, "udp_size 100"},
 		{"bad forwarder", func(c *Config) { c.Forwarders = []string{"8.8.8.8"} }, `forwarder "8.8.8.8"`},
+		{"bad forward_allow", func(c *Config) { c.ForwardAllow = []string{"10.0.0.0"} }, `forward_allow "10.0.0.0"`},
+		{"bad address", func(c *Config) { c.Addresses = []string{"ns.lab.test"} }, `addresses: "ns.lab.test"`},
 		{"no forward timeout", func(c *Config) {
 			c.Forwarders = []string{"8.8.8.8:53"}
 			c.ForwardTimeout = 0
@@ -358,6 +360,40 @@ func TestSOANames(t *testing.T) {
 			require.Equal(t, tt.wantNS, soa.Ns)
 			require.Equal(t, tt.wantMbox, soa.Mbox)
 			require.Equal(t, tt.wantNS, r.zones[0].ns.Ns)
+		})
+	}
+}
+
+// TestNameserverAddresses: the zone's nameserver name answers with this node's addresses, however they are
+// configured; without any it still exists (NODATA, not NXDOMAIN).
+func TestNameserverAddresses(t *testing.T) {
+	tests := []struct {
+		name      string
+		bind      string
+		addresses []string
+		want      []string
+	}{
+		{"addresses", "0.0.0.0", []string{"2001:db8::53", "192.0.2.53"}, []string{"ns.lab.test. 300 IN A 192.0.2.53"}},
+		{"a specific bind address", "192.0.2.7", nil, []string{"ns.lab.test. 300 IN A 192.0.2.7"}},
+		{"addresses before the bind address", "192.0.2.7", []string{"192.0.2.53"}, []string{"ns.lab.test. 300 IN A 192.0.2.53"}},
+		{"a wildcard bind address", "0.0.0.0", nil, []string{}},
+		{"an IPv6 wildcard bind address", "::", nil, []string{}},
+	}
+	store := dnsstore.New()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.BindAddress, cfg.Addresses = tt.bind, tt.addresses
+			r, err := newResolver(cfg)
+			require.NoError(t, err)
+			m, fwd := r.answer(store.Snapshot(), dnstest.Query("ns.lab.test.", dns.TypeA), loopback)
+			require.False(t, fwd)
+			require.Equal(t, dns.RcodeSuccess, m.Rcode)
+			require.True(t, m.Authoritative)
+			require.Equal(t, tt.want, dnstest.Sorted(m.Answer))
+			if len(tt.want) == 0 {
+				require.Len(t, m.Ns, 1, "NODATA carries the SOA")
+			}
 		})
 	}
 }
@@ -427,5 +463,45 @@ func TestReverseAddr(t *testing.T) {
 		}
 		require.True(t, ok, tt.name)
 		require.Equal(t, tt.want, addr.String(), tt.name)
+	}
+}
+
+// TestForwardAllowPerClient asks one question outside the zones from two loopback addresses, one allowed to
+// recurse and one not, with RD set and clear, in an order that would show a refusal cached for the wrong
+// client or query.
+func TestForwardAllowPerClient(t *testing.T) {
+	cfg := testConfig()
+	cfg.Forwarders = []string{dnstest.Serve(t, dns.HandlerFunc(upstream))}
+	cfg.ForwardAllow = []string{"127.0.0.1/32"}
+	srv := startServer(t, cfg, newTestStore(t), nil, nil)
+	steps := []struct {
+		from  string
+		rd    bool
+		rcode int
+	}{
+		{"127.0.0.2", true, dns.RcodeRefused},
+		{"127.0.0.2", true, dns.RcodeRefused},
+		{"127.0.0.1", true, dns.RcodeSuccess},
+		{"127.0.0.1", false, dns.RcodeRefused},
+		{"127.0.0.1", true, dns.RcodeSuccess},
+		{"127.0.0.2", false, dns.RcodeRefused},
+	}
+	for _, network := range []string{"udp", "tcp"} {
+		for i, st := range steps {
+			t.Run(fmt.Sprintf("%s/%d from %s rd=%v", network, i, st.from, st.rd), func(t *testing.T) {
+				local := net.ParseIP(st.from)
+				c := &dns.Client{Net: network, Timeout: dnstest.Timeout, Dialer: &net.Dialer{LocalAddr: &net.UDPAddr{IP: local}}}
+				if network == "tcp" {
+					c.Dialer.LocalAddr = &net.TCPAddr{IP: local}
+				}
+				req := dnstest.Query("example.com.", dns.TypeA)
+				req.RecursionDesired = st.rd
+				resp, _, err := c.Exchange(req, addrOf(srv, network))
+				require.NoError(t, err)
+				require.Equal(t, dns.RcodeToString[st.rcode], dns.RcodeToString[resp.Rcode])
+				require.Equal(t, st.rcode == dns.RcodeSuccess, resp.RecursionAvailable, "RA only on a forwarded reply")
+				require.Equal(t, st.rcode == dns.RcodeSuccess, len(resp.Answer) == 1, "answer")
+			})
+		}
 	}
 }
