@@ -14,7 +14,11 @@ import (
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/dnstest"
@@ -503,5 +507,104 @@ func TestForwardAllowPerClient(t *testing.T) {
 				require.Equal(t, st.rcode == dns.RcodeSuccess, len(resp.Answer) == 1, "answer")
 			})
 		}
+	}
+}
+
+// TestStopWaitsForEveryGoroutine stops servers whose goroutines failed or are still busy: Stop returns only
+// once every goroutine the server started has ended, and a serve loop that fails is reported once, as an
+// unhealthy event.
+func TestStopWaitsForEveryGoroutine(t *testing.T) {
+	tests := []struct {
+		name string
+		// fail closes a socket under a serve loop, which then fails; nil leaves the sockets alone.
+		fail func(*Server) error
+		// inFlight sends a TCP query that is still being answered when Stop is called with a context ended.
+		inFlight bool
+		stopErr  string // what Stop's error must contain; empty means none
+		failed   string // the listener reported as failed
+	}{
+		{name: "UDP serve loop failed", fail: func(s *Server) error { return s.run.udp.conn.Close() }, failed: "UDP"},
+		{name: "TCP serve loop failed", fail: func(s *Server) error { return s.run.tcp.Listener.Close() }, failed: "TCP"},
+		{name: "context ended with a TCP query being answered", inFlight: true, stopErr: "context canceled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bus := eventstest.NewBus(t)
+			w := eventstest.NewWatcher(t, bus, events.Filter{Families: []events.Family{events.FamilyHealth}})
+			others := goleak.IgnoreCurrent() // the bus's, stopped when the test ends
+			s, err := NewServer(testConfig(), newTestStore(t), zaptest.NewLogger(t), bus)
+			require.NoError(t, err)
+			entered, release := make(chan struct{}, 1), make(chan struct{})
+			s.beforeAnswer = func(*dns.Msg) {
+				entered <- struct{}{}
+				<-release // the query is answered only once Stop has begun (or the test ends)
+			}
+			require.NoError(t, s.Start(context.Background()))
+			ctx := context.Background()
+			if tt.fail != nil {
+				require.NoError(t, tt.fail(s))
+				require.Eventually(t, func() bool { return !s.Running() }, 5*time.Second, time.Millisecond)
+			}
+			if tt.inFlight {
+				go func() {
+					c := &dns.Client{Net: "tcp", Timeout: dnstest.Timeout}
+					_, _, _ = c.Exchange(dnstest.Query("a.lab.test.", dns.TypeA), addrOf(s, "tcp"))
+				}()
+				<-entered
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				cancel()
+			}
+			stopped := context.AfterFunc(ctx, func() { close(release) })
+			err = s.Stop(ctx)
+			if stopped() {
+				close(release) // ctx never ends: nothing waits for the hook
+			}
+			if tt.stopErr == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, tt.stopErr)
+				// The query in flight was answered, and counted, before Stop returned.
+				require.Equal(t, uint64(1), s.Stats().Answers["NOERROR"])
+			}
+			if tt.failed != "" {
+				e := w.Expect(t, "the failed listener", eventstest.Kind(events.FamilyHealth, events.Kind(events.Unhealthy)))
+				require.Contains(t, e.(*events.HealthEvent).Message, "the "+tt.failed+" listener")
+				require.Equal(t, "dns", e.(*events.HealthEvent).Component)
+			}
+			require.False(t, s.Running())
+			goleak.VerifyNone(t, others)
+		})
+	}
+}
+
+// TestPanicReportedOnce: a recovered panic is published as an ErrorEvent and not logged as well (the logging
+// handler logs the event); it is logged only when it cannot be published.
+func TestPanicReportedOnce(t *testing.T) {
+	for _, withBus := range []bool{true, false} {
+		t.Run(fmt.Sprintf("bus=%v", withBus), func(t *testing.T) {
+			var bus *events.Bus
+			var w *eventstest.Watcher
+			if withBus {
+				bus = eventstest.NewBus(t)
+				w = eventstest.NewWatcher(t, bus, events.Filter{Families: []events.Family{events.FamilyError}})
+			}
+			core, logs := observer.New(zapcore.WarnLevel)
+			s, err := NewServer(testConfig(), newTestStore(t), zap.New(core), bus)
+			require.NoError(t, err)
+			s.beforeAnswer = func(*dns.Msg) { panic("injected") }
+			require.NoError(t, s.Start(context.Background()))
+			resp := dnstest.Exchange(t, "tcp", addrOf(s, "tcp"), dnstest.Query("a.lab.test.", dns.TypeA))
+			require.Equal(t, dns.RcodeServerFailure, resp.Rcode)
+			require.NoError(t, s.Stop(context.Background())) // publishes what is queued
+			if withBus {
+				w.Expect(t, "the panic report", eventstest.Kind(events.FamilyError, events.Kind(events.ErrorPanic)))
+				require.Zero(t, logs.Len(), "published, so not logged: %v", logs.All())
+				return
+			}
+			require.Equal(t, 1, logs.Len(), "logged once when it cannot be published")
+			require.Equal(t, "error/panic", logs.All()[0].Message)
+			require.Contains(t, logs.All()[0].ContextMap()["message"], "injected")
+		})
 	}
 }

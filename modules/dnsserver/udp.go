@@ -138,8 +138,7 @@ func (u *udpServer) work() {
 			if errors.As(err, &ne) && ne.Timeout() || isTransient(err) {
 				continue
 			}
-			u.s.running.Store(false)
-			u.s.log.Error("the UDP listener stopped unexpectedly", zap.Stringer("addr", u.conn.LocalAddr()), zap.Error(err))
+			u.s.failed("UDP", u.conn.LocalAddr(), err)
 			return
 		}
 		w.batch(n)
@@ -287,7 +286,7 @@ func (w *worker) panicked(req *dns.Msg, p []byte, v any, out []byte) ([]byte, in
 		w.tally.queries++
 		req = new(dns.Msg)
 		if err := req.Unpack(p); err != nil {
-			s.recovered(req, v) // counted, logged and reported all the same
+			s.recovered(req, v) // counted and reported all the same
 			return nil, -1
 		}
 	}
