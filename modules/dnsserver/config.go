@@ -9,9 +9,11 @@ type Config struct {
 	BindAddress string `koanf:"bind_address" validate:"required,ip"`
 	Port        int    `koanf:"port" validate:"min=0,max=65535"`
 	// Zones Joyride is authoritative for. Inside them a missing name gets NXDOMAIN with the zone's SOA; outside
-	// them names that are not records are REFUSED, or forwarded when Forwarders are set.
+	// them (every name, without zones) names that are not records are REFUSED, or forwarded (see Forwarders):
+	// never NXDOMAIN, which Joyride has no authority to give there.
 	Zones []string `koanf:"zones" validate:"dive,required"`
-	// Forwarders are upstream resolvers ("host:port") for names outside the zones. Empty means no recursion.
+	// Forwarders are upstream resolvers ("host:port") for names outside the zones, asked for queries with RD
+	// set from clients in ForwardAllow. Empty means no recursion.
 	Forwarders     []string      `koanf:"forwarders" validate:"dive,hostname_port"`
 	ForwardTimeout time.Duration `koanf:"forward_timeout" validate:"min=10ms"`
 	// ForwardAllow lists the client networks (CIDR prefixes) whose queries with RD set may be forwarded; other
