@@ -38,7 +38,7 @@ type resolver struct {
 	// allow are the client networks whose recursive queries may be forwarded (Config.ForwardAllow).
 	allow []netip.Prefix
 	// servers are the zones' nameserver names with this node's address records, answered when the store holds
-	// no records at the name (see own).
+	// no records at the name (see lookup).
 	servers []server
 }
 
