@@ -260,7 +260,7 @@ records:
 }
 
 func TestUnknownKeys(t *testing.T) {
-	require.True(t, strings.HasPrefix(dnsKeys, "bind_address, "), "the hint lists the section's keys, sorted: %s", dnsKeys)
+	require.True(t, strings.HasPrefix(dnsKeys, "addresses, bind_address, "), "the hint lists the section's keys, sorted: %s", dnsKeys)
 	yamlFile := writeFile(t, "joyride.yaml", "dns:\n  port: 53\n  prot: 54\nlogs:\n  level: debug\n")
 	jsonFile := writeFile(t, "joyride.json", "{\n  \"dns\": {\n    \"udp_sise\": 4096\n  }\n}\n")
 	recFile := writeFile(t, "rec.yaml", "records:\n  - name: a.lab.test\n    type: A\n    value: 10.0.0.1\n    tll: 5\n")

@@ -13,6 +13,8 @@ import (
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/joyride-dns/joyride/pkg/dnstest"
 )
 
 func TestStartFailuresExitWithOneLine(t *testing.T) {
@@ -66,7 +68,7 @@ func TestJoyridePythonEnvironment(t *testing.T) {
 	writeFile(t, filepath.Join(hosts, "lab"), "10.0.0.7 legacy.lab.test\n")
 	p := start(t, []string{"DNS_BIND_ADDRESS=127.0.0.1", "DNS_PORT=0", "HOSTS_DIRECTORY=" + hosts, "SERVICE_NAME=Legacy DNS"},
 		"--profile", "hosts-only")
-	p.eventually(t, "the HOSTS_DIRECTORY record", question("legacy.lab.test.", dns.TypeA), func(r *dns.Msg) bool {
+	p.eventually(t, "the HOSTS_DIRECTORY record", dnstest.Query("legacy.lab.test.", dns.TypeA), func(r *dns.Msg) bool {
 		return len(r.Answer) == 1 && r.Answer[0].(*dns.A).A.String() == "10.0.0.7"
 	})
 	assert.True(t, strings.HasPrefix(p.udp, "127.0.0.1:"), "DNS_BIND_ADDRESS honoured: %s", p.udp)

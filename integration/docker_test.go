@@ -24,6 +24,8 @@ import (
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/joyride-dns/joyride/pkg/dnstest"
 )
 
 const (
@@ -195,7 +197,7 @@ func nxdomain(r *dns.Msg) bool {
 	return ok && soa.Hdr.Name == dockerZone+"."
 }
 
-func qA(name string) *dns.Msg { return question(dns.Fqdn(name), dns.TypeA) }
+func qA(name string) *dns.Msg { return dnstest.Query(dns.Fqdn(name), dns.TypeA) }
 
 // labelIgnored waits for the docker module's warning about one label value of a container.
 func labelIgnored(t *testing.T, p *proc, c container, value, reason string) {

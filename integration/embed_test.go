@@ -19,6 +19,7 @@ import (
 	"github.com/joyride-dns/joyride/modules/hosts"
 	"github.com/joyride-dns/joyride/modules/records"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/dnstest"
 	"github.com/joyride-dns/joyride/pkg/events"
 )
 
@@ -73,7 +74,7 @@ func TestEmbedding(t *testing.T) {
 
 	udp, _ := server.Addr()
 	require.Eventually(t, func() bool {
-		r, _, err := (&dns.Client{Timeout: time.Second}).Exchange(question("embedded.example.test.", dns.TypeA), udp.String())
+		r, _, err := (&dns.Client{Timeout: time.Second}).Exchange(dnstest.Query("embedded.example.test.", dns.TypeA), udp.String())
 		return err == nil && len(r.Answer) == 1 && r.Answer[0].(*dns.A).A.String() == "10.2.0.1"
 	}, 10*time.Second, 20*time.Millisecond)
 

@@ -16,6 +16,8 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
+
+	"github.com/joyride-dns/joyride/pkg/dnstest"
 )
 
 // binary is the joyride executable built once for every test in this package.
@@ -183,55 +185,27 @@ func (p *proc) stop(t *testing.T) {
 	require.Equal(t, 0, p.wait(t, 20*time.Second), "exit code after SIGTERM")
 }
 
-// query asks the server over network ("udp" or "tcp") and returns the reply.
+// addr returns the process's DNS address for network ("udp" or "tcp").
+func (p *proc) addr(network string) string {
+	if network == "tcp" {
+		return p.tcp
+	}
+	return p.udp
+}
+
+// query asks the process over network and returns the reply.
 func (p *proc) query(t *testing.T, network string, m *dns.Msg) *dns.Msg {
 	t.Helper()
-	addr := p.udp
-	if network == "tcp" {
-		addr = p.tcp
-	}
-	c := &dns.Client{Net: network, Timeout: 2 * time.Second, UDPSize: 65535}
-	r, _, err := c.Exchange(m, addr)
-	require.NoError(t, err, "query %v over %s", m.Question, network)
-	return r
+	return dnstest.Exchange(t, network, p.addr(network), m)
 }
 
-func question(name string, qtype uint16) *dns.Msg {
-	m := new(dns.Msg)
-	m.SetQuestion(name, qtype)
-	return m
-}
-
-// eventually polls a query until check passes, reporting the last reply if it never does.
+// eventually polls a query over UDP until check passes.
 func (p *proc) eventually(t *testing.T, what string, m *dns.Msg, check func(*dns.Msg) bool) *dns.Msg {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	var last *dns.Msg
-	for time.Now().Before(deadline) {
-		c := &dns.Client{Net: "udp", Timeout: time.Second}
-		r, _, err := c.Exchange(m.Copy(), p.udp)
-		if err == nil {
-			last = r
-			if check(r) {
-				return r
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("%s: never satisfied; last reply:\n%v", what, last)
-	return nil
+	return dnstest.Eventually(t, "udp", p.udp, m, check, what)
 }
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
-}
-
-// rrStrings renders a section for comparison, TTLs included.
-func rrStrings(rrs []dns.RR) []string {
-	out := make([]string, len(rrs))
-	for i, rr := range rrs {
-		out[i] = strings.Join(strings.Fields(rr.String()), " ")
-	}
-	return out
 }

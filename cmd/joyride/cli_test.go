@@ -100,7 +100,7 @@ func TestConfigValidate(t *testing.T) {
 	code, out, errOut = command(t, nil, "config", "validate", bad)
 	assert.Equal(t, 2, code)
 	assert.Empty(t, out)
-	assert.Equal(t, "config: dns.prot = 53 (file "+bad+":3): unknown key; dns has bind_address, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones\n"+
+	assert.Equal(t, "config: dns.prot = 53 (file "+bad+":3): unknown key; dns has addresses, bind_address, forward_allow, forward_timeout, forwarders, hostmaster, nameserver, negative_ttl, port, udp_size, zones\n"+
 		"config: dns.port = 70000 (file "+bad+":2): must be at most 65535\n", errOut)
 }
 

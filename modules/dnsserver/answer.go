@@ -3,6 +3,7 @@ package dnsserver
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -33,7 +34,18 @@ type resolver struct {
 	zones   []*zone // canonical, longest first so that the innermost zone wins
 	negTTL  uint32
 	udpSize uint16
-	forward bool // Forwarders are configured: names outside every zone go upstream instead of REFUSED
+	forward bool // Forwarders are configured: names outside every zone may go upstream instead of REFUSED
+	// allow are the client networks whose recursive queries may be forwarded (Config.ForwardAllow).
+	allow []netip.Prefix
+	// servers are the zones' nameserver names with this node's address records, answered when the store holds
+	// no records at the name (see lookup).
+	servers []server
+}
+
+// server is a nameserver name and the address records it answers with, sorted by type like a store lookup.
+type server struct {
+	name  string
+	addrs []dnsstore.Record
 }
 
 // zone is one configured zone with its synthesised apex records.
@@ -54,6 +66,17 @@ type soaEntry struct {
 // newResolver canonicalises and checks the zone settings of cfg; errors name the offending key and value.
 func newResolver(cfg Config) (*resolver, error) {
 	r := &resolver{negTTL: cfg.NegativeTTL, udpSize: cfg.UDPSize, forward: len(cfg.Forwarders) > 0}
+	for _, s := range cfg.ForwardAllow {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return nil, fmt.Errorf("dns: forward_allow %q is not a CIDR prefix: %w", s, err)
+		}
+		r.allow = append(r.allow, p.Masked())
+	}
+	addrs, err := ownAddresses(cfg)
+	if err != nil {
+		return nil, err
+	}
 	var ns, mbox string
 	if cfg.Nameserver != "" {
 		n, err := dnsname.Canonical(cfg.Nameserver)
@@ -87,9 +110,53 @@ func newResolver(cfg Config) (*resolver, error) {
 		}
 		z.ns = &dns.NS{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeNS, Class: dns.ClassINET, Ttl: nsTTL}, Ns: target}
 		r.zones = append(r.zones, z)
+		if !slices.ContainsFunc(r.servers, func(s server) bool { return s.name == target }) {
+			s, err := newServer(target, addrs)
+			if err != nil {
+				return nil, err
+			}
+			r.servers = append(r.servers, s)
+		}
 	}
 	slices.SortFunc(r.zones, func(a, b *zone) int { return cmp.Compare(len(b.name), len(a.name)) })
 	return r, nil
+}
+
+// ownAddresses are the addresses the nameserver names answer with: Config.Addresses, or else BindAddress
+// when it is a specific address, or else none.
+func ownAddresses(cfg Config) ([]netip.Addr, error) {
+	var addrs []netip.Addr
+	for _, s := range cfg.Addresses {
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("dns: addresses: %q is not an IP address", s)
+		}
+		addrs = append(addrs, a.Unmap())
+	}
+	if len(addrs) == 0 {
+		if a, err := netip.ParseAddr(cfg.BindAddress); err == nil && !a.IsUnspecified() {
+			addrs = append(addrs, a.Unmap())
+		}
+	}
+	return addrs, nil
+}
+
+// newServer builds the address records of the nameserver name, A before AAAA as the store sorts them.
+func newServer(name string, addrs []netip.Addr) (server, error) {
+	s := server{name: name}
+	for _, a := range addrs {
+		typ := "AAAA"
+		if a.Is4() {
+			typ = "A"
+		}
+		rec, err := dnsstore.NewRecord(name, typ, a.String(), nsTTL)
+		if err != nil {
+			return server{}, fmt.Errorf("dns: nameserver %q: %w", name, err)
+		}
+		s.addrs = append(s.addrs, rec)
+	}
+	slices.SortStableFunc(s.addrs, func(a, b dnsstore.Record) int { return cmp.Compare(a.Type, b.Type) })
+	return s, nil
 }
 
 // mailboxName turns a SOA RNAME given as a domain name ("hostmaster.lab.test") or as an address
@@ -111,14 +178,18 @@ func mailboxName(s string) (string, error) {
 	return name, nil
 }
 
-// answer builds the reply to req from snap. It holds the whole answering policy and does no I/O, so that it
-// can be tested, fuzzed and benchmarked without sockets and its results cached by a later layer. It returns
-// forward = true (and no reply) when req is for a name outside every zone that the store does not know and
-// Forwarders are configured. The reply is not yet sized for the transport: the caller truncates it.
+// answer builds the reply to req, sent by client, from snap. It holds the whole answering policy and does no
+// I/O, so that it can be tested, fuzzed and benchmarked without sockets and its results cached by a later
+// layer. It returns forward = true (and no reply) when req is for a name outside every zone that the store
+// does not know, Forwarders are configured, req has RD set and client is in ForwardAllow. The reply is not
+// yet sized for the transport: the caller truncates it.
+//
+// Only a REFUSED reply can depend on the client or on RD (a recursion refused); every other reply is the same
+// for every client, which is what lets the UDP layer cache replies by question alone.
 //
 // Each answer RR is built from its store record, owned by the name asked (the record's own, or the name a
 // wildcard answers); the answer cache in front of this spares most queries from building any.
-func (r *resolver) answer(snap *dnsstore.Snapshot, req *dns.Msg) (*dns.Msg, bool) {
+func (r *resolver) answer(snap *dnsstore.Snapshot, req *dns.Msg, client netip.Addr) (*dns.Msg, bool) {
 	buf := new(replyBuf)
 	m := &buf.msg
 	m.Answer, m.Ns = buf.answer[:0], buf.ns[:0]
@@ -149,7 +220,12 @@ func (r *resolver) answer(snap *dnsstore.Snapshot, req *dns.Msg) (*dns.Msg, bool
 	default:
 		m.Question = req.Question // echoed exactly as asked, case included (resolvers using 0x20 check it)
 		if r.query(snap, m, req.Question[0]) {
-			return nil, true
+			// Not ours: forwarded for a client that asked for recursion and may have it, else refused.
+			if r.forward && req.RecursionDesired && r.allowed(client) {
+				return nil, true
+			}
+			m.Authoritative = false
+			m.Rcode = dns.RcodeRefused
 		}
 	}
 	if opt != nil {
@@ -196,8 +272,8 @@ func (r *resolver) replySize(req *dns.Msg, udp bool) int {
 	return dns.MinMsgSize
 }
 
-// query fills m for one IN question, following CNAMEs inside the store. It reports true when the name is
-// outside every zone, unknown to the store, and must be forwarded.
+// query fills m for one IN question, following CNAMEs inside the store. It reports true, leaving m to the
+// caller to forward or refuse, when the name asked is outside every zone and unknown to the store.
 func (r *resolver) query(snap *dnsstore.Snapshot, m *dns.Msg, q dns.Question) bool {
 	qtype := q.Qtype
 	if qtype == dns.TypeAXFR || qtype == dns.TypeIXFR {
@@ -217,7 +293,7 @@ func (r *resolver) query(snap *dnsstore.Snapshot, m *dns.Msg, q dns.Question) bo
 		if (qtype == dns.TypePTR || qtype == dns.TypeANY) && r.ptr(snap, m, name) {
 			return false
 		}
-		match := snap.Lookup(name)
+		match := r.lookup(snap, name)
 		if match.Kind == dnsstore.Wildcard && z != nil && !inZone(match.Owner[2:], z.name) {
 			// A wildcard above the zone's apex does not reach into the zone (a zone cut, RFC 4592 section 2.2).
 			match.Kind = dnsstore.NotFound
@@ -227,8 +303,11 @@ func (r *resolver) query(snap *dnsstore.Snapshot, m *dns.Msg, q dns.Question) bo
 			recs, cname := pick(match.Records, qtype)
 			if len(recs) > 0 {
 				m.Answer = slices.Grow(m.Answer, len(recs))
+				ttl := minTTL(recs)
 				for i := range recs {
-					m.Answer = append(m.Answer, recs[i].RR(name))
+					rr := recs[i].RR(name)
+					rr.Header().Ttl = ttl
+					m.Answer = append(m.Answer, rr)
 				}
 				return false
 			}
@@ -245,7 +324,7 @@ func (r *resolver) query(snap *dnsstore.Snapshot, m *dns.Msg, q dns.Question) bo
 			name = cname.Value
 			continue
 		case dnsstore.EmptyNonTerminal:
-			if z != nil || len(r.zones) == 0 {
+			if z != nil {
 				r.negative(snap, m, z, dns.RcodeSuccess)
 				return false
 			}
@@ -254,21 +333,64 @@ func (r *resolver) query(snap *dnsstore.Snapshot, m *dns.Msg, q dns.Question) bo
 			case apex || r.reverseExists(snap, name):
 				r.negative(snap, m, z, dns.RcodeSuccess)
 				return false
-			case z != nil || len(r.zones) == 0:
+			case z != nil:
 				r.negative(snap, m, z, dns.RcodeNameError)
 				return false
 			}
 		}
-		// The name is outside every zone and holds no records.
-		if links > 0 {
-			return false // a CNAME led out of our data: the resolver follows it from here
+		// The name is outside every zone (all names are, without zones) and holds no records: not ours to deny.
+		return links == 0 // after a CNAME that led out of our data the resolver follows it from here
+	}
+}
+
+// lookup is the store's match for name, except that a zone's nameserver name that owns no records in the
+// store answers with this node's addresses (an empty list still makes the name exist: NODATA, not NXDOMAIN).
+func (r *resolver) lookup(snap *dnsstore.Snapshot, name string) dnsstore.Match {
+	match := snap.Lookup(name)
+	if match.Kind == dnsstore.Exact {
+		return match
+	}
+	for _, s := range r.servers {
+		if s.name == name {
+			return dnsstore.Match{Kind: dnsstore.Exact, Owner: name, Records: s.addrs}
 		}
-		if r.forward {
+	}
+	return match
+}
+
+// allowed reports whether client may have its queries forwarded.
+func (r *resolver) allowed(client netip.Addr) bool {
+	client = client.Unmap()
+	for _, p := range r.allow {
+		if p.Contains(client) {
 			return true
 		}
-		m.Authoritative = false
-		m.Rcode = dns.RcodeRefused
-		return false
+	}
+	return false
+}
+
+// minTTL is the TTL an RRset is answered with: the lowest of its records', since RFC 2181 section 5.2 wants
+// one TTL per RRset and sources (two containers claiming one name) may publish different ones.
+func minTTL(recs []dnsstore.Record) uint32 {
+	ttl := recs[0].TTL
+	for i := 1; i < len(recs); i++ {
+		ttl = min(ttl, recs[i].TTL)
+	}
+	return ttl
+}
+
+// sameTTL gives each RRset in rrs, a run of records with one owner and type, the lowest TTL among them (see
+// minTTL). The records must be the reply's own, not shared ones.
+func sameTTL(rrs []dns.RR) {
+	for i := 0; i < len(rrs); {
+		h := rrs[i].Header()
+		j, ttl := i+1, h.Ttl
+		for ; j < len(rrs) && rrs[j].Header().Rrtype == h.Rrtype && rrs[j].Header().Name == h.Name; j++ {
+			ttl = min(ttl, rrs[j].Header().Ttl)
+		}
+		for ; i < j; i++ {
+			rrs[i].Header().Ttl = ttl
+		}
 	}
 }
 
@@ -318,12 +440,14 @@ func (r *resolver) apex(snap *dnsstore.Snapshot, m *dns.Msg, z *zone, qtype uint
 		return
 	}
 	m.Answer = append(m.Answer, z.ns)
-	if match := snap.Lookup(z.ns.Ns); match.Kind == dnsstore.Exact {
+	if match := r.lookup(snap, z.ns.Ns); match.Kind == dnsstore.Exact {
+		start := len(m.Extra)
 		for _, rec := range match.Records {
 			if rec.Type == dns.TypeA || rec.Type == dns.TypeAAAA {
 				m.Extra = append(m.Extra, rec.RR(rec.Name))
 			}
 		}
+		sameTTL(m.Extra[start:])
 	}
 }
 
@@ -349,13 +473,13 @@ func (r *resolver) soa(snap *dnsstore.Snapshot, z *zone) *dns.SOA {
 }
 
 // ptr answers a PTR (or ANY) query for an in-addr.arpa or ip6.arpa name with the names whose A or AAAA
-// records hold the address, each with that record's TTL. It reports false when there are none.
+// records hold the address, with the lowest of those records' TTLs. It reports false when there are none.
 func (r *resolver) ptr(snap *dnsstore.Snapshot, m *dns.Msg, name string) bool {
 	addr, ok := reverseAddr(name)
 	if !ok {
 		return false
 	}
-	value, added := "", 0
+	value, start := "", len(m.Answer)
 	for _, target := range snap.Reverse(addr) {
 		if strings.HasPrefix(target, "*.") {
 			continue // a wildcard owner is not a host name to point at
@@ -374,9 +498,9 @@ func (r *resolver) ptr(snap *dnsstore.Snapshot, m *dns.Msg, name string) bool {
 			Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: ttl},
 			Ptr: target,
 		})
-		added++
 	}
-	return added > 0
+	sameTTL(m.Answer[start:])
+	return len(m.Answer) > start
 }
 
 // reverseExists reports whether name is a reverse name the store can answer PTR for, so that other types at

@@ -53,20 +53,20 @@ func BenchmarkAnswer(b *testing.B) {
 		req := new(dns.Msg)
 		req.SetQuestion(c.qname, dns.TypeA)
 		snap := store.Snapshot()
-		m, _ := r.answer(snap, req)
+		m, _ := r.answer(snap, req, loopback)
 		require.Equal(b, c.rcode, m.Rcode)
 		require.Len(b, m.Answer, c.answer)
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				r.answer(store.Snapshot(), req)
+				r.answer(store.Snapshot(), req, loopback)
 			}
 		})
 		b.Run(c.name+"+pack", func(b *testing.B) {
 			b.ReportAllocs()
 			buf := make([]byte, 4096)
 			for b.Loop() {
-				m, _ := r.answer(store.Snapshot(), req)
+				m, _ := r.answer(store.Snapshot(), req, loopback)
 				m.Truncate(r.replySize(req, true))
 				if _, err := m.PackBuffer(buf); err != nil {
 					b.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/dnstest"
 )
 
 // newRawServer returns a stopped server and a worker that answers raw UDP queries in-process, through the
@@ -197,14 +198,14 @@ func TestCacheInvalidatedOnStoreChange(t *testing.T) {
 	set("10.9.0.1")
 	m, hit := ask("moving.lab.test.")
 	require.False(t, hit)
-	require.Equal(t, []string{"moving.lab.test.\t60\tIN\tA\t10.9.0.1"}, sorted(m.Answer))
+	require.Equal(t, []string{"moving.lab.test. 60 IN A 10.9.0.1"}, dnstest.Sorted(m.Answer))
 	_, hit = ask("moving.lab.test.")
 	require.True(t, hit)
 
 	set("10.9.0.2")
 	m, hit = ask("MOVING.lab.test.")
 	require.False(t, hit, "the store changed")
-	require.Equal(t, []string{"moving.lab.test.\t60\tIN\tA\t10.9.0.2"}, sorted(m.Answer))
+	require.Equal(t, []string{"moving.lab.test. 60 IN A 10.9.0.2"}, dnstest.Sorted(m.Answer))
 
 	nx, _ := ask("missing.lab.test.")
 	set("")
@@ -253,7 +254,7 @@ func TestCacheOnlyPlainQueries(t *testing.T) {
 			Address: []byte{192, 0, 2, 0}}), dns.RcodeSuccess},
 		{"an answer record in the query", func() *dns.Msg {
 			m := query("a.lab.test.", dns.TypeA, -1, false)
-			m.Answer = rrs("a.lab.test. 60 IN A 10.0.0.1")
+			m.Answer = dnstest.RRs("a.lab.test. 60 IN A 10.0.0.1")
 			return m
 		}(), dns.RcodeSuccess},
 	}
@@ -276,10 +277,10 @@ func TestCacheOnlyPlainQueries(t *testing.T) {
 // TestCacheNotForwarded: a forwarded reply is the upstream's and never cached.
 func TestCacheNotForwarded(t *testing.T) {
 	cfg := testConfig()
-	cfg.Forwarders = []string{serveUpstream(t, upstream)}
+	cfg.Forwarders = []string{dnstest.Serve(t, dns.HandlerFunc(upstream))}
 	srv := startServer(t, cfg, newTestStore(t), nil, nil)
 	for range 3 {
-		resp := exchange(t, "udp", addrOf(srv, "udp"), query("example.com.", dns.TypeA, -1, false))
+		resp := dnstest.Exchange(t, "udp", addrOf(srv, "udp"), query("example.com.", dns.TypeA, -1, false))
 		require.True(t, resp.RecursionAvailable)
 		require.Len(t, resp.Answer, 1)
 	}

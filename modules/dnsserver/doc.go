@@ -1,9 +1,9 @@
-// Package dns is Joyride's authoritative DNS server: UDP and TCP listeners (github.com/miekg/dns) that answer
+// Package dnsserver is Joyride's authoritative DNS server: UDP and TCP listeners (github.com/miekg/dns) that answer
 // from the record store (pkg/dnsstore).
 //
 // # Answering rules
 //
-// The rules live in one function, resolver.answer(snapshot, request), which does no I/O; the transport only
+// The rules live in one function, resolver.answer(snapshot, request, client), which does no I/O; the transport only
 // sizes, packs and sends what it returns (over UDP, a cache of packed replies stands in front of it: see
 // "The UDP fast path"). Checks come first, in this order:
 //
@@ -19,7 +19,10 @@
 //
 // Data comes from one store snapshot per query, so a query never sees half of an update:
 //
-//   - A, AAAA, CNAME, TXT, SRV: the records of that type at the name, with AA set.
+//   - A, AAAA, CNAME, TXT, SRV: the records of that type at the name, with AA set. The records of one RRset
+//     share one TTL, the lowest among them (RFC 2181 section 5.2): two sources, such as two containers
+//     claiming one name, may publish it with different TTLs. PTR answers and the NS target's addresses in
+//     the additional section follow the same rule.
 //   - CNAME: when the name has a CNAME and not the asked type, the CNAME is added and its target looked up
 //     again, up to 8 links; a loop stops at the first repeated name and a longer chain at the eighth link,
 //     with the links so far (the resolver continues from the last target). The rcode and the SOA are those
@@ -29,7 +32,7 @@
 //     do not exist, renamed to the query name; an existing name (even one with other types or only
 //     children) blocks the wildcard, and a wildcard above a zone's apex never reaches into the zone.
 //   - PTR for in-addr.arpa and ip6.arpa names of full addresses: the non-wildcard names whose A or AAAA
-//     records hold the address, each with that record's TTL. Other types at such a name are NODATA.
+//     records hold the address, with the lowest of those records' TTLs. Other types at such a name are NODATA.
 //   - ANY (RFC 8482 section 4.2): one RRset, the one with the lowest type code at the name (A before AAAA
 //     before CNAME …); the SOA at a zone apex; PTRs at a reverse name.
 //
@@ -40,13 +43,22 @@
 //     whose TTL and MINIMUM are Config.NegativeTTL (RFC 2308). The serial is the store generation: it
 //     changes exactly when the data does.
 //   - The apex answers SOA and NS (Nameserver, default "ns.<zone>"; Hostmaster, default
-//     "hostmaster.<zone>"), the NS target's A and AAAA records from the store going into the additional
-//     section.
-//   - Outside every zone, a name the store has records for still answers. Any other name is REFUSED, or,
-//     when Config.Forwarders are set, forwarded: each forwarder in order gets the query (with a fresh ID,
-//     Config.ForwardTimeout each, over TCP again if the UDP reply is truncated) and the first reply is
-//     relayed as the upstream gave it (RA included) under the client's ID; SERVFAIL if none replies.
-//   - Without zones every name the store lacks is NXDOMAIN (without SOA), an empty non-terminal NODATA.
+//     "hostmaster.<zone>"), the NS target's A and AAAA records going into the additional section.
+//   - The NS target is this server, so its name resolves (inside a zone or not): to the store's A and AAAA
+//     records when the store holds records at that name, else to Config.Addresses (this node's addresses,
+//     TTL 300), else to BindAddress when it is a specific address. With a wildcard BindAddress and no
+//     Addresses the name exists without addresses (NODATA), and Start warns that dns.addresses is unset.
+//   - Outside every zone, a name the store has records for still answers, to every client. Any other name
+//     (an empty non-terminal included) is forwarded when Config.Forwarders are set, the query has RD set and
+//     the client's address is in Config.ForwardAllow (by default the local networks: loopback, RFC 1918,
+//     ULA and link-local; BIND's allow-recursion localnets, dnsmasq's --local-service), so that Joyride on
+//     a public interface is no open resolver; otherwise it is REFUSED (without AA). Each forwarder in order
+//     gets the query (with a fresh ID, Config.ForwardTimeout each, over TCP again if the UDP reply is
+//     truncated) and the first reply is relayed as the upstream gave it (RA included) under the client's ID;
+//     SERVFAIL if none replies.
+//   - Without zones every name is outside every zone: a name the store lacks is REFUSED or forwarded as
+//     above, never NXDOMAIN, since a resolver pointed at Joyride would cache a denial Joyride has no
+//     authority to give.
 //
 // Size: over UDP a reply is cut to the client's EDNS0 payload size (at least 512, at most Config.UDPSize),
 // or 512 without EDNS0, with TC set when records had to go; over TCP up to 65535 octets.
@@ -57,9 +69,11 @@
 // the way miekg/dns's own server answers it (the header's flags and the questions read so far); both are
 // counted in Stats.Invalid. Responses (QR set) are dropped unanswered. Panics are recovered wherever a query
 // is handled (the UDP worker, a forwarding goroutine, the TCP handler): the query gets SERVFAIL, the panic is
-// counted, logged with its stack and, when a bus was given, published as an events.ErrorEvent by a separate
-// goroutine through a bounded queue: the query path never waits on the bus, and a report that does not fit
-// is dropped with a warning.
+// counted and reported, with its stack, as an events.ErrorEvent; a serve loop that fails on its own (its
+// socket broken) is reported as an unhealthy events.HealthEvent and the server no longer counts as Running.
+// A report is handled once: it is published on the bus (the logging handler writes it) by a separate
+// goroutine through a bounded queue, so the query path never waits on the bus, and it is logged instead only
+// when it cannot be published: there is no bus, the queue is full, or Publish fails.
 //
 // # The UDP fast path
 //
@@ -84,7 +98,10 @@
 // OPT owned by the root, EDNS version 0, whose options are only ones miekg/dns parses whatever their content
 // (NSID, DAU, DHU, N3U, cookie, padding). Everything else (NOTIFY, UPDATE, CHAOS, BADVERS, two questions,
 // TSIG, client-subnet options, malformed packets, …) takes the full path and is answered exactly as before.
-// Forwarded replies and replies to queries that panicked are never cached.
+// Forwarded replies and replies to queries that panicked are never cached, nor, when forwarders are set, a
+// REFUSED: it may be a recursion refused to this client, or to a query without RD, that another query for the
+// same question would not get. Every other reply is the same for every client, so a cache hit needs no
+// look at the client's address.
 //
 // The cache never serves a stale answer: every lookup passes the generation of the snapshot the batch is
 // answered from, and an entry built from another generation never matches (generations are unique within a
@@ -107,13 +124,18 @@
 // for ctx to end, which undoes everything), then starts the UDP worker. A taken port fails Start with an
 // error naming the address. Stop aborts forwarding in flight (closing the upstream connections), wakes the
 // UDP worker with a read deadline and waits, within ctx, for it to send the replies it holds and for
-// forwarded queries to be answered, shuts TCP down with ShutdownContext, and publishes any queued panic
-// reports. A stopped server can be started again.
+// forwarded queries to be answered, shuts TCP down with ShutdownContext, and publishes the queued reports.
+// It returns only when every goroutine the server started has ended, also when ctx ended first (it then
+// returns ctx's error, once the closed sockets have cut short what was left: a query finishing its answer)
+// or a serve loop had already failed. A stopped server can be started again.
 //
 // # fx
 //
 // Module provides *Server (needs fx.Lifecycle, *zap.Logger, Config and *dnsstore.Store; *events.Bus is
-// optional) and anchors it with an empty Invoke so that it runs even when nothing consumes it. The store is
-// the replaceable part: supply a different *dnsstore.Store with fx.Replace or fx.Decorate to answer from
-// other data. Config is consumed by value, so tests supply their own with fx.Supply.
+// optional) and anchors it with an empty Invoke so that it runs even when nothing consumes it. *Server is
+// the module's only product and is meant for others (readiness, statistics), so nothing is fx.Private:
+// the resolver, cache and UDP server are plain fields built by NewServer, which with Start and Stop is the
+// whole API without fx. The store is the replaceable part: supply a different *dnsstore.Store with
+// fx.Replace or fx.Decorate to answer from other data. Config is consumed by value, so tests supply their
+// own with fx.Supply.
 package dnsserver

@@ -23,7 +23,7 @@ func FuzzHandler(f *testing.F) {
 		if err := req.Unpack(data); err != nil || req.Response {
 			return // the server answers these itself (FORMERR) or drops them before the handler
 		}
-		resp, fwd := r.answer(snap, req)
+		resp, fwd := r.answer(snap, req, loopback)
 		if fwd {
 			if resp != nil {
 				t.Fatal("a forwarded query must not also be answered")

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"slices"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/dnstest"
 	"github.com/joyride-dns/joyride/pkg/events"
 )
 
@@ -68,6 +69,9 @@ func newTestStore(t testing.TB) *dnsstore.Store {
 	return s
 }
 
+// loopback is the client address of queries handed to resolver.answer directly.
+var loopback = netip.MustParseAddr("127.0.0.1")
+
 // testConfig is a server on a free loopback port, authoritative for lab.test.
 func testConfig() Config {
 	cfg := DefaultConfig()
@@ -102,38 +106,6 @@ func addrOf(s *Server, network string) string {
 	return tc.String()
 }
 
-// serveUpstream starts a miekg/dns server with h on one loopback port for UDP and TCP, as a forwarder.
-func serveUpstream(t testing.TB, h dns.HandlerFunc) string {
-	t.Helper()
-	var pc net.PacketConn
-	var ln net.Listener
-	for attempt := 1; ln == nil; attempt++ {
-		var err error
-		pc, err = net.ListenPacket("udp", "127.0.0.1:0")
-		require.NoError(t, err)
-		ln, err = net.Listen("tcp", pc.LocalAddr().String())
-		if err != nil {
-			_ = pc.Close() // the port the kernel chose for UDP is taken for TCP: try another
-			require.Less(t, attempt, 5, "no port free for both UDP and TCP: %v", err)
-		}
-	}
-	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
-		started := make(chan struct{})
-		srv.NotifyStartedFunc = func() { close(started) }
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			_ = srv.ActivateAndServe()
-		}()
-		<-started
-		t.Cleanup(func() {
-			require.NoError(t, srv.Shutdown())
-			<-done
-		})
-	}
-	return pc.LocalAddr().String()
-}
-
 // upstream answers like a recursive resolver: an A record for any name, NXDOMAIN for nx.example.com.
 func upstream(w dns.ResponseWriter, req *dns.Msg) {
 	m := new(dns.Msg)
@@ -144,7 +116,7 @@ func upstream(w dns.ResponseWriter, req *dns.Msg) {
 	case q.Name == "nx.example.com.":
 		m.Rcode = dns.RcodeNameError
 	case q.Qtype == dns.TypeA:
-		m.Answer = append(m.Answer, mustRR(q.Name+" 300 IN A 192.0.2.53"))
+		m.Answer = append(m.Answer, dnstest.RR(q.Name+" 300 IN A 192.0.2.53"))
 	}
 	_ = w.WriteMsg(m)
 }
@@ -156,110 +128,4 @@ func silentForwarder(t testing.TB) string {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = pc.Close() })
 	return pc.LocalAddr().String()
-}
-
-func mustRR(s string) dns.RR {
-	rr, err := dns.NewRR(s)
-	if err != nil {
-		panic(fmt.Sprintf("test record %q: %v", s, err))
-	}
-	return rr
-}
-
-func rrs(ss ...string) []dns.RR {
-	out := make([]dns.RR, len(ss))
-	for i, s := range ss {
-		out[i] = mustRR(s)
-	}
-	return out
-}
-
-// testCase is one query and the reply expected, in the style of CoreDNS's plugin/test.Case.
-type testCase struct {
-	Name  string
-	Qname string
-	Qtype uint16
-	// Msg builds the request instead of Qname and Qtype, for requests a plain question cannot express.
-	Msg func() *dns.Msg
-
-	Rcode              int
-	Authoritative      bool
-	RecursionAvailable bool
-	// NoQuestion expects an empty question section; otherwise the request's is expected back exactly.
-	NoQuestion bool
-	// UDPTruncated expects TC over UDP with part of Answer; over TCP the whole Answer comes without TC.
-	UDPTruncated bool
-	// OPT is the payload size the reply's OPT must advertise; 0 expects no OPT.
-	OPT uint16
-
-	Answer, Ns, Extra []dns.RR // Extra without the OPT
-}
-
-func (tc testCase) request() *dns.Msg {
-	if tc.Msg != nil {
-		return tc.Msg()
-	}
-	m := new(dns.Msg)
-	m.SetQuestion(tc.Qname, tc.Qtype)
-	return m
-}
-
-// check compares resp with the expectation, section by section after sorting.
-func (tc testCase) check(t *testing.T, req, resp *dns.Msg, udp bool) {
-	t.Helper()
-	require.Equal(t, dns.RcodeToString[tc.Rcode], dns.RcodeToString[resp.Rcode], "rcode\n%v", resp)
-	require.Equal(t, req.Id, resp.Id, "id")
-	require.True(t, resp.Response, "QR")
-	require.Equal(t, tc.Authoritative, resp.Authoritative, "AA\n%v", resp)
-	require.Equal(t, tc.RecursionAvailable, resp.RecursionAvailable, "RA")
-	require.Equal(t, req.RecursionDesired, resp.RecursionDesired, "RD must be copied")
-	require.False(t, resp.AuthenticatedData, "AD")
-	if tc.NoQuestion {
-		require.Empty(t, resp.Question)
-	} else {
-		require.Equal(t, req.Question, resp.Question, "the question must be echoed exactly")
-	}
-
-	opt := resp.IsEdns0()
-	if tc.OPT == 0 {
-		require.Nil(t, opt, "OPT")
-	} else {
-		require.NotNil(t, opt, "OPT")
-		require.Equal(t, tc.OPT, opt.UDPSize(), "OPT payload size")
-		require.Equal(t, uint8(0), opt.Version(), "EDNS version")
-	}
-
-	answer := sorted(resp.Answer)
-	if udp && tc.UDPTruncated {
-		require.True(t, resp.Truncated, "TC over UDP")
-		require.Less(t, len(answer), len(tc.Answer), "a truncated answer holds fewer records")
-		require.Subset(t, sorted(tc.Answer), answer)
-	} else {
-		require.False(t, resp.Truncated, "TC")
-		require.Equal(t, sorted(tc.Answer), answer, "answer")
-	}
-	require.Equal(t, sorted(tc.Ns), sorted(resp.Ns), "authority")
-	require.Equal(t, sorted(tc.Extra), sorted(resp.Extra), "additional")
-}
-
-// sorted presents a section as sorted zone-file lines, leaving out the OPT pseudo-record.
-func sorted(rrs []dns.RR) []string {
-	out := []string{}
-	for _, rr := range rrs {
-		if rr.Header().Rrtype == dns.TypeOPT {
-			continue
-		}
-		out = append(out, rr.String())
-	}
-	slices.Sort(out)
-	return out
-}
-
-// exchange sends req to addr over network and returns the reply.
-func exchange(t testing.TB, network, addr string, req *dns.Msg) *dns.Msg {
-	t.Helper()
-	c := &dns.Client{Net: network, Timeout: 5 * time.Second}
-	resp, _, err := c.Exchange(req, addr)
-	require.NoError(t, err, "query %v over %s", req.Question, network)
-	return resp
 }

@@ -15,7 +15,8 @@ var Module = fx.Module("dnsserver",
 	fx.Invoke(func(*Server) {}),
 )
 
-// Params are the server's dependencies. Bus is optional: without it recovered panics are only logged.
+// Params are the server's dependencies. Bus is optional: without it the reports it would carry (recovered
+// panics as ErrorEvents, a failed listener as an unhealthy HealthEvent) are logged instead.
 type Params struct {
 	fx.In
 

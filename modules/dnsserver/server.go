@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -30,8 +31,9 @@ type Server struct {
 	tcpc  *dns.Client // forwarding, when the UDP answer was truncated
 	stats counters
 	cache *answerCache // packed replies to plain UDP queries
-	// reports hands recovered panics to the goroutine that publishes them, so a query never waits on the bus.
-	reports chan *events.ErrorEvent
+	// reports hands recovered panics and failed listeners to the goroutine that publishes them, so that a query
+	// never waits on the bus.
+	reports chan events.Event
 	// beforeAnswer, when set (by tests, before Start), runs before each answer the full path builds.
 	beforeAnswer func(*dns.Msg)
 
@@ -92,7 +94,7 @@ func NewServer(cfg Config, store *dnsstore.Store, log *zap.Logger, bus *events.B
 		udpc:    &dns.Client{Net: "udp", Timeout: cfg.ForwardTimeout, UDPSize: cfg.UDPSize},
 		tcpc:    &dns.Client{Net: "tcp", Timeout: cfg.ForwardTimeout},
 		cache:   newAnswerCache(),
-		reports: make(chan *events.ErrorEvent, 16),
+		reports: make(chan events.Event, 16),
 	}, nil
 }
 
@@ -124,8 +126,7 @@ func (s *Server) Start(ctx context.Context) error {
 		defer r.serving.Done()
 		err := r.tcp.ActivateAndServe()
 		if r.started.Load() && runCtx.Err() == nil {
-			s.running.Store(false)
-			s.log.Error("the TCP listener stopped unexpectedly", zap.Stringer("addr", ln.Addr()), zap.Error(err))
+			s.failed("TCP", ln.Addr(), err)
 		}
 		exited <- err
 	}()
@@ -149,6 +150,12 @@ func (s *Server) Start(ctx context.Context) error {
 	s.log.Info("serving DNS",
 		zap.Stringer("udp", pc.LocalAddr()), zap.Stringer("tcp", ln.Addr()),
 		zap.Strings("zones", s.zoneNames()), zap.Strings("forwarders", s.cfg.Forwarders))
+	for _, srv := range s.res.servers {
+		if len(srv.addrs) == 0 {
+			s.log.Warn("the zones' nameserver name has no address: set dns.addresses to this node's addresses",
+				zap.String("nameserver", srv.name), zap.String("bind_address", s.cfg.BindAddress))
+		}
+	}
 	return nil
 }
 
@@ -181,8 +188,10 @@ func (s *Server) abort(r *run, pc net.PacketConn, ln net.Listener) {
 	r.serving.Wait()
 }
 
-// Stop stops serving: it aborts forwarding in flight, shuts both listeners down (waiting for queries being
-// answered, within ctx) and publishes any panic reports still queued. It is safe to call when not started.
+// Stop stops serving: it aborts forwarding in flight, shuts both listeners down, waiting within ctx for
+// queries being answered, and publishes the reports still queued. It returns once every goroutine the server
+// started has ended, also when ctx ends first or a listener had failed: past ctx the sockets are closed and
+// forwarding aborted, so what is left is a query finishing its answer. It is safe to call when not started.
 func (s *Server) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -200,17 +209,10 @@ func (s *Server) Stop(ctx context.Context) error {
 	if err := r.tcp.ShutdownContext(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("dns: shut down %s: %w", r.tcp.Listener.Addr(), err))
 	}
-	close(r.report)
-	if len(errs) > 0 {
-		return errors.Join(errs...)
-	}
-	r.serving.Wait() // ShutdownContext returned, so ActivateAndServe has
-	select {
-	case <-r.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("dns: stop: %w", ctx.Err())
-	}
+	r.serving.Wait() // the listener is closed and its connections' reads cut short, so TCP serving ends
+	close(r.report)  // after the serve loops, so that a failure they reported is published too
+	<-r.done
+	return errors.Join(errs...)
 }
 
 // Addr returns the bound UDP and TCP addresses, or nils when not started.
@@ -272,7 +274,7 @@ func (s *Server) handler(ctx context.Context) dns.HandlerFunc {
 		if s.beforeAnswer != nil {
 			s.beforeAnswer(req)
 		}
-		m, fwd := s.res.answer(s.store.Snapshot(), req)
+		m, fwd := s.res.answer(s.store.Snapshot(), req, clientAddr(w.RemoteAddr()))
 		if fwd {
 			s.stats.forwarded.Add(1)
 			m = s.forward(ctx, req)
@@ -370,31 +372,58 @@ func (s *Server) failure(req *dns.Msg) *dns.Msg {
 	return m
 }
 
-// recovered handles a panic raised while answering req: it counts and logs the panic, queues an ErrorEvent
-// without waiting (the query path never blocks on the bus, so a full queue drops the report) and returns
-// the SERVFAIL reply to send.
+// recovered handles a panic raised while answering req: it counts the panic, reports it (with the stack) as
+// an ErrorEvent and returns the SERVFAIL reply to send.
 func (s *Server) recovered(req *dns.Msg, v any) *dns.Msg {
 	s.stats.panics.Add(1)
-	q := questionOf(req)
-	s.log.Error("recovered a panic while answering a DNS query; answered SERVFAIL",
-		zap.Any("panic", v), zap.Stringer("question", q), zap.Stack("stack"))
-	if s.bus != nil {
-		e := &events.ErrorEvent{
-			Metadata: events.Metadata{Source: "dns"},
-			Kind:     events.ErrorPanic,
-			Module:   "dns",
-			Message:  fmt.Sprintf("panic answering %v: %v", q, v),
-		}
-		select {
-		case s.reports <- e:
-		default:
-			s.log.Warn("dropped a panic report: the report queue is full")
-		}
-	}
+	s.report(&events.ErrorEvent{
+		Metadata: events.Metadata{Source: "dns"},
+		Kind:     events.ErrorPanic,
+		Module:   "dns",
+		Message:  fmt.Sprintf("panic answering %v (answered SERVFAIL): %v\n%s", questionOf(req), v, debug.Stack()),
+	})
 	return s.failure(req)
 }
 
-// reporter publishes queued panic reports until Stop, then publishes what is left and exits.
+// failed reports that a listener's serve loop ended on its own with err: the server no longer serves.
+func (s *Server) failed(transport string, addr net.Addr, err error) {
+	s.running.Store(false)
+	s.report(&events.HealthEvent{
+		Metadata:  events.Metadata{Source: "dns"},
+		Kind:      events.Unhealthy,
+		Component: "dns",
+		Message:   fmt.Sprintf("the %s listener on %s stopped: %v", transport, addr, err),
+	})
+}
+
+// report queues e for the reporter without waiting: the query path never blocks on the bus. An error is
+// handled once, so e is only published (the logging handler writes it); it is logged here instead when it
+// cannot be, because there is no bus or the queue is full.
+func (s *Server) report(e events.Event) {
+	if s.bus != nil {
+		select {
+		case s.reports <- e:
+			return
+		default:
+		}
+	}
+	s.logUnpublished(e, errors.New("no bus, or the report queue is full"))
+}
+
+// logUnpublished logs a report that could not be published, so that it is not lost.
+func (s *Server) logUnpublished(e events.Event, err error) {
+	var msg string
+	switch ev := e.(type) {
+	case *events.ErrorEvent:
+		msg = ev.Message
+	case *events.HealthEvent:
+		msg = ev.Message
+	}
+	// The same shape as the logging handler's line for a published event.
+	s.log.Error(string(e.Family())+"/"+string(e.EventKind()), zap.String("message", msg), zap.NamedError("unpublished", err))
+}
+
+// reporter publishes queued reports until Stop, then publishes what is left and exits.
 func (s *Server) reporter(r *run) {
 	defer close(r.done)
 	for {
@@ -414,13 +443,22 @@ func (s *Server) reporter(r *run) {
 	}
 }
 
-func (s *Server) publish(e *events.ErrorEvent) {
-	if s.bus == nil {
-		return
-	}
+func (s *Server) publish(e events.Event) {
 	if err := s.bus.Publish(context.Background(), e); err != nil {
-		s.log.Warn("cannot publish a panic report", zap.Error(err))
+		s.logUnpublished(e, err)
 	}
+}
+
+// clientAddr is the IP address of a client's transport address, or the invalid Addr (a client allowed
+// nothing) for an address of another kind.
+func clientAddr(a net.Addr) netip.Addr {
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		return a.AddrPort().Addr()
+	case *net.TCPAddr:
+		return a.AddrPort().Addr()
+	}
+	return netip.Addr{}
 }
 
 // questionOf describes req's question for logs, lazily: it is formatted only when a line is written.

@@ -14,9 +14,14 @@ import (
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/dnstest"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
 )
@@ -26,9 +31,9 @@ func requireAnswers(t *testing.T, srv *Server, network string) {
 	t.Helper()
 	req := new(dns.Msg)
 	req.SetQuestion("a.lab.test.", dns.TypeA)
-	resp := exchange(t, network, addrOf(srv, network), req)
+	resp := dnstest.Exchange(t, network, addrOf(srv, network), req)
 	require.Equal(t, dns.RcodeSuccess, resp.Rcode)
-	require.Equal(t, []string{"a.lab.test.\t60\tIN\tA\t10.0.0.1"}, sorted(resp.Answer))
+	require.Equal(t, []string{"a.lab.test. 60 IN A 10.0.0.1"}, dnstest.Sorted(resp.Answer))
 }
 
 // garbage are packets no parser should accept, each of which must leave the server answering.
@@ -87,12 +92,12 @@ func TestMalformedQuestionIsFormErr(t *testing.T) {
 
 func TestStats(t *testing.T) {
 	cfg := testConfig()
-	cfg.Forwarders = []string{serveUpstream(t, upstream)}
+	cfg.Forwarders = []string{dnstest.Serve(t, dns.HandlerFunc(upstream))}
 	srv := startServer(t, cfg, newTestStore(t), nil, nil)
 	for _, name := range []string{"a.lab.test.", "www.lab.test.", "missing.lab.test.", "example.com.", "A.lab.test."} {
 		req := new(dns.Msg)
 		req.SetQuestion(name, dns.TypeA)
-		exchange(t, "udp", addrOf(srv, "udp"), req)
+		dnstest.Exchange(t, "udp", addrOf(srv, "udp"), req)
 	}
 	// The UDP worker adds its counts after sending a batch's replies, so the last ones may lag a little.
 	want := Stats{
@@ -208,7 +213,7 @@ func TestPanicAnswersServfail(t *testing.T) {
 		t.Run(network, func(t *testing.T) {
 			req := new(dns.Msg)
 			req.SetQuestion("panic.lab.test.", dns.TypeA)
-			resp := exchange(t, network, addrOf(srv, network), req)
+			resp := dnstest.Exchange(t, network, addrOf(srv, network), req)
 			require.Equal(t, dns.RcodeServerFailure, resp.Rcode)
 			require.Equal(t, req.Question, resp.Question)
 			requireAnswers(t, srv, network)
@@ -317,6 +322,8 @@ func TestNewServerRejectsBadConfig(t *testing.T) {
 		{"bad port", func(c *Config) { c.Port = 70000 }, "port 70000"},
 		{"small UDP size", func(c *Config) { c.UDPSize = 100 }, "udp_size 100"},
 		{"bad forwarder", func(c *Config) { c.Forwarders = []string{"8.8.8.8"} }, `forwarder "8.8.8.8"`},
+		{"bad forward_allow", func(c *Config) { c.ForwardAllow = []string{"10.0.0.0"} }, `forward_allow "10.0.0.0"`},
+		{"bad address", func(c *Config) { c.Addresses = []string{"ns.lab.test"} }, `addresses: "ns.lab.test"`},
 		{"no forward timeout", func(c *Config) {
 			c.Forwarders = []string{"8.8.8.8:53"}
 			c.ForwardTimeout = 0
@@ -357,6 +364,40 @@ func TestSOANames(t *testing.T) {
 			require.Equal(t, tt.wantNS, soa.Ns)
 			require.Equal(t, tt.wantMbox, soa.Mbox)
 			require.Equal(t, tt.wantNS, r.zones[0].ns.Ns)
+		})
+	}
+}
+
+// TestNameserverAddresses: the zone's nameserver name answers with this node's addresses, however they are
+// configured; without any it still exists (NODATA, not NXDOMAIN).
+func TestNameserverAddresses(t *testing.T) {
+	tests := []struct {
+		name      string
+		bind      string
+		addresses []string
+		want      []string
+	}{
+		{"addresses", "0.0.0.0", []string{"2001:db8::53", "192.0.2.53"}, []string{"ns.lab.test. 300 IN A 192.0.2.53"}},
+		{"a specific bind address", "192.0.2.7", nil, []string{"ns.lab.test. 300 IN A 192.0.2.7"}},
+		{"addresses before the bind address", "192.0.2.7", []string{"192.0.2.53"}, []string{"ns.lab.test. 300 IN A 192.0.2.53"}},
+		{"a wildcard bind address", "0.0.0.0", nil, []string{}},
+		{"an IPv6 wildcard bind address", "::", nil, []string{}},
+	}
+	store := dnsstore.New()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.BindAddress, cfg.Addresses = tt.bind, tt.addresses
+			r, err := newResolver(cfg)
+			require.NoError(t, err)
+			m, fwd := r.answer(store.Snapshot(), dnstest.Query("ns.lab.test.", dns.TypeA), loopback)
+			require.False(t, fwd)
+			require.Equal(t, dns.RcodeSuccess, m.Rcode)
+			require.True(t, m.Authoritative)
+			require.Equal(t, tt.want, dnstest.Sorted(m.Answer))
+			if len(tt.want) == 0 {
+				require.Len(t, m.Ns, 1, "NODATA carries the SOA")
+			}
 		})
 	}
 }
@@ -426,5 +467,144 @@ func TestReverseAddr(t *testing.T) {
 		}
 		require.True(t, ok, tt.name)
 		require.Equal(t, tt.want, addr.String(), tt.name)
+	}
+}
+
+// TestForwardAllowPerClient asks one question outside the zones from two loopback addresses, one allowed to
+// recurse and one not, with RD set and clear, in an order that would show a refusal cached for the wrong
+// client or query.
+func TestForwardAllowPerClient(t *testing.T) {
+	cfg := testConfig()
+	cfg.Forwarders = []string{dnstest.Serve(t, dns.HandlerFunc(upstream))}
+	cfg.ForwardAllow = []string{"127.0.0.1/32"}
+	srv := startServer(t, cfg, newTestStore(t), nil, nil)
+	steps := []struct {
+		from  string
+		rd    bool
+		rcode int
+	}{
+		{"127.0.0.2", true, dns.RcodeRefused},
+		{"127.0.0.2", true, dns.RcodeRefused},
+		{"127.0.0.1", true, dns.RcodeSuccess},
+		{"127.0.0.1", false, dns.RcodeRefused},
+		{"127.0.0.1", true, dns.RcodeSuccess},
+		{"127.0.0.2", false, dns.RcodeRefused},
+	}
+	for _, network := range []string{"udp", "tcp"} {
+		for i, st := range steps {
+			t.Run(fmt.Sprintf("%s/%d from %s rd=%v", network, i, st.from, st.rd), func(t *testing.T) {
+				local := net.ParseIP(st.from)
+				c := &dns.Client{Net: network, Timeout: dnstest.Timeout, Dialer: &net.Dialer{LocalAddr: &net.UDPAddr{IP: local}}}
+				if network == "tcp" {
+					c.Dialer.LocalAddr = &net.TCPAddr{IP: local}
+				}
+				req := dnstest.Query("example.com.", dns.TypeA)
+				req.RecursionDesired = st.rd
+				resp, _, err := c.Exchange(req, addrOf(srv, network))
+				require.NoError(t, err)
+				require.Equal(t, dns.RcodeToString[st.rcode], dns.RcodeToString[resp.Rcode])
+				require.Equal(t, st.rcode == dns.RcodeSuccess, resp.RecursionAvailable, "RA only on a forwarded reply")
+				require.Equal(t, st.rcode == dns.RcodeSuccess, len(resp.Answer) == 1, "answer")
+			})
+		}
+	}
+}
+
+// TestStopWaitsForEveryGoroutine stops servers whose goroutines failed or are still busy: Stop returns only
+// once every goroutine the server started has ended, and a serve loop that fails is reported once, as an
+// unhealthy event.
+func TestStopWaitsForEveryGoroutine(t *testing.T) {
+	tests := []struct {
+		name string
+		// fail closes a socket under a serve loop, which then fails; nil leaves the sockets alone.
+		fail func(*Server) error
+		// inFlight sends a TCP query that is still being answered when Stop is called with a context ended.
+		inFlight bool
+		stopErr  string // what Stop's error must contain; empty means none
+		failed   string // the listener reported as failed
+	}{
+		{name: "UDP serve loop failed", fail: func(s *Server) error { return s.run.udp.conn.Close() }, failed: "UDP"},
+		{name: "TCP serve loop failed", fail: func(s *Server) error { return s.run.tcp.Listener.Close() }, failed: "TCP"},
+		{name: "context ended with a TCP query being answered", inFlight: true, stopErr: "context canceled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bus := eventstest.NewBus(t)
+			w := eventstest.NewWatcher(t, bus, events.Filter{Families: []events.Family{events.FamilyHealth}})
+			others := goleak.IgnoreCurrent() // the bus's, stopped when the test ends
+			s, err := NewServer(testConfig(), newTestStore(t), zaptest.NewLogger(t), bus)
+			require.NoError(t, err)
+			entered, release := make(chan struct{}, 1), make(chan struct{})
+			s.beforeAnswer = func(*dns.Msg) {
+				entered <- struct{}{}
+				<-release // the query is answered only once Stop has begun (or the test ends)
+			}
+			require.NoError(t, s.Start(context.Background()))
+			ctx := context.Background()
+			if tt.fail != nil {
+				require.NoError(t, tt.fail(s))
+				require.Eventually(t, func() bool { return !s.Running() }, 5*time.Second, time.Millisecond)
+			}
+			if tt.inFlight {
+				go func() {
+					c := &dns.Client{Net: "tcp", Timeout: dnstest.Timeout}
+					_, _, _ = c.Exchange(dnstest.Query("a.lab.test.", dns.TypeA), addrOf(s, "tcp"))
+				}()
+				<-entered
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				cancel()
+			}
+			stopped := context.AfterFunc(ctx, func() { close(release) })
+			err = s.Stop(ctx)
+			if stopped() {
+				close(release) // ctx never ends: nothing waits for the hook
+			}
+			if tt.stopErr == "" {
+				require.NoError(t, err)
+			} else {
+				require.ErrorContains(t, err, tt.stopErr)
+				// The query in flight was answered, and counted, before Stop returned.
+				require.Equal(t, uint64(1), s.Stats().Answers["NOERROR"])
+			}
+			if tt.failed != "" {
+				e := w.Expect(t, "the failed listener", eventstest.Kind(events.FamilyHealth, events.Kind(events.Unhealthy)))
+				require.Contains(t, e.(*events.HealthEvent).Message, "the "+tt.failed+" listener")
+				require.Equal(t, "dns", e.(*events.HealthEvent).Component)
+			}
+			require.False(t, s.Running())
+			goleak.VerifyNone(t, others)
+		})
+	}
+}
+
+// TestPanicReportedOnce: a recovered panic is published as an ErrorEvent and not logged as well (the logging
+// handler logs the event); it is logged only when it cannot be published.
+func TestPanicReportedOnce(t *testing.T) {
+	for _, withBus := range []bool{true, false} {
+		t.Run(fmt.Sprintf("bus=%v", withBus), func(t *testing.T) {
+			var bus *events.Bus
+			var w *eventstest.Watcher
+			if withBus {
+				bus = eventstest.NewBus(t)
+				w = eventstest.NewWatcher(t, bus, events.Filter{Families: []events.Family{events.FamilyError}})
+			}
+			core, logs := observer.New(zapcore.WarnLevel)
+			s, err := NewServer(testConfig(), newTestStore(t), zap.New(core), bus)
+			require.NoError(t, err)
+			s.beforeAnswer = func(*dns.Msg) { panic("injected") }
+			require.NoError(t, s.Start(context.Background()))
+			resp := dnstest.Exchange(t, "tcp", addrOf(s, "tcp"), dnstest.Query("a.lab.test.", dns.TypeA))
+			require.Equal(t, dns.RcodeServerFailure, resp.Rcode)
+			require.NoError(t, s.Stop(context.Background())) // publishes what is queued
+			if withBus {
+				w.Expect(t, "the panic report", eventstest.Kind(events.FamilyError, events.Kind(events.ErrorPanic)))
+				require.Zero(t, logs.Len(), "published, so not logged: %v", logs.All())
+				return
+			}
+			require.Equal(t, 1, logs.Len(), "logged once when it cannot be published")
+			require.Equal(t, "error/panic", logs.All()[0].Message)
+			require.Contains(t, logs.All()[0].ContextMap()["message"], "injected")
+		})
 	}
 }

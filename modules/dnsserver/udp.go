@@ -138,8 +138,7 @@ func (u *udpServer) work() {
 			if errors.As(err, &ne) && ne.Timeout() || isTransient(err) {
 				continue
 			}
-			u.s.running.Store(false)
-			u.s.log.Error("the UDP listener stopped unexpectedly", zap.Stringer("addr", u.conn.LocalAddr()), zap.Error(err))
+			u.s.failed("UDP", u.conn.LocalAddr(), err)
 			return
 		}
 		w.batch(n)
@@ -263,14 +262,17 @@ func (w *worker) answer(snap *dnsstore.Snapshot, p []byte, addr net.Addr, oob, o
 	if s.beforeAnswer != nil {
 		s.beforeAnswer(req)
 	}
-	m, fwd := s.res.answer(snap, req)
+	m, fwd := s.res.answer(snap, req, clientAddr(addr))
 	if fwd {
 		s.stats.forwarded.Add(1)
 		return w.u.forward(req, addr, oob, out)
 	}
 	size := s.res.replySize(req, true)
 	reply = s.pack(m, size, out, req)
-	if reply != nil && plain && cacheable(req, m, q, size, p, reply) {
+	// With forwarders a REFUSED may be a recursion refused to this client or to a query without RD, which
+	// another query for the same question would not get: such replies are not cached.
+	personal := s.res.forward && m.Rcode == dns.RcodeRefused
+	if reply != nil && plain && !personal && cacheable(req, m, q, size, p, reply) {
 		s.cache.put(key, snap.Generation(), reply, q.nameEnd-headerLen, !m.Compress, m.Rcode)
 	}
 	return reply, m.Rcode
@@ -284,7 +286,7 @@ func (w *worker) panicked(req *dns.Msg, p []byte, v any, out []byte) ([]byte, in
 		w.tally.queries++
 		req = new(dns.Msg)
 		if err := req.Unpack(p); err != nil {
-			s.recovered(req, v) // counted, logged and reported all the same
+			s.recovered(req, v) // counted and reported all the same
 			return nil, -1
 		}
 	}

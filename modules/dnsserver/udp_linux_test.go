@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 	"golang.org/x/net/ipv6"
+
+	"github.com/joyride-dns/joyride/pkg/dnstest"
 )
 
 // TestSession serves with control messages, as on a wildcard address (where each reply must leave from
@@ -21,8 +23,8 @@ func TestSession(t *testing.T) {
 	u.start()
 	for range 2 { // a miss, then a hit
 		req := query("a.lab.test.", dns.TypeA, 1232, false)
-		resp := exchange(t, "udp", u.conn.LocalAddr().String(), req)
-		require.Equal(t, []string{"a.lab.test.\t60\tIN\tA\t10.0.0.1"}, sorted(resp.Answer))
+		resp := dnstest.Exchange(t, "udp", u.conn.LocalAddr().String(), req)
+		require.Equal(t, []string{"a.lab.test. 60 IN A 10.0.0.1"}, dnstest.Sorted(resp.Answer))
 	}
 	// Counted once the batch's replies are sent: the count may follow the reply by a moment.
 	require.Eventually(t, func() bool { return s.Stats().CacheHits == 1 }, 5*time.Second, time.Millisecond)

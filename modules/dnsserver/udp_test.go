@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/dnstest"
 )
 
 // serveUDP runs a udpServer of s on a loopback socket, as Start would, with edit applied before the
@@ -142,7 +143,7 @@ func TestSingleConn(t *testing.T) {
 	u.start()
 	for _, name := range []string{"a.lab.test.", "A.LAB.test.", "missing.lab.test."} {
 		req := query(name, dns.TypeA, 1232, false)
-		resp := exchange(t, "udp", u.conn.LocalAddr().String(), req)
+		resp := dnstest.Exchange(t, "udp", u.conn.LocalAddr().String(), req)
 		require.Equal(t, req.Question, resp.Question)
 		require.Equal(t, req.Id, resp.Id)
 	}
@@ -247,8 +248,8 @@ func TestNoStaleAnswers(t *testing.T) {
 		resp, _, err := c.Exchange(req, addr)
 		require.NoError(t, err)
 		require.Equal(t, req.Question, resp.Question)
-		require.Equal(t, []string{fmt.Sprintf("moving.lab.test.\t60\tIN\tA\t10.9.%d.%d", i/250, i%250+1)},
-			sorted(resp.Answer), "query %d", i)
+		require.Equal(t, []string{fmt.Sprintf("moving.lab.test. 60 IN A 10.9.%d.%d", i/250, i%250+1)},
+			dnstest.Sorted(resp.Answer), "query %d", i)
 	}
 	stop.Store(true)
 	wg.Wait()

@@ -7,6 +7,8 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
+
+	"github.com/joyride-dns/joyride/pkg/dnstest"
 )
 
 func TestParsePlain(t *testing.T) {
@@ -94,7 +96,7 @@ func TestParsePlain(t *testing.T) {
 		{"OPT cut short", cut(query("a.lab.test.", dns.TypeA, 1232, false), 38), nil},
 		{"not an OPT", plain(func() *dns.Msg {
 			m := query("a.lab.test.", dns.TypeA, -1, false)
-			m.Extra = rrs("x.lab.test. 60 IN A 10.0.0.1")
+			m.Extra = dnstest.RRs("x.lab.test. 60 IN A 10.0.0.1")
 			return m
 		}()), nil},
 		{"client subnet", plain(withOption(&dns.EDNS0_SUBNET{Code: dns.EDNS0SUBNET, Family: 1, SourceNetmask: 24,
