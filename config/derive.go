@@ -2,6 +2,7 @@ package config
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 )
@@ -23,6 +24,8 @@ type derived struct {
 //     on the host the containers' records point at, which inside a bridge network auto-detection gets wrong.
 //     Either of traefikfile's own keys keeps docker's out entirely, so a configured host_ip never gains docker's
 //     AAAA. docker's section is read even with the docker module off.
+//   - dns.addresses, when empty, are docker's host_ip and host_ip6 (HOSTIP, HOSTIP6): the zones' nameserver name
+//     (ns.<zone>) answers with the address this node is reached at, the one its containers' records point at.
 func derive(user Config) (Config, []derived) {
 	cfg := user
 	var out []derived
@@ -47,6 +50,18 @@ func derive(user Config) (Config, []derived) {
 		}
 		if cfg.Docker.HostIP6 != "" {
 			out = append(out, derived{Key: "traefikfile.host_ip6", From: "docker.host_ip6"})
+		}
+	}
+	if len(cfg.DNS.Addresses) == 0 {
+		var from []string
+		for _, a := range []struct{ key, ip string }{{"docker.host_ip", cfg.Docker.HostIP}, {"docker.host_ip6", cfg.Docker.HostIP6}} {
+			if a.ip != "" {
+				cfg.DNS.Addresses = append(cfg.DNS.Addresses, a.ip)
+				from = append(from, a.key)
+			}
+		}
+		if len(from) > 0 {
+			out = append(out, derived{Key: "dns.addresses", From: strings.Join(from, ", ")})
 		}
 	}
 	return cfg, out

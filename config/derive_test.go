@@ -16,6 +16,7 @@ func TestDerive(t *testing.T) {
 		edit            func(*Config)
 		docker, traefik []string // allowed domains
 		ip, ip6         string   // traefikfile's host addresses
+		addresses       []string // dns.addresses
 		derived         []derived
 	}{
 		{name: "no zones: any name, said so", docker: []string{"*"}, traefik: []string{"*"},
@@ -32,22 +33,32 @@ func TestDerive(t *testing.T) {
 			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
 			c.Docker.HostIP, c.Docker.HostIP6 = "192.0.2.1", "2001:db8::1"
 		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.1", ip6: "2001:db8::1",
-			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}, {"traefikfile.host_ip6", "docker.host_ip6"}}},
+			addresses: []string{"192.0.2.1", "2001:db8::1"},
+			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}, {"traefikfile.host_ip6", "docker.host_ip6"},
+				{"dns.addresses", "docker.host_ip, docker.host_ip6"}}},
 		{name: "docker's IPv4 alone", edit: func(c *Config) {
 			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
 			c.Docker.HostIP = "192.0.2.1"
-		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.1",
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.1", addresses: []string{"192.0.2.1"},
+			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}, {"dns.addresses", "docker.host_ip"}}},
+		{name: "dns.addresses set are kept", edit: func(c *Config) {
+			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
+			c.Docker.HostIP = "192.0.2.1"
+			c.DNS.Addresses = []string{"192.0.2.53"}
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.1", addresses: []string{"192.0.2.53"},
 			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}}},
 		{name: "traefikfile's host_ip keeps docker's pair out", edit: func(c *Config) {
 			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
 			c.Docker.HostIP, c.Docker.HostIP6 = "192.0.2.1", "2001:db8::1"
 			c.Traefikfile.HostIP = "192.0.2.2"
-		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.2"},
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.2",
+			addresses: []string{"192.0.2.1", "2001:db8::1"}, derived: []derived{{"dns.addresses", "docker.host_ip, docker.host_ip6"}}},
 		{name: "traefikfile's host_ip6 keeps docker's pair out", edit: func(c *Config) {
 			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
 			c.Docker.HostIP, c.Docker.HostIP6 = "192.0.2.1", "2001:db8::1"
 			c.Traefikfile.HostIP6 = "2001:db8::2"
-		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip6: "2001:db8::2"},
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip6: "2001:db8::2",
+			addresses: []string{"192.0.2.1", "2001:db8::1"}, derived: []derived{{"dns.addresses", "docker.host_ip, docker.host_ip6"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,6 +72,7 @@ func TestDerive(t *testing.T) {
 			assert.Equal(t, tt.traefik, got.Traefikfile.AllowedDomains)
 			assert.Equal(t, tt.ip, got.Traefikfile.HostIP)
 			assert.Equal(t, tt.ip6, got.Traefikfile.HostIP6)
+			assert.Equal(t, tt.addresses, got.DNS.Addresses)
 			assert.Equal(t, tt.derived, derived)
 			assert.Equal(t, before, user, "the user's configuration is not changed")
 		})
