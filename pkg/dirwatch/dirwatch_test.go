@@ -249,7 +249,8 @@ func TestContinuousWriterIsBounded(t *testing.T) {
 	path := filepath.Join(dir, "app.log")
 	write(t, path, "start\n")
 	cfg := testConfig(Notify, dir)
-	cfg.MinInterval = 300 * time.Millisecond
+	const interval = 300 * time.Millisecond
+	cfg.MinInterval = interval
 	r := start(t, cfg)
 	r.waitChanges(t, path, 1, false)
 
@@ -274,7 +275,7 @@ func TestContinuousWriterIsBounded(t *testing.T) {
 		return r.last[path].After(stopped)
 	}, waitFor, tick, "the last change was not delivered")
 	reads := len(r.changes(path)) - 1
-	bound := int(took/cfg.MinInterval) + 2
+	bound := int(took/interval) + 2
 	t.Logf("%d writes in %v: %d deliveries (bound %d)", writes, took, reads, bound)
 	assert.LessOrEqual(t, reads, bound)
 	assert.GreaterOrEqual(t, reads, 2, "a file that keeps changing is still re-read")
