@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/events/eventstest"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
 )
 
@@ -219,10 +220,12 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := DefaultConfig()
 			tt.mutate(&cfg)
-			_, err := New(Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.NewNop(), Config: cfg})
+			_, err := New(Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.NewNop(), Bus: eventstest.NewBus(t), Config: cfg})
 			assert.ErrorContains(t, err, tt.err)
 		})
 	}
-	_, err := New(Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.NewNop(), Config: DefaultConfig()})
+	_, err := NewProducer(DefaultConfig(), nil, nil)
+	assert.ErrorContains(t, err, "docker: an event bus is required")
+	_, err = NewProducer(DefaultConfig(), nil, eventstest.NewBus(t))
 	assert.NoError(t, err, "the defaults are valid")
 }
