@@ -214,3 +214,28 @@ func TestWithoutFx(t *testing.T) {
 	_, err = NewProducer(testConfig("auto", dir), nil, nil)
 	assert.ErrorContains(t, err, "bus is required")
 }
+
+// BenchmarkLoadLargeFile is one edit of a 100,000-line file as the loader handles it: read, parse, build the
+// snapshot, compare its hash with the last one and publish.
+func BenchmarkLoadLargeFile(b *testing.B) {
+	dir := b.TempDir()
+	path := filepath.Join(dir, "big")
+	content := bigHostsFile(100_000)
+	edited := strings.Replace(content, "host-50002.example.lan", "host-50002.edited.lan", 1)
+	bus := eventstest.NewBus(b)
+	p, err := NewProducer(testConfig("notify", dir), nil, bus)
+	require.NoError(b, err)
+	l := newLoader(p)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		c := content
+		if i%2 == 1 {
+			c = edited
+		}
+		require.NoError(b, os.WriteFile(path, []byte(c), 0o644))
+		b.StartTimer()
+		l.apply(ctx, changed(path))
+	}
+}
