@@ -340,7 +340,7 @@ func TestTwoContainersOneName(t *testing.T) {
 func TestStopGrace(t *testing.T) {
 	cs := newContainers(t, testEngine(t))
 	cfg := testConfig()
-	cfg.StopGrace = 1500 * time.Millisecond
+	cfg.StopGrace = 2500 * time.Millisecond // long enough for a loaded engine to stop and start a container
 	h := newHarness(t, cfg)
 
 	t.Run("records outlive the container by the grace", func(t *testing.T) {
@@ -358,8 +358,13 @@ func TestStopGrace(t *testing.T) {
 		id, _ := cs.run(map[string]string{"joyride.host.name": n})
 		h.requireResolves(n)
 		h.expectContainer(events.ContainerStarted, id)
+		began := time.Now()
 		cs.stop(id)
 		cs.start(id)
+		if took := time.Since(began); took >= cfg.StopGrace {
+			// The engine alone took longer than the grace (a loaded machine): removing the records was right.
+			t.Skipf("the engine took %v to stop and start the container, more than the %v grace", took, cfg.StopGrace)
+		}
 		require.Eventually(t, func() bool { return h.countContainer(events.ContainerStarted, id) >= 2 },
 			waitFor, tick, "restart not seen")
 		require.Never(t, func() bool { return h.countContainer(events.ContainerStopped, id) > 0 },
