@@ -373,3 +373,36 @@ func TestRunReturnsWhenContextEnds(t *testing.T) {
 	}
 	assert.Nil(t, w.fsw, "fsnotify is closed")
 }
+
+// TestProblemLoggedOnce: a lasting problem is logged once however many polls see it, and logged again only
+// once it has cleared and come back.
+func TestProblemLoggedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hosts")
+	core, logs := observer.New(zapcore.DebugLevel)
+	w, err := New(testConfig(Poll, path), zap.New(core))
+	require.NoError(t, err)
+	require.NoError(t, w.Open())
+	const problem = "directory appeared but cannot be used"
+
+	write(t, path, "a file where the directory should be")
+	for range 3 {
+		w.tick()
+	}
+	assert.Equal(t, 1, logs.FilterMessage(problem).Len(), "logged once over three polls")
+
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.Mkdir(path, 0o755))
+	write(t, filepath.Join(path, "f"), "1")
+	w.tick()
+	b, ok := w.take()
+	require.True(t, ok)
+	assert.Equal(t, Batch{Changes: []Change{{Path: filepath.Join(path, "f")}}, Scanned: []string{path}}, b)
+	assert.Equal(t, 1, logs.FilterMessage("directory appeared").Len())
+
+	require.NoError(t, os.RemoveAll(path))
+	w.tick()
+	write(t, path, "the file again")
+	w.tick()
+	w.tick()
+	assert.Equal(t, 2, logs.FilterMessage(problem).Len(), "logged again after it cleared")
+}
