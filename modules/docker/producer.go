@@ -152,6 +152,9 @@ func (p *Producer) updateStatus(f func(*Status)) {
 // Start creates the client and starts the loop. It never waits for the engine: an unreachable engine is
 // reported as unhealthy and retried, so Joyride keeps serving its other sources.
 func (p *Producer) Start(context.Context) error {
+	if p.Status().Running {
+		return errors.New("docker: already started")
+	}
 	ep := endpoint(p.cfg, os.Getenv, socketExists)
 	// FromEnv honours DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and DOCKER_API_VERSION; without the latter the client
 	// negotiates the API version with the engine on its first request.

@@ -595,6 +595,7 @@ func TestModule(t *testing.T) {
 	app.RequireStart()
 	watch.Expect(t, "unhealthy", eventstest.Kind(events.FamilyHealth, events.Kind(events.Unhealthy)))
 	assert.True(t, p.Status().Running)
+	assert.ErrorContains(t, p.Start(context.Background()), "already started")
 	app.RequireStop()
 	assert.False(t, p.Status().Running)
 }

@@ -208,8 +208,22 @@ func TestWithoutFx(t *testing.T) {
 	require.NoError(t, p.Start(context.Background()))
 	seen.Expect(t, "the file", eventstest.Kind(events.FamilyHosts, events.Kind(events.FileCreated)))
 	assert.True(t, p.Status().Running)
+	assert.ErrorContains(t, p.Start(context.Background()), "already started")
 	require.NoError(t, p.Stop(context.Background()))
 	assert.False(t, p.Status().Running)
+
+	// Started again, it loads the directory again.
+	require.NoError(t, p.Start(context.Background()))
+	require.Eventually(t, func() bool {
+		n := 0
+		for _, e := range seen.Events() {
+			if e.EventKind() == events.Kind(events.DirectoryScanned) {
+				n++
+			}
+		}
+		return n == 2
+	}, eventstest.Timeout, 10*time.Millisecond)
+	require.NoError(t, p.Stop(context.Background()))
 
 	_, err = NewProducer(testConfig("auto", dir), nil, nil)
 	assert.ErrorContains(t, err, "bus is required")

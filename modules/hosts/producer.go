@@ -138,6 +138,9 @@ func (p *Producer) setCounts(files, records int) {
 // that is missing is not an error (it is looked for every PollInterval); one that exists but cannot be read,
 // or is not a directory, is, and so is fsnotify failing in notify mode.
 func (p *Producer) Start(context.Context) error {
+	if p.Status().Running {
+		return errors.New("hosts: already started")
+	}
 	w, err := dirwatch.New(dirwatch.Config{
 		Dirs:         p.dirs,
 		Match:        func(name string) bool { return !ignored(name) },

@@ -156,6 +156,9 @@ func (p *Producer) updateStatus(f func(*Status)) {
 // Start refuses a configured path that exists but is not a directory (a missing one is looked for every
 // PollInterval), starts watching the directories and starts the loop, which loads the files.
 func (p *Producer) Start(context.Context) error {
+	if p.Status().Running {
+		return errors.New("traefikfile: already started")
+	}
 	w, err := dirwatch.New(dirwatch.Config{
 		Dirs:         p.dirs,
 		Match:        isConfigFile,

@@ -205,6 +205,7 @@ func TestModule(t *testing.T) {
 	app.RequireStart()
 	watch.Expect(t, "file_created", kind(events.FileCreated))
 	assert.True(t, p.Status().Running)
+	assert.ErrorContains(t, p.Start(context.Background()), "already started")
 	app.RequireStop()
 	assert.False(t, p.Status().Running)
 }
