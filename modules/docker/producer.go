@@ -14,7 +14,6 @@ import (
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
 
 	"github.com/moby/moby/client"
-	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"github.com/joyride-dns/joyride/pkg/background"
@@ -26,21 +25,6 @@ const moduleName = "docker"
 
 // SourcePrefix starts the record-store source of every container: "docker:<full container id>".
 const SourcePrefix = "docker:"
-
-// Module provides the *Producer and anchors it so its hooks are registered.
-var Module = fx.Module(moduleName,
-	fx.Provide(New),
-	fx.Invoke(func(*Producer) {}),
-)
-
-// Params are the producer's dependencies.
-type Params struct {
-	fx.In
-	Lifecycle fx.Lifecycle
-	Logger    *zap.Logger
-	Bus       *events.Bus
-	Config    Config
-}
 
 // Status is what the HTTP API reports as docker_monitor.
 type Status struct {
@@ -123,16 +107,6 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 		pr.hostV6 = netip.MustParseAddr(cfg.HostIP6)
 	}
 	pr.status = Status{Enabled: true, HostIP: cfg.HostIP, HostIP6: cfg.HostIP6}
-	return pr, nil
-}
-
-// New builds the producer from p (see NewProducer) and ties Start and Stop to the lifecycle.
-func New(p Params) (*Producer, error) {
-	pr, err := NewProducer(p.Config, p.Logger, p.Bus)
-	if err != nil {
-		return nil, err
-	}
-	p.Lifecycle.Append(fx.Hook{OnStart: pr.Start, OnStop: pr.Stop})
 	return pr, nil
 }
 

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"github.com/joyride-dns/joyride/pkg/background"
@@ -23,21 +22,6 @@ const moduleName = "hosts"
 
 // SourcePrefix starts the record-store source of every hosts file: "hosts:/app/hosts/lab".
 const SourcePrefix = "hosts:"
-
-// Module provides the *Producer and anchors it so its hooks are registered.
-var Module = fx.Module(moduleName,
-	fx.Provide(New),
-	fx.Invoke(func(*Producer) {}),
-)
-
-// Params are the producer's dependencies.
-type Params struct {
-	fx.In
-	Lifecycle fx.Lifecycle
-	Logger    *zap.Logger
-	Bus       *events.Bus
-	Config    Config
-}
 
 // Status is what the HTTP API reports as hosts_monitor.
 type Status struct {
@@ -101,16 +85,6 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 		minReread: minReread,
 		status:    Status{Enabled: true, Directories: dirs},
 	}, nil
-}
-
-// New builds the producer from p (see NewProducer) and ties Start and Stop to the lifecycle.
-func New(p Params) (*Producer, error) {
-	pr, err := NewProducer(p.Config, p.Logger, p.Bus)
-	if err != nil {
-		return nil, err
-	}
-	p.Lifecycle.Append(fx.Hook{OnStart: pr.Start, OnStop: pr.Stop})
-	return pr, nil
 }
 
 // Status reports the producer's state; it is safe to call at any time.

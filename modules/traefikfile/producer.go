@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"github.com/joyride-dns/joyride/pkg/background"
@@ -34,21 +33,6 @@ const SourcePrefix = "traefik:"
 
 // maxFileSize bounds what is read of one file; Traefik dynamic configurations are a few kilobytes.
 const maxFileSize = 4 << 20
-
-// Module provides the *Producer and anchors it so its hooks are registered.
-var Module = fx.Module(moduleName,
-	fx.Provide(New),
-	fx.Invoke(func(*Producer) {}),
-)
-
-// Params are the producer's dependencies.
-type Params struct {
-	fx.In
-	Lifecycle fx.Lifecycle
-	Logger    *zap.Logger
-	Bus       *events.Bus
-	Config    Config
-}
 
 // Status is what the HTTP API reports for the producer.
 type Status struct {
@@ -125,16 +109,6 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 		pr.hostV6 = netip.MustParseAddr(cfg.HostIP6)
 	}
 	pr.status = Status{Enabled: true, Directories: dirs, HostIP: cfg.HostIP}
-	return pr, nil
-}
-
-// New builds the producer from p (see NewProducer) and ties Start and Stop to the lifecycle.
-func New(p Params) (*Producer, error) {
-	pr, err := NewProducer(p.Config, p.Logger, p.Bus)
-	if err != nil {
-		return nil, err
-	}
-	p.Lifecycle.Append(fx.Hook{OnStart: pr.Start, OnStop: pr.Stop})
 	return pr, nil
 }
 
