@@ -144,10 +144,13 @@ func TestFileLifecycle(t *testing.T) {
 		assert.Empty(t, fe.Snapshot.Records)
 	})
 	assert.Nil(t, h.records(notes), "only YAML files are read")
-	st := h.producer.Status()
-	assert.True(t, st.Running)
-	assert.Equal(t, 2, st.Files)
-	assert.Equal(t, 4, st.Records)
+	// Status is updated once the whole batch is published, so it may trail the event just seen.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st := h.producer.Status()
+		assert.True(c, st.Running)
+		assert.Equal(c, 2, st.Files)
+		assert.Equal(c, 4, st.Records)
+	}, waitFor, 10*time.Millisecond)
 }
 
 func TestDirectoryAppearsLater(t *testing.T) {
