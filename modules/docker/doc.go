@@ -47,10 +47,12 @@
 //
 // # Lifecycle, reconnect and reconcile
 //
-// New only checks the configuration. OnStart picks the endpoint (docker.host, DOCKER_HOST, docker.socket if it
-// exists, then Podman's rootful and rootless sockets), creates the client and starts one goroutine; it does not
-// wait for the engine, so Joyride starts and serves its other sources when the engine is down. The goroutine
-// owns all state; Status may be called from any goroutine.
+// NewProducer only checks the configuration; New, for fx, calls it and ties Start and Stop to the lifecycle,
+// so the module is a thin layer over a Producer any program can run. Start picks the endpoint (docker.host,
+// DOCKER_HOST, docker.socket if it exists, then Podman's rootful and rootless sockets), creates the client and
+// starts one goroutine on a context the Producer owns; it does not wait for the engine, so Joyride starts and
+// serves its other sources when the engine is down. The goroutine owns all state; Status may be called from
+// any goroutine.
 //
 // A connection subscribes to container events first and lists the running containers second, so that nothing
 // that happens in between is lost. The subscription also asks the engine to replay its last second of events,
@@ -63,7 +65,14 @@
 // the stop grace), new ones discovered, unchanged ones left alone. When the stream fails or ends (a daemon
 // restart), the producer reports the docker component unhealthy with a HealthEvent, retries with capped
 // exponential backoff (initial 250ms, docker.max_backoff at most) and reconnects the same way, then reports it
-// healthy again. OnStop cancels the goroutine, which closes the stream, and returns within the stop context.
+// healthy again. Stop cancels the goroutine, which closes the stream, and returns within its context; it is safe
+// without a Start and twice.
+//
+// # Tests
+//
+// The tests run real containers (FROM scratch images built on the spot) and assert on the events the producer
+// publishes (pkg/events/eventstest): what would be served is the last snapshot per container, so they need
+// neither the records handler nor the store, which the import rules keep producers away from.
 //
 // # Least privilege
 //

@@ -11,6 +11,7 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/events/eventstest"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
 	"github.com/joyride-dns/joyride/pkg/ttl"
 )
@@ -240,14 +241,16 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.AllowedDomains = []string{"lab.test"}
 			tt.mutate(&cfg)
-			_, err := New(Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.NewNop(), Config: cfg})
+			_, err := New(Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.NewNop(), Bus: eventstest.NewBus(t), Config: cfg})
 			assert.ErrorContains(t, err, tt.err)
 		})
 	}
+	_, err := NewProducer(DefaultConfig(), nil, nil)
+	assert.ErrorContains(t, err, "docker: an event bus is required")
 	for _, allowed := range [][]string{{"lab.test"}, {"*"}} {
 		cfg := DefaultConfig()
 		cfg.AllowedDomains = allowed
-		_, err := New(Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.NewNop(), Config: cfg})
+		_, err := NewProducer(cfg, nil, eventstest.NewBus(t))
 		assert.NoError(t, err, "the defaults with allowed domains %v are valid", allowed)
 	}
 }

@@ -2,6 +2,7 @@ package docker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -13,7 +14,6 @@ import (
 	"github.com/joyride-dns/joyride/pkg/validation"
 
 	"github.com/moby/moby/client"
-	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"github.com/joyride-dns/joyride/pkg/background"
@@ -25,21 +25,6 @@ const moduleName = "docker"
 
 // SourcePrefix starts the record-store source of every container: "docker:<full container id>".
 const SourcePrefix = "docker:"
-
-// Module provides the *Producer and anchors it so its hooks are registered.
-var Module = fx.Module(moduleName,
-	fx.Provide(New),
-	fx.Invoke(func(*Producer) {}),
-)
-
-// Params are the producer's dependencies.
-type Params struct {
-	fx.In
-	Lifecycle fx.Lifecycle
-	Logger    *zap.Logger
-	Bus       *events.Bus
-	Config    Config
-}
 
 // Status is what the HTTP API reports as docker_monitor.
 type Status struct {
@@ -59,7 +44,8 @@ type Status struct {
 	LastError string `json:"last_error,omitempty"`
 }
 
-// Producer follows a container engine's events and publishes the records its containers' labels name.
+// Producer follows a container engine's events and publishes the records its containers' labels name. Create
+// it with NewProducer (or New under fx); it follows the engine only between Start and Stop.
 type Producer struct {
 	cfg    Config
 	log    *zap.Logger
@@ -70,7 +56,7 @@ type Producer struct {
 	// detect finds the host address when HostIP is empty; a field so tests can simulate a DHCP change.
 	detect func() (netip.Addr, error)
 
-	// Set by start, read by stop; fx never runs the two concurrently.
+	// Set by Start, read by Stop; they must not run concurrently (fx never runs two hooks at once).
 	cli       *client.Client
 	goroutine background.Loop
 
@@ -78,10 +64,9 @@ type Producer struct {
 	status Status
 }
 
-// New checks the configuration and registers the lifecycle hooks. It does no I/O: the engine is contacted by
-// the loop that OnStart starts, so building the app works on a machine without Docker.
-func New(p Params) (*Producer, error) {
-	cfg := p.Config
+// NewProducer checks cfg and returns a stopped producer publishing on bus. It does no I/O: the engine is
+// contacted by the loop that Start starts, so building the app works on a machine without Docker.
+func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error) {
 	if err := validation.Section("docker", cfg); err != nil {
 		return nil, err
 	}
@@ -94,10 +79,16 @@ func New(p Params) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if bus == nil {
+		return nil, errors.New("docker: an event bus is required")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
 	pr := &Producer{
 		cfg: cfg,
-		log: p.Logger.Named(moduleName),
-		bus: p.Bus,
+		log: log.Named(moduleName),
+		bus: bus,
 		labels: labelParser{
 			keys:             cfg.Labels,
 			allowed:          allowed,
@@ -116,7 +107,6 @@ func New(p Params) (*Producer, error) {
 		pr.hostV6 = netip.MustParseAddr(cfg.HostIP6)
 	}
 	pr.status = Status{Enabled: true, HostIP: cfg.HostIP, HostIP6: cfg.HostIP6}
-	p.Lifecycle.Append(fx.StartStopHook(pr.start, pr.stop))
 	return pr, nil
 }
 
@@ -133,9 +123,12 @@ func (p *Producer) updateStatus(f func(*Status)) {
 	p.mu.Unlock()
 }
 
-// start creates the client and starts the loop. It never waits for the engine: an unreachable engine is
+// Start creates the client and starts the loop. It never waits for the engine: an unreachable engine is
 // reported as unhealthy and retried, so Joyride keeps serving its other sources.
-func (p *Producer) start(context.Context) error {
+func (p *Producer) Start(context.Context) error {
+	if p.Status().Running {
+		return errors.New("docker: already started")
+	}
 	ep := endpoint(p.cfg, os.Getenv, socketExists)
 	// FromEnv honours DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and DOCKER_API_VERSION; without the latter the client
 	// negotiates the API version with the engine on its first request.
@@ -153,14 +146,16 @@ func (p *Producer) start(context.Context) error {
 	return nil
 }
 
-// stop cancels the loop, which closes the event stream, waits for it (or for ctx) and closes the client's idle
-// connections.
-func (p *Producer) stop(ctx context.Context) error {
-	if p.cli == nil {
-		return nil // start failed before creating the client
+// Stop cancels the loop, which closes the event stream, waits for it (or for ctx) and closes the client's idle
+// connections. It is safe without a Start.
+func (p *Producer) Stop(ctx context.Context) error {
+	cli := p.cli
+	if cli == nil {
+		return nil // not started, or Start failed before creating the client
 	}
+	p.cli = nil
 	p.goroutine.Cancel()
-	defer p.cli.Close()
+	defer cli.Close()
 	if err := p.goroutine.Wait(ctx); err != nil {
 		return fmt.Errorf("docker: waiting for the event loop: %w", err)
 	}

@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -12,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
@@ -24,9 +24,7 @@ import (
 	"go.uber.org/zap/zaptest"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/joyride-dns/joyride/modules/records"
 	"github.com/joyride-dns/joyride/pkg/dnsname"
-	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
 )
@@ -43,12 +41,10 @@ const (
 // name returns a name under this run's test domain.
 func name(label string) string { return label + "." + testDomain }
 
-// harness is the producer with the bus, the records handler and the store, as Joyride assembles them.
+// harness is a started producer on a real bus, with a watcher on what it publishes. What the store would serve is
+// computed from the events, not read from it: the records handler and the store have tests of their own.
 type harness struct {
 	t        *testing.T
-	app      *fxtest.App
-	bus      *events.Bus
-	store    *dnsstore.Store
 	producer *Producer
 	watch    *eventstest.Watcher
 	logs     *observer.ObservedLogs
@@ -65,34 +61,57 @@ func testConfig() Config {
 	return cfg
 }
 
-func newHarness(t *testing.T, cfg Config, opts ...fx.Option) *harness {
+// newHarness starts a producer without fx; setup runs before Start.
+func newHarness(t *testing.T, cfg Config, setup ...func(*Producer)) *harness {
 	t.Helper()
 	core, logs := observer.New(zap.InfoLevel)
 	log := zap.New(zapcore.NewTee(zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)).Core(), core))
+	bus := eventstest.NewBus(t)
 	h := &harness{t: t, logs: logs}
-	h.app = fxtest.New(t,
-		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
-		fx.Supply(log, cfg, events.DefaultConfig(), records.DefaultConfig()),
-		events.Module, dnsstore.Module, records.Module, Module,
-		fx.Populate(&h.bus, &h.store, &h.producer),
-		fx.Options(opts...),
-	)
-	h.watch = eventstest.NewWatcher(t, h.bus, events.Filter{
+	h.watch = eventstest.NewWatcher(t, bus, events.Filter{
 		Families: []events.Family{events.FamilyContainer, events.FamilyHealth},
 		Sources:  []string{moduleName},
 	})
-	h.app.RequireStart()
-	t.Cleanup(h.app.RequireStop)
+	p, err := NewProducer(cfg, log, bus)
+	require.NoError(t, err)
+	for _, f := range setup {
+		f(p)
+	}
+	require.NoError(t, p.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, p.Stop(context.Background())) }) // before the bus's cleanup
+	h.producer = p
 	return h
 }
 
-// answers returns what the store answers for a name, as "A 192.0.2.10" strings, sorted.
+// served returns, per container ID, the records of the last event published for it: what the records handler
+// serves, since every event carries the container's whole set and an empty one removes it.
+func (h *harness) served() map[string][]events.Record {
+	m := make(map[string][]events.Record)
+	for _, e := range h.watch.Events() {
+		ce, ok := e.(*events.ContainerEvent)
+		if !ok {
+			continue
+		}
+		if len(ce.Snapshot.Records) == 0 {
+			delete(m, ce.ContainerID)
+		} else {
+			m[ce.ContainerID] = ce.Snapshot.Records
+		}
+	}
+	return m
+}
+
+// answers returns what is served for a name, as "A 192.0.2.10" strings, sorted and without duplicates.
 func (h *harness) answers(n string) []string {
 	c, err := dnsname.Canonical(n)
 	require.NoError(h.t, err)
 	var out []string
-	for _, r := range h.store.Snapshot().Lookup(c).Records {
-		out = append(out, dns.TypeToString[r.Type]+" "+r.Value)
+	for _, recs := range h.served() {
+		for _, r := range recs {
+			if a := r.Type + " " + r.Value; r.Name == c && !slices.Contains(out, a) {
+				out = append(out, a)
+			}
+		}
 	}
 	slices.Sort(out)
 	return out
@@ -110,15 +129,9 @@ func (h *harness) requireResolves(n string) { h.t.Helper(); h.requireAnswers(n, 
 
 func (h *harness) requireGone(n string) { h.t.Helper(); h.requireAnswers(n) }
 
-// dockerSources returns the container IDs that own records in the store.
+// dockerSources returns the IDs of the containers whose records are served.
 func (h *harness) dockerSources() []string {
-	var ids []string
-	for _, s := range h.store.Snapshot().Sources() {
-		if id, ok := strings.CutPrefix(s, SourcePrefix); ok {
-			ids = append(ids, id)
-		}
-	}
-	return ids
+	return slices.Collect(maps.Keys(h.served()))
 }
 
 // expectContainer waits for a container event of kind for id and returns it.
@@ -283,7 +296,7 @@ func TestNamesAndValidation(t *testing.T) {
 			TTLLabel:            "7",
 		})
 		h.requireAnswers(name("override"), "A 10.1.2.3", "AAAA fd00::1")
-		for _, r := range h.store.Snapshot().SourceRecords(SourcePrefix + id) {
+		for _, r := range h.served()[id] {
 			assert.EqualValues(t, 7, r.TTL, "%s", r.Value)
 		}
 	})
@@ -299,7 +312,7 @@ func TestNamesAndValidation(t *testing.T) {
 		id, cname := cs.run(map[string]string{"joyride.host.name": name("bad-ttl"), TTLLabel: "soon"})
 		h.requireResolves(name("bad-ttl"))
 		h.requireWarning(cname, "soon")
-		recs := h.store.Snapshot().SourceRecords(SourcePrefix + id)
+		recs := h.served()[id]
 		require.Len(t, recs, 1)
 		assert.Equal(t, cfg.TTL, recs[0].TTL)
 	})
@@ -327,7 +340,7 @@ func TestTwoContainersOneName(t *testing.T) {
 func TestStopGrace(t *testing.T) {
 	cs := newContainers(t, testEngine(t))
 	cfg := testConfig()
-	cfg.StopGrace = 1500 * time.Millisecond
+	cfg.StopGrace = 2500 * time.Millisecond // long enough for a loaded engine to stop and start a container
 	h := newHarness(t, cfg)
 
 	t.Run("records outlive the container by the grace", func(t *testing.T) {
@@ -345,22 +358,18 @@ func TestStopGrace(t *testing.T) {
 		id, _ := cs.run(map[string]string{"joyride.host.name": n})
 		h.requireResolves(n)
 		h.expectContainer(events.ContainerStarted, id)
-		var dropped atomic.Bool
-		sub := h.bus.Subscribe("grace-test", events.Filter{Families: []events.Family{events.FamilyDNS}},
-			func(_ context.Context, e events.Event) error {
-				if de := e.(*events.DNSEvent); de.Kind == events.DNSRecordRemoved && de.Owner == SourcePrefix+id {
-					dropped.Store(true)
-				}
-				return nil
-			})
-		defer sub.Close()
+		began := time.Now()
 		cs.stop(id)
 		cs.start(id)
+		if took := time.Since(began); took >= cfg.StopGrace {
+			// The engine alone took longer than the grace (a loaded machine): removing the records was right.
+			t.Skipf("the engine took %v to stop and start the container, more than the %v grace", took, cfg.StopGrace)
+		}
 		require.Eventually(t, func() bool { return h.countContainer(events.ContainerStarted, id) >= 2 },
 			waitFor, tick, "restart not seen")
-		require.Never(t, dropped.Load, 2*cfg.StopGrace, 50*time.Millisecond, "record removed despite the restart")
+		require.Never(t, func() bool { return h.countContainer(events.ContainerStopped, id) > 0 },
+			2*cfg.StopGrace, 50*time.Millisecond, "records removed despite the restart")
 		assert.Equal(t, []string{"A " + hostIP}, h.answers(n))
-		assert.Zero(t, h.countContainer(events.ContainerStopped, id))
 	})
 	t.Run("rm within the grace still removes after it", func(t *testing.T) {
 		n := name("grace-rm")
@@ -498,7 +507,7 @@ func TestNoEngineAtAll(t *testing.T) {
 	// Stop returns promptly although the loop is between retries.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	require.NoError(t, h.app.Stop(ctx))
+	require.NoError(t, h.producer.Stop(ctx))
 	assert.False(t, h.producer.Status().Running)
 }
 
@@ -514,7 +523,7 @@ func TestStopClosesStream(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	require.NoError(t, h.app.Stop(ctx))
+	require.NoError(t, h.producer.Stop(ctx))
 	st := h.producer.Status()
 	assert.False(t, st.Running)
 	assert.False(t, st.Connected)
@@ -529,9 +538,9 @@ func TestHostAddressChange(t *testing.T) {
 	cfg.HostIP = ""
 	cfg.HostIP6 = "2001:db8::20"
 	cfg.AddressCheckInterval = 20 * time.Millisecond
-	h := newHarness(t, cfg, fx.Invoke(func(p *Producer) {
+	h := newHarness(t, cfg, func(p *Producer) {
 		p.detect = func() (netip.Addr, error) { return *addr.Load(), nil }
-	}))
+	})
 	n := name("dhcp")
 	id, _ := cs.run(map[string]string{"joyride.host.name": n})
 	h.requireAnswers(n, "A 192.0.2.20", "AAAA 2001:db8::20")
@@ -569,4 +578,24 @@ func TestTraefikLabels(t *testing.T) {
 	cs.run(map[string]string{"joyride.host.name": marker})
 	h.requireResolves(marker)
 	assert.Empty(t, h.answers(name("traefik-off")))
+}
+
+func TestModule(t *testing.T) {
+	cfg := testConfig()
+	cfg.Host = "unix://" + t.TempDir() + "/missing.sock"
+	bus := eventstest.NewBus(t)
+	watch := eventstest.NewWatcher(t, bus, events.Filter{Sources: []string{moduleName}})
+	var p *Producer
+	app := fxtest.New(t,
+		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
+		fx.Supply(zaptest.NewLogger(t), cfg, bus),
+		Module,
+		fx.Populate(&p),
+	)
+	app.RequireStart()
+	watch.Expect(t, "unhealthy", eventstest.Kind(events.FamilyHealth, events.Kind(events.Unhealthy)))
+	assert.True(t, p.Status().Running)
+	assert.ErrorContains(t, p.Start(context.Background()), "already started")
+	app.RequireStop()
+	assert.False(t, p.Status().Running)
 }

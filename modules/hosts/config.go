@@ -13,25 +13,22 @@ type Config struct {
 	// Mode is how changes are noticed. auto uses fsnotify and polls a directory where inotify cannot watch it
 	// (network file systems, exhausted watch limits); notify makes that a start-up error; poll never uses fsnotify.
 	Mode string `koanf:"mode" validate:"oneof=auto notify poll"`
-	// PollInterval is how often polled directories are rescanned and missing directories looked for.
+	// PollInterval is how often every directory is rescanned (also where fsnotify works: it covers missed events)
+	// and missing directories looked for.
 	PollInterval time.Duration `koanf:"poll_interval" validate:"min=100ms"` // default 5s
 	// Debounce waits for a burst of writes to one file to settle before it is re-read.
 	Debounce time.Duration `koanf:"debounce" validate:"min=0"` // default 100ms
 	// TTL of every hosts record.
 	TTL uint32 `koanf:"ttl" validate:"ttl"` // default 60
-	// MaxRecordEvents caps the per-record HostsRecordEvents published for one file change, so replacing a
-	// 100,000-line file does not flood the bus; the snapshot in the FileEvent is complete regardless.
-	MaxRecordEvents int `koanf:"max_record_events" validate:"min=0"` // default 1000
 }
 
 // DefaultConfig watches joyride-python's hosts directory with fsnotify, polling where that fails.
 func DefaultConfig() Config {
 	return Config{
-		Directories:     []string{"/app/hosts"},
-		Mode:            "auto",
-		PollInterval:    5 * time.Second,
-		Debounce:        100 * time.Millisecond,
-		TTL:             ttl.Default,
-		MaxRecordEvents: 1000,
+		Directories:  []string{"/app/hosts"},
+		Mode:         "auto",
+		PollInterval: 5 * time.Second,
+		Debounce:     100 * time.Millisecond,
+		TTL:          ttl.Default,
 	}
 }

@@ -11,18 +11,21 @@
 //
 // # Lifecycle
 //
-// New validates the configuration and does no I/O. OnStart checks every directory: a missing one is logged and
-// looked for every PollInterval (the default /app/hosts does not exist on a developer machine); one that exists
-// but is not a directory or cannot be read fails start-up with an error naming it. OnStart then adds the
-// fsnotify watches and starts the watch loop on a context the Producer owns; the loop does the initial load.
-// OnStop cancels the loop, closes fsnotify and waits for the loop, or for its context.
+// NewProducer (New under fx, which ties Start and Stop to the lifecycle) validates the configuration and does no
+// I/O, so the module builds on any machine. Start checks every directory through pkg/dirwatch: a missing one is
+// logged and looked for every PollInterval (the default /app/hosts does not exist on a developer machine); one
+// that exists but is not a directory or cannot be read fails Start with an error naming it, and so does
+// fsnotify in notify mode. Start then runs the watcher on a goroutine with a context the Producer owns; its
+// first batch is the initial load. Stop cancels that context, which also closes fsnotify, and waits for the
+// goroutine, or for its own context. Stop is safe without a Start.
 //
-// All state lives in the one loop goroutine. It watches the directories rather than the files, so new files,
-// deletions and editors that save by renaming a temporary file over the original are all seen; bursts of events
-// for one file are debounced. A directory that fsnotify cannot watch (network file systems, exhausted inotify
-// limits) is polled in auto mode, comparing size, mtime and inode every PollInterval; a poll also notices
-// files that vanished. An fsnotify queue overflow triggers a full rescan. A Kubernetes ConfigMap or Secret
-// volume is followed through its "..data" symlink.
+// # Concurrency
+//
+// One goroutine runs the watcher and the loader it delivers to, so the per-file state needs no lock; Status,
+// which the HTTP API reads, has its own. The watcher (pkg/dirwatch) watches the directories rather than the
+// files, so new files, deletions and editors that save by renaming are seen; it debounces bursts, rescans every
+// PollInterval, polls where fsnotify cannot watch, rescans everything after an fsnotify overflow and follows a
+// Kubernetes ConfigMap or Secret volume through its "..data" symlink.
 //
 // # fx
 //
@@ -32,31 +35,35 @@
 //
 // # Events
 //
-// All events have Metadata.Source "hosts".
-//   - Initial load: a FileEvent FileCreated per file with its whole snapshot, then a FileEvent DirectoryScanned
-//     per directory (also sent when a missing directory appears later).
-//   - A new file: FileCreated; a changed file: FileChanged, both with the whole snapshot; a deleted file:
-//     FileDeleted with an empty snapshot, which removes the source. Re-reading a file whose records did not change
+// All events have Metadata.Source "hosts", and every file event carries the file's whole snapshot:
+//   - Initial load: a FileEvent FileCreated per file, then a FileEvent DirectoryScanned per directory (also sent
+//     when a missing directory appears later).
+//   - A new file: FileCreated; a changed file: FileChanged; a deleted file: FileDeleted with an empty snapshot,
+//     which removes the source. Re-reading a file whose records did not change (touched, comments edited)
 //     publishes nothing.
-//   - After a directory's first load, every FileEvent is followed by up to MaxRecordEvents HostsRecordEvents
-//     (record_added, record_updated, record_removed) for the diff, sharing its correlation ID; how many were left
-//     out is logged. They are informational: the snapshot is the state.
 //
-// Publish never blocks, so the loop is never held up by a slow subscriber.
+// The producer publishes no per-record events: the records handler derives record_added, record_updated and
+// record_removed from the store's own diff when it applies a snapshot, so the record set is diffed once, in one
+// place. Publish never blocks, so the loop is never held up by a slow subscriber.
 //
-// # Memory
+// # Memory and speed
 //
-// Between loads the watcher keeps each file's records packed (about 28 octets a record, no pointers), and
-// DEFLATE compressed once that is 64 KiB or more (some 5 octets a record for the benchmark's 100,000-line
-// file), to compare the next load with and diff against, not the published []events.Record; the snapshot itself
-// is held only until the records handler has applied it (the bus history leaves out large snapshots). The names
-// the parser makes are strings of their own, which the record store then keeps, and lines with the same address
-// share their value string.
+// The producer keeps no copy of any file's records: per file only a 64-bit hash of the records it last
+// published (to publish nothing when a re-read finds the same), their count and its bad-line summary, and the
+// watcher keeps size, mtime and inode. (It used to keep every file's records packed and DEFLATE compressed to
+// diff the next load; the store already holds them.) A load is one parse, one pass to build the records and one
+// to hash them; the snapshot is held only until the records handler has applied it (the bus history leaves
+// out large snapshots). The names the parser makes are strings of their own, which the record store then keeps,
+// and lines with the same address share their value string.
 //
-// # Failures
+// # Failures and bad input
 //
 // Nothing already served is lost to a bad edit. A bad line (bad address, a zone, no names, a line over 64 KiB) or
-// a bad name is logged with its file and line and skipped; the rest of the file loads, and FileEvent.BadLines
-// counts them. A file that cannot be opened or read keeps its previous records until it can. A directory that
+// a bad name is skipped; the rest of the file loads, and FileEvent.BadLines counts them. They are logged as one
+// warning per file quoting the first few with line numbers and reasons, and only when those differ from what was
+// last said about the file: a log written into the directory by mistake (Joyride's own, say) is warned about
+// once however it grows, so it cannot feed on its own warnings. A file that keeps changing is read at most once
+// a second (its last change always is), whatever its writer does; an edit after a quiet second is read at once.
+// A file that cannot be opened or read keeps its previous records until its next change. A directory that
 // cannot be listed keeps its files' records; one that disappears has them removed and is looked for again.
 package hosts

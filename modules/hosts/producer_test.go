@@ -73,15 +73,6 @@ func (h *harness) expectFile(kind events.FileKind, path string, records ...event
 	return e.(*events.FileEvent)
 }
 
-func (h *harness) expectRecord(kind events.HostsKind, path string, r events.Record) *events.HostsRecordEvent {
-	h.t.Helper()
-	e := h.seen.Expect(h.t, string(kind)+" "+r.Name+" "+r.Value, func(e events.Event) bool {
-		re, ok := e.(*events.HostsRecordEvent)
-		return ok && re.Kind == kind && re.Path == path && re.Record == r
-	})
-	return e.(*events.HostsRecordEvent)
-}
-
 // sameRecords compares record sets; empty and nil are the same.
 func sameRecords(got, want []events.Record) bool {
 	if len(got) != len(want) {
@@ -172,21 +163,17 @@ func TestChanges(t *testing.T) {
 			h.expectFile(events.DirectoryScanned, dir)
 			path := filepath.Join(dir, "lab")
 
-			// A new file: its snapshot, then its records as additions.
+			// A new file: its snapshot.
 			write(t, path, "10.0.0.1 web.lan\n")
-			created := h.expectFile(events.FileCreated, path, a("web.lan", "10.0.0.1"))
-			added := h.expectRecord(events.RecordAdded, path, a("web.lan", "10.0.0.1"))
-			assert.Equal(t, created.CorrelationID, added.CorrelationID, "per-record events share the file event's correlation")
+			h.expectFile(events.FileCreated, path, a("web.lan", "10.0.0.1"))
 
-			// Edited in place, same size: the address change is one update.
+			// Edited in place, same size.
 			write(t, path, "10.0.0.2 web.lan\n")
 			h.expectFile(events.FileChanged, path, a("web.lan", "10.0.0.2"))
-			h.expectRecord(events.RecordUpdated, path, a("web.lan", "10.0.0.2"))
 
 			// Saved by rename: the watch is on the directory, so the new inode is seen.
 			saveByRename(t, path, "10.0.0.2 web.lan\nfd00::2 web.lan\n")
 			h.expectFile(events.FileChanged, path, a("web.lan", "10.0.0.2"), aaaa("web.lan", "fd00::2"))
-			h.expectRecord(events.RecordAdded, path, aaaa("web.lan", "fd00::2"))
 
 			// A dotfile is ignored; a later ordinary file is not.
 			write(t, filepath.Join(dir, ".hidden"), "10.9.9.9 hidden.lan\n")
@@ -194,19 +181,17 @@ func TestChanges(t *testing.T) {
 			write(t, other, "10.0.0.3 other.lan\n")
 			h.expectFile(events.FileCreated, other, a("other.lan", "10.0.0.3"))
 
-			// Deleted: an empty snapshot removes the source, and every record is reported removed.
+			// Deleted: an empty snapshot removes the source.
 			require.NoError(t, os.Remove(path))
 			deleted := h.expectFile(events.FileDeleted, path)
 			require.NotNil(t, deleted.Snapshot)
 			assert.Equal(t, "hosts:"+path, deleted.Snapshot.Source)
 			assert.Empty(t, deleted.Snapshot.Records)
-			h.expectRecord(events.RecordRemoved, path, a("web.lan", "10.0.0.2"))
-			h.expectRecord(events.RecordRemoved, path, aaaa("web.lan", "fd00::2"))
 
 			for _, e := range h.seen.Events() {
-				if fe, ok := e.(*events.FileEvent); ok {
-					assert.NotContains(t, fe.Path, ".hidden")
-				}
+				fe, ok := e.(*events.FileEvent)
+				require.True(t, ok, "only file events: the records handler reports records, from the store's diff; got %T", e)
+				assert.NotContains(t, fe.Path, ".hidden")
 			}
 			require.Eventually(t, func() bool {
 				s := h.p.Status()
@@ -225,16 +210,17 @@ func TestBadLinesAreReportedAndSkipped(t *testing.T) {
 	fe := h.expectFile(events.FileCreated, path, a("good.lan", "10.0.0.1"), a("ok.lan", "10.0.0.2"))
 	assert.Equal(t, 2, fe.BadLines)
 
-	warnings := h.logs.FilterMessage("skipping bad line in hosts file").AllUntimed()
-	require.Len(t, warnings, 2)
-	for i, line := range []int64{2, 3} {
-		fields := warnings[i].ContextMap()
-		assert.Equal(t, zapcore.WarnLevel, warnings[i].Level)
-		assert.Equal(t, path, fields["file"])
-		assert.Equal(t, line, fields["line"])
-		assert.NotEmpty(t, fields["reason"])
-	}
-	assert.Contains(t, warnings[1].ContextMap()["reason"], "bad!name.lan")
+	warnings := h.logs.FilterMessage("skipping bad lines in hosts file").AllUntimed()
+	require.Len(t, warnings, 1, "one summary per file")
+	fields := warnings[0].ContextMap()
+	assert.Equal(t, zapcore.WarnLevel, warnings[0].Level)
+	assert.Equal(t, path, fields["file"])
+	assert.Equal(t, int64(2), fields["bad_lines"])
+	first := fields["first"].([]any)
+	require.Len(t, first, 2)
+	assert.Contains(t, first[0], "line 2: invalid address")
+	assert.Contains(t, first[1], "line 3: ")
+	assert.Contains(t, first[1], "bad!name.lan")
 }
 
 func TestMissingDirectoryAppearsLater(t *testing.T) {
@@ -243,7 +229,7 @@ func TestMissingDirectoryAppearsLater(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "later")
 			h := newHarness(t, testConfig(mode, dir)).start()
 			assert.True(t, h.p.Status().Running, "a missing directory is not fatal")
-			assert.Equal(t, 1, h.logs.FilterMessage("hosts directory does not exist; will load it when it appears").Len())
+			assert.Equal(t, 1, h.logs.FilterMessage("directory does not exist; will load it when it appears").Len())
 
 			// Create it fully formed elsewhere and move it in, so the test does not race the first look.
 			staging := filepath.Join(t.TempDir(), "staging")
@@ -365,7 +351,7 @@ func TestModule(t *testing.T) {
 
 func TestStopWithoutStart(t *testing.T) {
 	h := newHarness(t, testConfig("auto", t.TempDir()))
-	require.NoError(t, h.p.stop(context.Background()), "stop is safe when start never ran")
+	require.NoError(t, h.p.Stop(context.Background()), "Stop is safe when Start never ran")
 }
 
 func TestIgnored(t *testing.T) {

@@ -4,16 +4,29 @@
 // ruleSyntax; HostRegexp and templates are logged as skipped, never guessed), and each Host or HostSNI name
 // points at the host address: the machine where Traefik, and therefore the route, runs.
 //
+// # Events
+//
 // Each file is one store source, "traefik:<absolute path>", published as a FileEvent (file_created,
-// file_changed, file_deleted with an empty snapshot) in the traefikfile family, whose snapshots the records
-// handler applies as it does a hosts file's. A file whose content did not change is not re-published. A file
-// that is not valid YAML keeps the records it last had, with a warning naming the file and line, so a half-saved
-// edit does not make names vanish; a bad rule or name only skips that value.
+// file_changed, file_deleted with an empty snapshot) in the traefikfile family, carrying the whole snapshot, so
+// the records handler applies it like a hosts file; one function (loop.publish) puts them on the bus. A file
+// whose content did not change is not re-published. A file that is not valid YAML keeps the records it last had,
+// with a warning naming the file and line, so a half-saved edit does not make names vanish; a bad rule or name
+// only skips that value.
 //
-// Changes are noticed with fsnotify (debounced) and by a rescan every PollInterval, which also finds
-// directories that appear later and covers file systems fsnotify cannot watch. Without a configured host_ip the
-// address of the default-route interface is used and re-checked at every poll.
+// # Watching
 //
-// Lifecycle: New checks the configuration; OnStart refuses a path that exists but is not a directory and starts
-// one goroutine that owns all state; OnStop closes fsnotify and waits for it within the stop context.
+// pkg/dirwatch, shared with the hosts producer, watches the directories: fsnotify (debounced) where it works,
+// a rescan every PollInterval everywhere (also finding directories that appear later), a missing directory
+// retried and a problem logged once. A file that keeps changing is read at most once a second. Without a
+// configured host_ip the address of the default-route interface is used and re-checked every PollInterval.
+//
+// # Lifecycle and concurrency
+//
+// NewProducer (New under fx, which ties Start and Stop to the lifecycle) checks the configuration and does no
+// I/O. Start refuses a path that exists but is not a directory and starts one goroutine on a context the
+// Producer owns; it runs the watcher, which loads the files, and, when the address is detected, a second
+// goroutine that re-checks it. The two share the per-file state under one mutex; publishing never blocks, so
+// holding it is short. Stop cancels the context, which closes fsnotify, and waits for both within its own
+// context; it is safe without a Start. Module provides the *Producer (for its Status) and needs the
+// *events.Bus, a *zap.Logger, the Config and the fx.Lifecycle.
 package traefikfile

@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io/fs"
+	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -14,17 +14,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/joyride-dns/joyride/pkg/dnsname"
-	"github.com/joyride-dns/joyride/pkg/hostaddr"
-	"github.com/joyride-dns/joyride/pkg/traefikrule"
-	"github.com/joyride-dns/joyride/pkg/validation"
-
-	"github.com/fsnotify/fsnotify"
-	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"github.com/joyride-dns/joyride/pkg/background"
+	"github.com/joyride-dns/joyride/pkg/dirwatch"
+	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/hostaddr"
+	"github.com/joyride-dns/joyride/pkg/traefikrule"
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // moduleName is the Metadata.Source of every event the producer publishes.
@@ -35,21 +33,6 @@ const SourcePrefix = "traefik:"
 
 // maxFileSize bounds what is read of one file; Traefik dynamic configurations are a few kilobytes.
 const maxFileSize = 4 << 20
-
-// Module provides the *Producer and anchors it so its hooks are registered.
-var Module = fx.Module(moduleName,
-	fx.Provide(New),
-	fx.Invoke(func(*Producer) {}),
-)
-
-// Params are the producer's dependencies.
-type Params struct {
-	fx.In
-	Lifecycle fx.Lifecycle
-	Logger    *zap.Logger
-	Bus       *events.Bus
-	Config    Config
-}
 
 // Status is what the HTTP API reports for the producer.
 type Status struct {
@@ -62,6 +45,7 @@ type Status struct {
 }
 
 // Producer watches directories of Traefik dynamic-configuration files and publishes the hosts of their routers.
+// Create it with NewProducer (or New under fx); it watches only between Start and Stop.
 type Producer struct {
 	cfg     Config
 	log     *zap.Logger
@@ -74,17 +58,18 @@ type Producer struct {
 	// detect finds the host address when HostIP is empty; a field so tests can change it.
 	detect func() (netip.Addr, error)
 
-	// Set by start, read by stop; fx never runs the two concurrently.
+	// Set by Start, read by Stop; they must not run concurrently (fx never runs two hooks at once).
 	goroutine background.Loop
-	fsw       *fsnotify.Watcher
 
 	mu     sync.Mutex
 	status Status
 }
 
-// New checks the configuration and registers the lifecycle hooks; directories are looked at in OnStart.
-func New(p Params) (*Producer, error) {
-	cfg := p.Config
+// minReread bounds how often a file that keeps changing is read again; its last change always is.
+const minReread = time.Second
+
+// NewProducer checks cfg and returns a stopped producer publishing on bus; directories are looked at by Start.
+func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error) {
 	if err := validation.Section("traefikfile", cfg); err != nil {
 		return nil, err
 	}
@@ -92,6 +77,12 @@ func New(p Params) (*Producer, error) {
 		// Running with nothing to watch would look like a working producer that never finds a router.
 		return nil, errors.New("traefikfile.directories is empty: set the directories Traefik's file provider " +
 			"reads, or leave the traefikfile module out")
+	}
+	if bus == nil {
+		return nil, errors.New("traefikfile: an event bus is required")
+	}
+	if log == nil {
+		log = zap.NewNop()
 	}
 	var dirs []string
 	for _, d := range cfg.Directories {
@@ -109,8 +100,8 @@ func New(p Params) (*Producer, error) {
 	}
 	pr := &Producer{
 		cfg:     cfg,
-		log:     p.Logger.Named(moduleName),
-		bus:     p.Bus,
+		log:     log.Named(moduleName),
+		bus:     bus,
 		dirs:    dirs,
 		allowed: allowed,
 		syntax:  traefikrule.Syntax(cfg.RuleSyntax),
@@ -123,7 +114,6 @@ func New(p Params) (*Producer, error) {
 		pr.hostV6 = netip.MustParseAddr(cfg.HostIP6)
 	}
 	pr.status = Status{Enabled: true, Directories: dirs, HostIP: cfg.HostIP}
-	p.Lifecycle.Append(fx.StartStopHook(pr.start, pr.stop))
 	return pr, nil
 }
 
@@ -142,45 +132,44 @@ func (p *Producer) updateStatus(f func(*Status)) {
 	p.mu.Unlock()
 }
 
-// start refuses a configured path that exists but is not a directory, sets up fsnotify (polling alone where it
-// is unavailable) and starts the loop, which loads the files.
-func (p *Producer) start(context.Context) error {
-	for _, d := range p.dirs {
-		info, err := os.Stat(d)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			p.log.Warn("traefik configuration directory does not exist; will load it when it appears",
-				zap.String("directory", d), zap.Duration("check_interval", p.cfg.PollInterval))
-		case err != nil:
-			return fmt.Errorf("traefikfile: directory %q: %w", d, err)
-		case !info.IsDir():
-			return fmt.Errorf("traefikfile: directory %q is not a directory", d)
-		}
+// Start refuses a configured path that exists but is not a directory (a missing one is looked for every
+// PollInterval), starts watching the directories and starts the loop, which loads the files.
+func (p *Producer) Start(context.Context) error {
+	if p.Status().Running {
+		return errors.New("traefikfile: already started")
 	}
-	fsw, err := fsnotify.NewWatcher()
+	w, err := dirwatch.New(dirwatch.Config{
+		Dirs:         p.dirs,
+		Match:        isConfigFile,
+		Mode:         dirwatch.Auto,
+		PollInterval: p.cfg.PollInterval,
+		Debounce:     p.cfg.Debounce,
+		MinInterval:  minReread,
+	}, p.log)
 	if err != nil {
-		p.log.Warn("fsnotify unavailable; polling", zap.Error(err), zap.Duration("poll_interval", p.cfg.PollInterval))
-		fsw = nil
+		return fmt.Errorf("traefikfile: %w", err)
 	}
-	l := &loop{p: p, fsw: fsw, host: hostAddrs{v4: p.hostIP, v6: p.hostV6},
-		files: make(map[string]*file), watched: make(map[string]bool), problems: make(map[string]string)}
-	p.fsw = fsw
+	if err := w.Open(); err != nil {
+		return fmt.Errorf("traefikfile: %w", err)
+	}
+	l := &loop{p: p, host: hostAddrs{v4: p.hostIP, v6: p.hostV6}, files: make(map[string]*file)}
 	p.updateStatus(func(s *Status) { s.Running = true })
 	p.goroutine.Start(func(ctx context.Context) {
 		defer p.updateStatus(func(s *Status) { s.Running = false })
-		l.run(ctx)
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		if !p.hostIP.IsValid() {
+			l.checkAddress(ctx) // before the first load, so that it has an address to publish
+			wg.Go(func() { l.recheckAddress(ctx) })
+		}
+		w.Run(ctx, l.apply)
 	})
 	return nil
 }
 
-// stop cancels the loop, closes fsnotify and waits for the loop, or for ctx.
-func (p *Producer) stop(ctx context.Context) error {
+// Stop cancels the loop (which closes fsnotify) and waits for it, or for ctx. It is safe without a Start.
+func (p *Producer) Stop(ctx context.Context) error {
 	p.goroutine.Cancel()
-	if p.fsw != nil {
-		if err := p.fsw.Close(); err != nil {
-			p.log.Warn("closing fsnotify watcher", zap.Error(err))
-		}
-	}
 	if err := p.goroutine.Wait(ctx); err != nil {
 		return fmt.Errorf("traefikfile: waiting for the watch loop: %w", err)
 	}
@@ -196,64 +185,13 @@ type file struct {
 	records []events.Record
 }
 
-// loop owns the runtime state; only its goroutine touches it.
+// loop is the runtime state. The watcher's goroutine loads files into it and, when the host address is
+// detected, a second goroutine re-checks the address; mu serialises the two.
 type loop struct {
-	p        *Producer
-	fsw      *fsnotify.Watcher
-	host     hostAddrs
-	files    map[string]*file
-	watched  map[string]bool   // directories fsnotify watches
-	problems map[string]string // directory → last problem logged, so a lasting one is logged once
-}
-
-func (l *loop) run(ctx context.Context) {
-	auto := !l.p.hostIP.IsValid()
-	if auto {
-		l.checkAddress(ctx)
-	}
-	l.scan(ctx)
-	poll := time.NewTicker(l.p.cfg.PollInterval)
-	defer poll.Stop()
-	debounce := time.NewTimer(time.Hour)
-	debounce.Stop()
-	defer debounce.Stop()
-	var (
-		fsEvents <-chan fsnotify.Event
-		fsErrors <-chan error
-	)
-	if l.fsw != nil {
-		fsEvents, fsErrors = l.fsw.Events, l.fsw.Errors
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case ev, ok := <-fsEvents:
-			if !ok {
-				fsEvents = nil
-				continue
-			}
-			// Any change in a watched directory (a file, a rename, a ConfigMap's ..data swap) means a rescan,
-			// which only re-parses files whose content changed.
-			l.p.log.Debug("directory changed", zap.Stringer("event", ev))
-			debounce.Reset(l.p.cfg.Debounce)
-		case err, ok := <-fsErrors:
-			if !ok {
-				fsErrors = nil
-				continue
-			}
-			// An overflow loses events; the rescan recovers them.
-			l.p.log.Debug("fsnotify error; rescanning", zap.Error(err))
-			debounce.Reset(l.p.cfg.Debounce)
-		case <-debounce.C:
-			l.scan(ctx)
-		case <-poll.C:
-			if auto {
-				l.checkAddress(ctx)
-			}
-			l.scan(ctx)
-		}
-	}
+	p     *Producer
+	mu    sync.Mutex
+	host  hostAddrs
+	files map[string]*file
 }
 
 // isConfigFile reports whether a file name is a YAML configuration file, as Traefik's file provider reads them
@@ -263,82 +201,39 @@ func isConfigFile(name string) bool {
 	return (ext == ".yml" || ext == ".yaml") && !strings.HasPrefix(name, ".")
 }
 
-// scan loads every configuration file of every directory and removes the sources of files that are gone.
-func (l *loop) scan(ctx context.Context) {
-	seen := make(map[string]bool)
-	for _, d := range l.p.dirs {
-		entries, err := os.ReadDir(d)
-		if err != nil {
-			l.watched[d] = false // a removed directory loses its watch; re-added when it is back
-			if !errors.Is(err, fs.ErrNotExist) {
-				// Unreadable for now: keep what it served rather than dropping it for a transient error.
-				for path := range l.files {
-					if filepath.Dir(path) == d {
-						seen[path] = true
-					}
-				}
-			}
-			l.problem(d, err.Error())
-			continue
+// apply loads the files the watcher reports changed and removes the sources of those that are gone.
+func (l *loop) apply(ctx context.Context, b dirwatch.Batch) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range b.Changes {
+		if c.Removed {
+			l.remove(ctx, c.Path)
+		} else {
+			l.load(ctx, c.Path)
 		}
-		l.problem(d, "")
-		if l.fsw != nil && !l.watched[d] {
-			if err := l.fsw.Add(d); err != nil {
-				l.p.log.Warn("cannot watch directory; polling it", zap.String("directory", d), zap.Error(err))
-			}
-			l.watched[d] = true
-		}
-		for _, e := range entries {
-			if !isConfigFile(e.Name()) {
-				continue
-			}
-			path := filepath.Join(d, e.Name())
-			info, err := os.Stat(path) // follows symlinks (Kubernetes ConfigMap volumes)
-			if err != nil || !info.Mode().IsRegular() {
-				continue
-			}
-			seen[path] = true
-			l.load(ctx, path, info.Size())
-		}
-	}
-	for path, f := range l.files {
-		if seen[path] {
-			continue
-		}
-		delete(l.files, path)
-		if len(f.records) > 0 {
-			l.publish(ctx, events.FileDeleted, path, nil)
-		}
-		l.p.log.Info("traefik configuration file removed", zap.String("file", path))
 	}
 	l.updateCounts()
 }
 
-// problem logs a directory's problem once, and its recovery.
-func (l *loop) problem(dir, msg string) {
-	if l.problems[dir] == msg {
+func (l *loop) remove(ctx context.Context, path string) {
+	f := l.files[path]
+	if f == nil {
 		return
 	}
-	if msg == "" {
-		l.p.log.Info("traefik configuration directory is readable", zap.String("directory", dir))
-	} else {
-		l.p.log.Warn("traefik configuration directory not readable; retrying", zap.String("directory", dir),
-			zap.String("error", msg))
+	delete(l.files, path)
+	if len(f.records) > 0 {
+		l.publish(ctx, events.FileDeleted, path, nil)
 	}
-	l.problems[dir] = msg
+	l.p.log.Info("traefik configuration file removed", zap.String("file", path))
 }
 
 // load reads one file and publishes its records when its content changed. A file that does not parse keeps the
 // records it last had, so a half-saved edit does not make names disappear.
-func (l *loop) load(ctx context.Context, path string, size int64) {
+func (l *loop) load(ctx context.Context, path string) {
 	log := l.p.log.With(zap.String("file", path))
-	if size > maxFileSize {
-		log.Warn("traefik configuration file too large; skipped", zap.Int64("size", size), zap.Int("max", maxFileSize))
-		return
-	}
-	data, err := os.ReadFile(path)
+	data, err := readFile(path)
 	if err != nil {
-		log.Warn("cannot read traefik configuration file", zap.Error(err))
+		log.Warn("cannot read traefik configuration file; keeping its records", zap.Error(err))
 		return
 	}
 	sum := sha256.Sum256(data)
@@ -375,6 +270,24 @@ func (l *loop) load(ctx context.Context, path string, size int64) {
 	l.publish(ctx, kind, path, recs)
 }
 
+// readFile reads at most maxFileSize octets of path, and fails on a larger file.
+func readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("larger than %d octets", maxFileSize)
+	}
+	return data, nil
+}
+
+// publish is the producer's one way onto the bus: a file's whole snapshot.
 func (l *loop) publish(ctx context.Context, kind events.FileKind, path string, recs []events.Record) {
 	e := &events.FileEvent{
 		Metadata: events.Metadata{Source: moduleName},
@@ -387,10 +300,26 @@ func (l *loop) publish(ctx context.Context, kind events.FileKind, path string, r
 	}
 }
 
+// recheckAddress re-detects the host address every PollInterval until ctx ends.
+func (l *loop) recheckAddress(ctx context.Context) {
+	t := time.NewTicker(l.p.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			l.checkAddress(ctx)
+		}
+	}
+}
+
 // checkAddress re-detects the host address and re-publishes every file when it changed; a failed detection
 // keeps the last address.
 func (l *loop) checkAddress(ctx context.Context) {
 	a, err := l.p.detect()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if err != nil {
 		if !l.host.v4.IsValid() {
 			l.p.log.Warn("host address not detected; set traefikfile.host_ip", zap.Error(err))
@@ -410,6 +339,7 @@ func (l *loop) checkAddress(ctx context.Context) {
 			l.publish(ctx, events.FileChanged, path, recs)
 		}
 	}
+	l.updateCounts()
 }
 
 func (l *loop) updateCounts() {

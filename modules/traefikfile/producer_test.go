@@ -1,6 +1,7 @@
 package traefikfile
 
 import (
+	"context"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -9,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
@@ -19,9 +19,6 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/joyride-dns/joyride/modules/records"
-	"github.com/joyride-dns/joyride/pkg/dnsname"
-	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
 )
@@ -30,46 +27,53 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 const waitFor = 10 * time.Second
 
+// harness is a started producer on a real bus, with a watcher on what it publishes.
 type harness struct {
 	t        *testing.T
-	app      *fxtest.App
-	bus      *events.Bus
-	store    *dnsstore.Store
 	producer *Producer
 	watch    *eventstest.Watcher
 }
 
-func newHarness(t *testing.T, cfg Config, opts ...fx.Option) *harness {
+// newHarness starts a producer without fx; setup runs before Start.
+func newHarness(t *testing.T, cfg Config, setup ...func(*Producer)) *harness {
 	t.Helper()
-	h := &harness{t: t}
-	h.app = fxtest.New(t,
-		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
-		fx.Supply(zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)), cfg, events.DefaultConfig(), records.DefaultConfig()),
-		events.Module, dnsstore.Module, records.Module, Module,
-		fx.Populate(&h.bus, &h.store, &h.producer),
-		fx.Options(opts...),
-	)
-	h.watch = eventstest.NewWatcher(t, h.bus, events.Filter{Sources: []string{moduleName}})
-	h.app.RequireStart()
-	t.Cleanup(h.app.RequireStop)
+	bus := eventstest.NewBus(t)
+	h := &harness{t: t, watch: eventstest.NewWatcher(t, bus, events.Filter{Sources: []string{moduleName}})}
+	p, err := NewProducer(cfg, zaptest.NewLogger(t, zaptest.Level(zap.InfoLevel)), bus)
+	require.NoError(t, err)
+	for _, f := range setup {
+		f(p)
+	}
+	require.NoError(t, p.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, p.Stop(context.Background())) }) // before the bus's cleanup
+	h.producer = p
 	return h
 }
 
-func (h *harness) answers(name string) []string {
-	c, err := dnsname.Canonical(name)
-	require.NoError(h.t, err)
+// records returns the records of the last FileEvent for path as "name TYPE value" strings, sorted; nil when
+// none was published or the last removed the file.
+func (h *harness) records(path string) []string {
+	var last *events.FileEvent
+	for _, e := range h.watch.Events() {
+		if fe, ok := e.(*events.FileEvent); ok && fe.Path == path {
+			last = fe
+		}
+	}
+	if last == nil {
+		return nil
+	}
 	var out []string
-	for _, r := range h.store.Snapshot().Lookup(c).Records {
-		out = append(out, dns.TypeToString[r.Type]+" "+r.Value)
+	for _, r := range last.Snapshot.Records {
+		out = append(out, r.Name+" "+r.Type+" "+r.Value)
 	}
 	slices.Sort(out)
 	return out
 }
 
-func (h *harness) requireAnswers(name string, want ...string) {
+func (h *harness) requireRecords(path string, want ...string) {
 	h.t.Helper()
 	require.EventuallyWithT(h.t, func(c *assert.CollectT) {
-		assert.Equal(c, want, h.answers(name), "answers for %s", name)
+		assert.Equal(c, want, h.records(path), "records of %s", path)
 	}, waitFor, 10*time.Millisecond)
 }
 
@@ -99,81 +103,109 @@ func TestFileLifecycle(t *testing.T) {
 	dir := t.TempDir()
 	existing := filepath.Join(dir, "nas.yml")
 	write(t, existing, rule("nas.lab.test"))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "notes.txt"), []byte(rule("ignored.lab.test")), 0o644))
+	notes := filepath.Join(dir, "notes.txt")
+	require.NoError(t, os.WriteFile(notes, []byte(rule("ignored.lab.test")), 0o644))
 	cfg := testConfig(dir)
 	cfg.HostIP6 = "2001:db8::30"
 	h := newHarness(t, cfg)
 
-	h.requireAnswers("nas.lab.test", "A 192.0.2.30", "AAAA 2001:db8::30")
-	assert.Empty(t, h.answers("ignored.lab.test"), "only YAML files are read")
+	h.requireRecords(existing, "nas.lab.test. A 192.0.2.30", "nas.lab.test. AAAA 2001:db8::30")
 	e := h.watch.Expect(t, "file_created", eventstest.Kind(events.FamilyTraefikFile, events.Kind(events.FileCreated)))
 	assert.Equal(t, SourcePrefix+existing, e.(*events.FileEvent).Snapshot.Source)
 
 	t.Run("a new file", func(t *testing.T) {
-		write(t, filepath.Join(dir, "vm.yaml"), rule("vm.lab.test"))
-		h.requireAnswers("vm.lab.test", "A 192.0.2.30", "AAAA 2001:db8::30")
+		vm := filepath.Join(dir, "vm.yaml")
+		write(t, vm, rule("vm.lab.test"))
+		h.requireRecords(vm, "vm.lab.test. A 192.0.2.30", "vm.lab.test. AAAA 2001:db8::30")
 	})
 	t.Run("a changed file replaces its names", func(t *testing.T) {
 		write(t, existing, rule("nas2.lab.test"))
-		h.requireAnswers("nas2.lab.test", "A 192.0.2.30", "AAAA 2001:db8::30")
-		h.requireAnswers("nas.lab.test")
+		h.requireRecords(existing, "nas2.lab.test. A 192.0.2.30", "nas2.lab.test. AAAA 2001:db8::30")
 	})
 	t.Run("invalid YAML keeps the last records", func(t *testing.T) {
 		write(t, existing, "http: [unclosed\n")
-		marker := filepath.Join(dir, "marker.yml")
+		// Events arrive in order: once a later file is published, the invalid one has been read.
+		marker := filepath.Join(dir, "zz-marker.yml") // after nas.yml, also when both are in one batch
 		write(t, marker, rule("marker.lab.test"))
-		h.requireAnswers("marker.lab.test", "A 192.0.2.30", "AAAA 2001:db8::30")
-		assert.Equal(t, []string{"A 192.0.2.30", "AAAA 2001:db8::30"}, h.answers("nas2.lab.test"))
+		h.requireRecords(marker, "marker.lab.test. A 192.0.2.30", "marker.lab.test. AAAA 2001:db8::30")
+		assert.Equal(t, []string{"nas2.lab.test. A 192.0.2.30", "nas2.lab.test. AAAA 2001:db8::30"}, h.records(existing))
 	})
 	t.Run("a deleted file removes its names", func(t *testing.T) {
 		require.NoError(t, os.Remove(existing))
-		h.requireAnswers("nas2.lab.test")
-		h.watch.Expect(t, "file_deleted", eventstest.Kind(events.FamilyTraefikFile, events.Kind(events.FileDeleted)))
+		e := h.watch.Expect(t, "file_deleted", eventstest.Kind(events.FamilyTraefikFile, events.Kind(events.FileDeleted)))
+		fe := e.(*events.FileEvent)
+		assert.Equal(t, existing, fe.Path)
+		assert.Equal(t, SourcePrefix+existing, fe.Snapshot.Source)
+		assert.Empty(t, fe.Snapshot.Records)
 	})
-	st := h.producer.Status()
-	assert.True(t, st.Running)
-	assert.Equal(t, 2, st.Files)
-	assert.Equal(t, 4, st.Records)
+	assert.Nil(t, h.records(notes), "only YAML files are read")
+	// Status is updated once the whole batch is published, so it may trail the event just seen.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st := h.producer.Status()
+		assert.True(c, st.Running)
+		assert.Equal(c, 2, st.Files)
+		assert.Equal(c, 4, st.Records)
+	}, waitFor, 10*time.Millisecond)
 }
 
 func TestDirectoryAppearsLater(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "dynamic")
 	h := newHarness(t, testConfig(dir))
 	require.NoError(t, os.Mkdir(dir, 0o755))
-	write(t, filepath.Join(dir, "late.yml"), rule("late.lab.test"))
-	h.requireAnswers("late.lab.test", "A 192.0.2.30")
+	late := filepath.Join(dir, "late.yml")
+	write(t, late, rule("late.lab.test"))
+	h.requireRecords(late, "late.lab.test. A 192.0.2.30")
 	// Now watched: a change is seen.
-	write(t, filepath.Join(dir, "late.yml"), rule("later.lab.test"))
-	h.requireAnswers("later.lab.test", "A 192.0.2.30")
+	write(t, late, rule("later.lab.test"))
+	h.requireRecords(late, "later.lab.test. A 192.0.2.30")
 }
 
 func TestNotADirectory(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "file")
 	require.NoError(t, os.WriteFile(path, nil, 0o644))
-	app := fxtest.New(t,
-		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
-		fx.Supply(zap.NewNop(), testConfig(path), events.DefaultConfig(), records.DefaultConfig()),
-		events.Module, dnsstore.Module, records.Module, Module,
-	)
-	err := app.Start(t.Context())
-	require.ErrorContains(t, err, "is not a directory")
+	p, err := NewProducer(testConfig(path), zap.NewNop(), eventstest.NewBus(t))
+	require.NoError(t, err)
+	require.ErrorContains(t, p.Start(context.Background()), "is not a directory")
+	require.NoError(t, p.Stop(context.Background()), "Stop is safe after a failed Start")
+	assert.False(t, p.Status().Running)
 }
 
 func TestHostAddressDetected(t *testing.T) {
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "a.yml"), rule("auto.lab.test"))
+	path := filepath.Join(dir, "a.yml")
+	write(t, path, rule("auto.lab.test"))
 	var addr atomic.Pointer[netip.Addr]
 	first, second := netip.MustParseAddr("192.0.2.40"), netip.MustParseAddr("192.0.2.41")
 	addr.Store(&first)
 	cfg := testConfig(dir)
 	cfg.HostIP = ""
-	h := newHarness(t, cfg, fx.Invoke(func(p *Producer) {
+	h := newHarness(t, cfg, func(p *Producer) {
 		p.detect = func() (netip.Addr, error) { return *addr.Load(), nil }
-	}))
-	h.requireAnswers("auto.lab.test", "A 192.0.2.40")
+	})
+	h.requireRecords(path, "auto.lab.test. A 192.0.2.40")
 	addr.Store(&second)
-	h.requireAnswers("auto.lab.test", "A 192.0.2.41")
+	h.requireRecords(path, "auto.lab.test. A 192.0.2.41")
 	assert.Equal(t, "192.0.2.41", h.producer.Status().HostIP)
+}
+
+func TestModule(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "nas.yml"), rule("nas.lab.test"))
+	bus := eventstest.NewBus(t)
+	watch := eventstest.NewWatcher(t, bus, events.Filter{Sources: []string{moduleName}})
+	var p *Producer
+	app := fxtest.New(t,
+		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
+		fx.Supply(zaptest.NewLogger(t), testConfig(dir), bus),
+		Module,
+		fx.Populate(&p),
+	)
+	app.RequireStart()
+	watch.Expect(t, "file_created", eventstest.Kind(events.FamilyTraefikFile, events.Kind(events.FileCreated)))
+	assert.True(t, p.Status().Running)
+	assert.ErrorContains(t, p.Start(context.Background()), "already started")
+	app.RequireStop()
+	assert.False(t, p.Status().Running)
 }
 
 func TestNewRejectsBadConfig(t *testing.T) {
@@ -197,7 +229,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			cfg.AllowedDomains = []string{"lab.test"}
 			cfg.Directories = []string{t.TempDir()}
 			tt.mutate(&cfg)
-			_, err := New(Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.NewNop(), Config: cfg})
+			_, err := New(Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zap.NewNop(), Bus: eventstest.NewBus(t), Config: cfg})
 			assert.ErrorContains(t, err, tt.err)
 		})
 	}

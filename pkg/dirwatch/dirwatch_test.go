@@ -1,0 +1,408 @@
+package dirwatch
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	waitFor = 10 * time.Second
+	tick    = 5 * time.Millisecond
+)
+
+func testConfig(mode Mode, dirs ...string) Config {
+	return Config{
+		Dirs:         dirs,
+		Match:        func(name string) bool { return !strings.HasPrefix(name, ".") },
+		Mode:         mode,
+		PollInterval: 100 * time.Millisecond,
+		Debounce:     10 * time.Millisecond,
+	}
+}
+
+// run is a Watcher running on its own goroutine, recording every batch.
+type run struct {
+	mu      sync.Mutex
+	batches []Batch
+	last    map[string]time.Time // when each path was last delivered
+	logs    *observer.ObservedLogs
+}
+
+func start(t *testing.T, cfg Config) *run {
+	t.Helper()
+	core, logs := observer.New(zapcore.DebugLevel)
+	w, err := New(cfg, zap.New(core))
+	require.NoError(t, err)
+	require.NoError(t, w.Open())
+	r := &run{logs: logs, last: make(map[string]time.Time)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Run(ctx, func(_ context.Context, b Batch) {
+			r.mu.Lock()
+			r.batches = append(r.batches, b)
+			for _, c := range b.Changes {
+				r.last[c.Path] = time.Now()
+			}
+			r.mu.Unlock()
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return r
+}
+
+func (r *run) all() []Batch {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Batch(nil), r.batches...)
+}
+
+// changes returns every change delivered for path, in order.
+func (r *run) changes(path string) []Change {
+	var out []Change
+	for _, b := range r.all() {
+		for _, c := range b.Changes {
+			if c.Path == path {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// waitChanges waits until path has had n changes delivered and the last one is removed or not.
+func (r *run) waitChanges(t *testing.T, path string, n int, removed bool) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		cs := r.changes(path)
+		return len(cs) == n && cs[n-1].Removed == removed
+	}, waitFor, tick, "want %d changes of %s, last removed=%v; got %v", n, path, removed, r.changes(path))
+}
+
+func (r *run) scanned() []string {
+	var out []string
+	for _, b := range r.all() {
+		out = append(out, b.Scanned...)
+	}
+	return out
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	require.NoError(t, os.WriteFile(path, []byte(content), 0o644))
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*Config)
+		want   string
+	}{
+		{"mode", func(c *Config) { c.Mode = "inotify" }, `mode "inotify"`},
+		{"poll interval", func(c *Config) { c.PollInterval = 0 }, "poll interval"},
+		{"debounce", func(c *Config) { c.Debounce = -1 }, "debounce"},
+		{"min interval", func(c *Config) { c.MinInterval = -1 }, "minimum interval"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(Auto, t.TempDir())
+			tt.modify(&cfg)
+			_, err := New(cfg, nil)
+			assert.ErrorContains(t, err, tt.want)
+		})
+	}
+}
+
+func TestOpenRejectsUnusableDirectory(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	write(t, file, "")
+	w, err := New(testConfig(Auto, file), nil)
+	require.NoError(t, err)
+	err = w.Open()
+	assert.ErrorContains(t, err, file)
+	assert.ErrorContains(t, err, "not a directory")
+}
+
+func TestChanges(t *testing.T) {
+	for _, mode := range []Mode{Notify, Poll, Auto} {
+		t.Run(string(mode), func(t *testing.T) {
+			dir := t.TempDir()
+			existing := filepath.Join(dir, "existing")
+			write(t, existing, "1")
+			write(t, filepath.Join(dir, ".ignored"), "1")
+			require.NoError(t, os.Mkdir(filepath.Join(dir, "sub"), 0o755))
+			r := start(t, testConfig(mode, dir))
+
+			r.waitChanges(t, existing, 1, false)
+			first := r.all()[0]
+			assert.Equal(t, []Change{{Path: existing}}, first.Changes, "the initial batch holds every file, nothing else")
+			assert.Equal(t, []string{dir}, first.Scanned)
+
+			added := filepath.Join(dir, "added")
+			write(t, added, "1")
+			r.waitChanges(t, added, 1, false)
+
+			write(t, existing, "22")
+			r.waitChanges(t, existing, 2, false)
+
+			// Saved by rename: a new inode under the old name.
+			tmp := filepath.Join(dir, ".existing.tmp")
+			write(t, tmp, "33")
+			require.NoError(t, os.Rename(tmp, existing))
+			r.waitChanges(t, existing, 3, false)
+
+			require.NoError(t, os.Remove(added))
+			r.waitChanges(t, added, 2, true)
+
+			for _, b := range r.all() {
+				for _, c := range b.Changes {
+					assert.NotContains(t, c.Path, "ignored")
+					assert.NotContains(t, c.Path, "sub")
+				}
+			}
+			assert.Equal(t, []string{dir}, r.scanned(), "scanned once")
+		})
+	}
+}
+
+func TestMissingDirectoryAppearsAndVanishes(t *testing.T) {
+	for _, mode := range []Mode{Auto, Poll} {
+		t.Run(string(mode), func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "later")
+			r := start(t, testConfig(mode, dir))
+			assert.Equal(t, 1, r.logs.FilterMessage("directory does not exist; will load it when it appears").Len())
+
+			// Created fully formed elsewhere and moved in, so the test does not race the first look.
+			staging := filepath.Join(root, "staging")
+			require.NoError(t, os.Mkdir(staging, 0o755))
+			path := filepath.Join(dir, "f")
+			write(t, filepath.Join(staging, "f"), "1")
+			require.NoError(t, os.Rename(staging, dir))
+			r.waitChanges(t, path, 1, false)
+			assert.Equal(t, []string{dir}, r.scanned())
+
+			write(t, path, "22")
+			r.waitChanges(t, path, 2, false)
+
+			require.NoError(t, os.RemoveAll(dir))
+			r.waitChanges(t, path, 3, true)
+
+			require.NoError(t, os.Mkdir(staging, 0o755))
+			write(t, filepath.Join(staging, "f"), "333")
+			require.NoError(t, os.Rename(staging, dir))
+			r.waitChanges(t, path, 4, false)
+			assert.Equal(t, []string{dir, dir}, r.scanned(), "scanned again when it came back")
+
+			// The new directory is watched (or polled), not the old one.
+			write(t, path, "4444")
+			r.waitChanges(t, path, 5, false)
+			assert.Equal(t, 1, r.logs.FilterMessage("directory disappeared; removing its files until it comes back").Len())
+		})
+	}
+}
+
+// A Kubernetes ConfigMap volume: the visible files are symlinks through "..data", which is swapped atomically;
+// the event is on a name Match refuses, and the rescan it causes sees the file's new inode.
+func TestKubernetesConfigMapUpdate(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "..v1"), 0o755))
+	write(t, filepath.Join(dir, "..v1", "lab"), "1")
+	require.NoError(t, os.Symlink("..v1", filepath.Join(dir, "..data")))
+	require.NoError(t, os.Symlink("..data/lab", filepath.Join(dir, "lab")))
+	path := filepath.Join(dir, "lab")
+	cfg := testConfig(Notify, dir)
+	cfg.PollInterval = time.Hour // only the event can find it
+	r := start(t, cfg)
+	r.waitChanges(t, path, 1, false)
+
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "..v2"), 0o755))
+	write(t, filepath.Join(dir, "..v2", "lab"), "2")
+	require.NoError(t, os.Symlink("..v2", filepath.Join(dir, "..data_tmp")))
+	require.NoError(t, os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")))
+	r.waitChanges(t, path, 2, false)
+}
+
+// TestContinuousWriterIsBounded appends to a file every millisecond for a while: it is delivered at most once
+// per MinInterval (plus the first change and the last), and its last change is delivered.
+func TestContinuousWriterIsBounded(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	write(t, path, "start\n")
+	cfg := testConfig(Notify, dir)
+	const interval = 300 * time.Millisecond
+	cfg.MinInterval = interval
+	r := start(t, cfg)
+	r.waitChanges(t, path, 1, false)
+
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	began := time.Now()
+	writes := 0
+	for time.Since(began) < 1500*time.Millisecond {
+		_, err := f.WriteString("a line that is not a hosts line\n")
+		require.NoError(t, err)
+		writes++
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, f.Close())
+	stopped := time.Now()
+	took := stopped.Sub(began)
+
+	// The last write is always delivered.
+	require.Eventually(t, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.last[path].After(stopped)
+	}, waitFor, tick, "the last change was not delivered")
+	reads := len(r.changes(path)) - 1
+	bound := int(took/interval) + 2
+	t.Logf("%d writes in %v: %d deliveries (bound %d)", writes, took, reads, bound)
+	assert.LessOrEqual(t, reads, bound)
+	assert.GreaterOrEqual(t, reads, 2, "a file that keeps changing is still re-read")
+}
+
+func TestOverflowForcesEveryFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	write(t, path, "1")
+	w, err := New(testConfig(Notify, dir), nil)
+	require.NoError(t, err)
+	w.dirs[dir].present = true
+	w.fullScan(dir)
+	b, ok := w.take()
+	require.True(t, ok)
+	require.Equal(t, []Change{{Path: path}}, b.Changes)
+
+	// Same size, mtime and inode: a poll cannot see this edit, but after lost events every file is delivered.
+	info, err := os.Stat(path)
+	require.NoError(t, err)
+	write(t, path, "2")
+	require.NoError(t, os.Chtimes(path, info.ModTime(), info.ModTime()))
+	w.tick()
+	_, ok = w.take()
+	require.False(t, ok, "a poll trusts size, mtime and inode")
+
+	w.onError(fsnotify.ErrEventOverflow)
+	b, ok = w.take()
+	require.True(t, ok)
+	assert.Equal(t, []Change{{Path: path}}, b.Changes)
+}
+
+func TestSchedule(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	tests := []struct {
+		name        string
+		debounce    time.Duration
+		minInterval time.Duration
+		read        time.Duration // since t0 that the file was last delivered; 0: never
+		events      []time.Duration
+		wantDue     time.Duration
+	}{
+		{name: "one event waits a debounce", debounce: ms(100), events: []time.Duration{0}, wantDue: ms(100)},
+		{name: "a burst restarts it", debounce: ms(100), events: []time.Duration{0, ms(50), ms(90)}, wantDue: ms(190)},
+		{
+			name: "a burst cannot postpone for ever", debounce: ms(100),
+			events:  []time.Duration{0, ms(300), ms(600), ms(900), ms(950)},
+			wantDue: maxDebounceFactor * ms(100),
+		},
+		{
+			name: "a file read recently waits out the minimum interval", debounce: ms(10), minInterval: ms(1000),
+			read: ms(1), events: []time.Duration{ms(100)}, wantDue: ms(1001),
+		},
+		{
+			name: "a file read long ago only debounces", debounce: ms(10), minInterval: ms(1000),
+			read: ms(1), events: []time.Duration{ms(2000)}, wantDue: ms(2010),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(Notify, "/d")
+			cfg.Debounce, cfg.MinInterval = tt.debounce, tt.minInterval
+			w, err := New(cfg, nil)
+			require.NoError(t, err)
+			if tt.read > 0 {
+				w.files["/d/f"] = &fileState{read: t0.Add(tt.read)}
+			}
+			for _, e := range tt.events {
+				w.schedule("/d/f", true, t0.Add(e))
+			}
+			due, ok := w.nextDue()
+			require.True(t, ok)
+			assert.Equal(t, t0.Add(tt.wantDue), due)
+			assert.True(t, w.pending["/d/f"].force)
+		})
+	}
+}
+
+func TestRunReturnsWhenContextEnds(t *testing.T) {
+	w, err := New(testConfig(Auto, t.TempDir()), nil)
+	require.NoError(t, err)
+	require.NoError(t, w.Open())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Run(ctx, func(context.Context, Batch) {})
+	}()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(waitFor):
+		t.Fatal("Run did not return after its context ended")
+	}
+	assert.Nil(t, w.fsw, "fsnotify is closed")
+}
+
+// TestProblemLoggedOnce: a lasting problem is logged once however many polls see it, and logged again only
+// once it has cleared and come back.
+func TestProblemLoggedOnce(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hosts")
+	core, logs := observer.New(zapcore.DebugLevel)
+	w, err := New(testConfig(Poll, path), zap.New(core))
+	require.NoError(t, err)
+	require.NoError(t, w.Open())
+	const problem = "directory appeared but cannot be used"
+
+	write(t, path, "a file where the directory should be")
+	for range 3 {
+		w.tick()
+	}
+	assert.Equal(t, 1, logs.FilterMessage(problem).Len(), "logged once over three polls")
+
+	require.NoError(t, os.Remove(path))
+	require.NoError(t, os.Mkdir(path, 0o755))
+	write(t, filepath.Join(path, "f"), "1")
+	w.tick()
+	b, ok := w.take()
+	require.True(t, ok)
+	assert.Equal(t, Batch{Changes: []Change{{Path: filepath.Join(path, "f")}}, Scanned: []string{path}}, b)
+	assert.Equal(t, 1, logs.FilterMessage("directory appeared").Len())
+
+	require.NoError(t, os.RemoveAll(path))
+	w.tick()
+	write(t, path, "the file again")
+	w.tick()
+	w.tick()
+	assert.Equal(t, 2, logs.FilterMessage(problem).Len(), "logged again after it cleared")
+}
