@@ -245,7 +245,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			assert.ErrorContains(t, err, tt.err)
 		})
 	}
-	_, err := NewProducer(DefaultConfig(), nil, nil)
+	valid := DefaultConfig()
+	valid.AllowedDomains = []string{"lab.test"}
+	_, err := NewProducer(valid, nil, nil)
 	assert.ErrorContains(t, err, "docker: an event bus is required")
 	for _, allowed := range [][]string{{"lab.test"}, {"*"}} {
 		cfg := DefaultConfig()
