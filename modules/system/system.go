@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/producer"
 	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
@@ -30,23 +31,14 @@ type Config struct {
 // DefaultConfig names the service "joyride"; the application passes service.name.
 func DefaultConfig() Config { return Config{Service: "joyride"} }
 
-// Module provides the Producer.
-var Module = fx.Module("system",
-	fx.Provide(New),
-	fx.Invoke(func(*Producer) {}),
-)
+// Module provides the Producer and anchors it so its hooks are registered.
+var Module = fx.Module("system", fx.Provide(New), fx.Invoke(func(*Producer) {}))
 
 // WithLogger makes fx report its lifecycle through the Producer. Add it at the top level of the fx app.
 var WithLogger = fx.WithLogger(NewFxLogger)
 
-// Params are the producer's dependencies.
-type Params struct {
-	fx.In
-	Lifecycle fx.Lifecycle
-	Logger    *zap.Logger
-	Bus       *events.Bus
-	Config    Config
-}
+// Params are the producer's dependencies: the application's logger and bus, and this module's Config.
+type Params = producer.Params[Config]
 
 // Producer publishes SystemEvents.
 type Producer struct {
@@ -56,23 +48,33 @@ type Producer struct {
 	stopping atomic.Bool
 }
 
-// New checks the configuration and registers the producer's hooks.
-func New(p Params) (*Producer, error) {
-	if err := validation.Section("system", p.Config); err != nil {
+// New builds the producer from p (see NewProducer) and ties Start and Stop to the lifecycle.
+func New(p Params) (*Producer, error) { return producer.New(p, NewProducer) }
+
+// NewProducer checks cfg and returns a producer publishing on bus; it does nothing until Start.
+func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error) {
+	if err := validation.Section("system", cfg); err != nil {
 		return nil, err
 	}
-	pr := &Producer{bus: p.Bus, log: p.Logger.Named("system"), service: p.Config.Service}
-	p.Lifecycle.Append(fx.Hook{
-		OnStart: func(ctx context.Context) error {
-			pr.publish(ctx, events.ServiceStarting, "", nil)
-			return nil
-		},
-		OnStop: func(ctx context.Context) error {
-			pr.publish(ctx, events.ServiceStopped, "", nil)
-			return nil
-		},
-	})
-	return pr, nil
+	if bus == nil {
+		return nil, errors.New("system: an event bus is required")
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Producer{bus: bus, log: log.Named("system"), service: cfg.Service}, nil
+}
+
+// Start publishes service_starting. Under fx it runs right after the bus starts.
+func (p *Producer) Start(ctx context.Context) error {
+	p.publish(ctx, events.ServiceStarting, "", nil)
+	return nil
+}
+
+// Stop publishes service_stopped. Under fx it runs just before the bus drains.
+func (p *Producer) Stop(ctx context.Context) error {
+	p.publish(ctx, events.ServiceStopped, "", nil)
+	return nil
 }
 
 // Failed reports a fatal runtime error of a module before it asks fx.Shutdowner to stop.

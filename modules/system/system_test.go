@@ -80,3 +80,20 @@ func TestLifecycleEvents(t *testing.T) {
 		})
 	}
 }
+
+// The producer works without fx: Start and Stop publish what the fx hooks would.
+func TestWithoutFx(t *testing.T) {
+	_, err := system.NewProducer(system.DefaultConfig(), nil, nil)
+	require.ErrorContains(t, err, "system: an event bus is required")
+	_, err = system.NewProducer(system.Config{}, nil, eventstest.NewBus(t))
+	require.ErrorContains(t, err, "system.service")
+
+	bus := eventstest.NewBus(t)
+	w := eventstest.NewWatcher(t, bus, events.Filter{Families: []events.Family{events.FamilySystem}})
+	p, err := system.NewProducer(system.DefaultConfig(), nil, bus)
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background()))
+	w.Expect(t, "service_starting", eventstest.Kind(events.FamilySystem, events.Kind(events.ServiceStarting)))
+	require.NoError(t, p.Stop(context.Background()))
+	w.Expect(t, "service_stopped", eventstest.Kind(events.FamilySystem, events.Kind(events.ServiceStopped)))
+}

@@ -1,0 +1,40 @@
+// Package producer is the fx layer every producer module shares. A producer works without fx — NewProducer,
+// then Start and Stop — and its module only builds it from the application's values and ties Start and Stop
+// to the lifecycle; that wiring is the same for docker, hosts, traefikfile and system, so it is written once
+// here rather than once per module.
+package producer
+
+import (
+	"context"
+
+	"go.uber.org/fx"
+	"go.uber.org/zap"
+
+	"github.com/joyride-dns/joyride/pkg/events"
+)
+
+// Runner is a producer as a program without fx uses it.
+type Runner interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+}
+
+// Params are a producer's dependencies under fx; C is its module's Config, which the application supplies
+// (DefaultConfig or the configuration's section).
+type Params[C any] struct {
+	fx.In
+	Lifecycle fx.Lifecycle
+	Logger    *zap.Logger
+	Bus       *events.Bus
+	Config    C
+}
+
+// New builds a producer with build (its module's NewProducer) and ties its Start and Stop to the lifecycle.
+func New[C any, P Runner](p Params[C], build func(C, *zap.Logger, *events.Bus) (P, error)) (P, error) {
+	pr, err := build(p.Config, p.Logger, p.Bus)
+	if err != nil {
+		return pr, err
+	}
+	p.Lifecycle.Append(fx.StartStopHook(pr.Start, pr.Stop))
+	return pr, nil
+}

@@ -1,0 +1,74 @@
+package producer_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/fx/fxtest"
+	"go.uber.org/zap"
+
+	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/events/eventstest"
+	"github.com/joyride-dns/joyride/pkg/producer"
+)
+
+type config struct{ name string }
+
+// runner records what it was built with and which of its methods ran.
+type runner struct {
+	cfg            config
+	bus            *events.Bus
+	calls          []string
+	startErr, stop error
+}
+
+func (r *runner) Start(context.Context) error { r.calls = append(r.calls, "start"); return r.startErr }
+func (r *runner) Stop(context.Context) error  { r.calls = append(r.calls, "stop"); return r.stop }
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name      string
+		buildErr  error
+		startErr  error
+		wantCalls []string
+	}{
+		{name: "started and stopped with the lifecycle", wantCalls: []string{"start", "stop"}},
+		{name: "a build error is returned and no hook registered", buildErr: errors.New("bad config")},
+		{name: "a start error fails the start", startErr: errors.New("port taken"), wantCalls: []string{"start"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			lc := fxtest.NewLifecycle(t)
+			bus := eventstest.NewBus(t)
+			var built *runner
+			build := func(c config, _ *zap.Logger, b *events.Bus) (*runner, error) {
+				if tt.buildErr != nil {
+					return nil, tt.buildErr
+				}
+				built = &runner{cfg: c, bus: b, startErr: tt.startErr}
+				return built, nil
+			}
+			r, err := producer.New(producer.Params[config]{Lifecycle: lc, Logger: zap.NewNop(), Bus: bus, Config: config{"x"}}, build)
+			if tt.buildErr != nil {
+				require.ErrorIs(t, err, tt.buildErr)
+				require.NoError(t, lc.Start(context.Background()), "no hook was registered")
+				require.NoError(t, lc.Stop(context.Background()))
+				return
+			}
+			require.NoError(t, err)
+			assert.Same(t, built, r)
+			assert.Equal(t, config{"x"}, r.cfg)
+			assert.Same(t, bus, r.bus)
+			if err := lc.Start(context.Background()); tt.startErr != nil {
+				require.ErrorIs(t, err, tt.startErr)
+			} else {
+				require.NoError(t, err)
+				require.NoError(t, lc.Stop(context.Background()))
+			}
+			assert.Equal(t, tt.wantCalls, r.calls)
+		})
+	}
+}
