@@ -2,7 +2,9 @@ package integration
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,8 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
-	"go.uber.org/fx/fxtest"
-	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
 	"github.com/joyride-dns/joyride/modules/dnsserver"
@@ -29,25 +29,32 @@ type auditTrail struct {
 	seen []events.Event
 }
 
+func (a *auditTrail) add(e events.Event) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.seen = append(a.seen, e)
+}
+
 func (a *auditTrail) events() []events.Event {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]events.Event(nil), a.seen...)
 }
 
+// docs/architecture.md: begin
 var auditModule = fx.Module("audit",
 	fx.Provide(func(bus *events.Bus) *auditTrail {
 		a := &auditTrail{}
 		bus.Subscribe("audit", events.Filter{Families: []events.Family{events.FamilyHosts, events.FamilyDNS}},
 			func(_ context.Context, e events.Event) error {
-				a.mu.Lock()
-				a.seen = append(a.seen, e)
-				a.mu.Unlock()
+				a.add(e)
 				return nil
 			})
 		return a
 	}),
 )
+
+// docs/architecture.md: end
 
 // TestEmbedding builds an fx app of its own from a subset of Joyride's modules — no cmd/joyride, no config
 // package — plus a module that consumes Joyride's events, and checks that DNS answers and events flow.
@@ -55,6 +62,8 @@ func TestEmbedding(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "embedded"), "10.2.0.1 embedded.example.test\n")
 
+	log := zaptest.NewLogger(t)
+	// docs/architecture.md: begin
 	dnsCfg := dnsserver.DefaultConfig()
 	dnsCfg.BindAddress, dnsCfg.Port = "127.0.0.1", 0
 	hostsCfg := hosts.DefaultConfig()
@@ -62,15 +71,17 @@ func TestEmbedding(t *testing.T) {
 
 	var server *dnsserver.Server
 	var trail *auditTrail
-	app := fxtest.New(t,
-		fx.Provide(func() *zap.Logger { return zaptest.NewLogger(t) }),
+	app := fx.New(
+		fx.Supply(log, events.DefaultConfig(), records.DefaultConfig(), dnsCfg, hostsCfg),
+		events.Module, dnsstore.Module, records.Module, hosts.Module, dnsserver.Module,
+		auditModule,
 		fx.NopLogger,
-		events.Module, dnsstore.Module, records.Module, hosts.Module, dnsserver.Module, auditModule,
-		fx.Supply(dnsCfg, hostsCfg, events.DefaultConfig(), records.DefaultConfig()),
 		fx.Populate(&server, &trail),
 	)
-	app.RequireStart()
-	defer app.RequireStop()
+	// docs/architecture.md: end
+	require.NoError(t, app.Err())
+	require.NoError(t, app.Start(t.Context()))
+	defer func() { require.NoError(t, app.Stop(context.Background())) }()
 
 	udp, _ := server.Addr()
 	require.Eventually(t, func() bool {
@@ -95,4 +106,45 @@ func TestEmbedding(t *testing.T) {
 		return file != nil && added != nil
 	}, 5*time.Second, 10*time.Millisecond)
 	assert.Equal(t, file.Meta().CorrelationID, added.Meta().CorrelationID, "the DNS change is traced to the file that caused it")
+}
+
+// TestArchitectureExample keeps docs/architecture.md's embedding example identical to the code TestEmbedding runs:
+// the Go blocks of its "Embedding" section are the regions of this file between the begin and end markers.
+func TestArchitectureExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/architecture.md")
+	require.NoError(t, err)
+	section := string(doc)
+	start := strings.Index(section, "## Embedding")
+	require.GreaterOrEqual(t, start, 0, "architecture.md has an Embedding section")
+	section = section[start:]
+	var blocks []string
+	for {
+		i := strings.Index(section, "```go\n")
+		if i < 0 {
+			break
+		}
+		section = section[i+len("```go\n"):]
+		j := strings.Index(section, "```")
+		require.GreaterOrEqual(t, j, 0, "an unclosed Go block")
+		blocks = append(blocks, section[:j])
+		section = section[j+3:]
+	}
+
+	src, err := os.ReadFile("embed_test.go")
+	require.NoError(t, err)
+	var regions []string
+	for _, part := range strings.Split(string(src), "// docs/architecture.md: begin\n")[1:] {
+		end := strings.Index(part, "// docs/architecture.md: end")
+		require.GreaterOrEqual(t, end, 0, "a begin marker without an end")
+		region := strings.TrimRight(part[:end], " \t\n") + "\n"
+		// The app's region is indented inside TestEmbedding; the document shows it at the left margin.
+		indent := region[:len(region)-len(strings.TrimLeft(region, "\t"))]
+		var lines []string
+		for _, l := range strings.Split(region, "\n") {
+			lines = append(lines, strings.TrimPrefix(l, indent))
+		}
+		regions = append(regions, strings.Join(lines, "\n"))
+	}
+	require.Len(t, regions, 2)
+	assert.Equal(t, regions, blocks)
 }
