@@ -155,7 +155,7 @@ func newServer(name string, addrs []netip.Addr) (server, error) {
 		}
 		s.addrs = append(s.addrs, rec)
 	}
-	slices.SortStableFunc(s.addrs, func(a, b dnsstore.Record) int { return cmp.Compare(a.Type, b.Type) })
+	slices.SortStableFunc(s.addrs, func(a, b dnsstore.Record) int { return cmp.Compare(a.Type(), b.Type()) })
 	return s, nil
 }
 
@@ -317,11 +317,11 @@ func (r *resolver) query(snap *dnsstore.Snapshot, m *dns.Msg, q dns.Question) bo
 			}
 			m.Answer = append(m.Answer, cname.RR(name))
 			seen[links] = name
-			if links+1 == maxChain || slices.Contains(seen[:links+1], cname.Value) {
+			if links+1 == maxChain || slices.Contains(seen[:links+1], cname.Value()) {
 				// A loop, or a chain too long to follow: the links so far are the answer (RFC 1034 section 3.6.2).
 				return false
 			}
-			name = cname.Value
+			name = cname.Value()
 			continue
 		case dnsstore.EmptyNonTerminal:
 			if z != nil {
@@ -372,9 +372,9 @@ func (r *resolver) allowed(client netip.Addr) bool {
 // minTTL is the TTL an RRset is answered with: the lowest of its records', since RFC 2181 section 5.2 wants
 // one TTL per RRset and sources (two containers claiming one name) may publish different ones.
 func minTTL(recs []dnsstore.Record) uint32 {
-	ttl := recs[0].TTL
+	ttl := recs[0].TTL()
 	for i := 1; i < len(recs); i++ {
-		ttl = min(ttl, recs[i].TTL)
+		ttl = min(ttl, recs[i].TTL())
 	}
 	return ttl
 }
@@ -401,12 +401,12 @@ func pick(recs []dnsstore.Record, qtype uint16) ([]dnsstore.Record, *dnsstore.Re
 		return nil, nil
 	}
 	if qtype == dns.TypeANY {
-		qtype = recs[0].Type
+		qtype = recs[0].Type()
 	}
 	var cname *dnsstore.Record
 	start, end := -1, -1
 	for i := range recs {
-		t := recs[i].Type
+		t := recs[i].Type()
 		if t == dns.TypeCNAME && cname == nil {
 			cname = &recs[i]
 		}
@@ -443,8 +443,8 @@ func (r *resolver) apex(snap *dnsstore.Snapshot, m *dns.Msg, z *zone, qtype uint
 	if match := r.lookup(snap, z.ns.Ns); match.Kind == dnsstore.Exact {
 		start := len(m.Extra)
 		for _, rec := range match.Records {
-			if rec.Type == dns.TypeA || rec.Type == dns.TypeAAAA {
-				m.Extra = append(m.Extra, rec.RR(rec.Name))
+			if rec.Type() == dns.TypeA || rec.Type() == dns.TypeAAAA {
+				m.Extra = append(m.Extra, rec.RR(rec.Name()))
 			}
 		}
 		sameTTL(m.Extra[start:])
@@ -489,8 +489,8 @@ func (r *resolver) ptr(snap *dnsstore.Snapshot, m *dns.Msg, name string) bool {
 		}
 		ttl := r.negTTL
 		for _, rec := range snap.Lookup(target).Records {
-			if (rec.Type == dns.TypeA || rec.Type == dns.TypeAAAA) && rec.Value == value {
-				ttl = rec.TTL
+			if (rec.Type() == dns.TypeA || rec.Type() == dns.TypeAAAA) && rec.Value() == value {
+				ttl = rec.TTL()
 				break
 			}
 		}

@@ -244,12 +244,12 @@ func compareNameType(a, b []dnsstore.Record) int {
 	case len(b) == 0:
 		return -1
 	}
-	if c := strings.Compare(a[0].Name, b[0].Name); c != 0 {
+	if c := strings.Compare(a[0].Name(), b[0].Name()); c != 0 {
 		return c
 	}
-	return cmp.Compare(a[0].Type, b[0].Type)
+	return cmp.Compare(a[0].Type(), b[0].Type())
 }
 
 func eventRecord(r dnsstore.Record) events.Record {
-	return events.Record{Name: r.Name, Type: dns.TypeToString[r.Type], Value: r.Value, TTL: r.TTL}
+	return events.Record{Name: r.Name(), Type: dns.TypeToString[r.Type()], Value: r.Value(), TTL: r.TTL()}
 }

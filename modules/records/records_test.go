@@ -51,7 +51,7 @@ func harness(t *testing.T, cfg records.Config) (*events.Bus, *dnsstore.Store, *e
 func names(s *dnsstore.Snapshot, source string) []string {
 	var out []string
 	for _, r := range s.SourceRecords(source) {
-		out = append(out, r.Name+" "+dns.TypeToString[r.Type]+" "+r.Value)
+		out = append(out, r.Name()+" "+dns.TypeToString[r.Type()]+" "+r.Value())
 	}
 	return out
 }

@@ -58,10 +58,10 @@ func compareRev6(a, b rev6) int {
 func newBulkIndex(recs []Record, hash func(string) uint64) *bulkIndex {
 	names, n4, n6 := 0, 0, 0
 	for i := range recs {
-		if i == 0 || recs[i].Name != recs[i-1].Name {
+		if i == 0 || recs[i].name != recs[i-1].name {
 			names++
 		}
-		switch recs[i].Type {
+		switch recs[i].typ {
 		case dns.TypeA:
 			n4++
 		case dns.TypeAAAA:
@@ -81,8 +81,8 @@ func newBulkIndex(recs []Record, hash func(string) uint64) *bulkIndex {
 	}
 	for i := range recs {
 		r := &recs[i]
-		if i == 0 || r.Name != recs[i-1].Name {
-			h := hash(r.Name)
+		if i == 0 || r.name != recs[i-1].name {
+			h := hash(r.name)
 			j := h & b.mask
 			for b.slots[j] != 0 {
 				j = (j + 1) & b.mask
@@ -110,7 +110,7 @@ func (s *sourceSet) records(name string, h uint64) []Record {
 		return nil
 	}
 	if s.bulk == nil {
-		i, found := slices.BinarySearchFunc(s.recs, name, func(r Record, n string) int { return strings.Compare(r.Name, n) })
+		i, found := slices.BinarySearchFunc(s.recs, name, func(r Record, n string) int { return strings.Compare(r.name, n) })
 		if !found {
 			return nil
 		}
@@ -127,7 +127,7 @@ func (s *sourceSet) records(name string, h uint64) []Record {
 		if e>>32 != tag {
 			continue
 		}
-		if j := int(uint32(e)) - 1; s.recs[j].Name == name {
+		if j := int(uint32(e)) - 1; s.recs[j].name == name {
 			k := endOfName(s.recs, j+1, name)
 			return s.recs[j:k:k]
 		}
@@ -142,7 +142,7 @@ func (s *sourceSet) appendReverse(out []string, addr netip.Addr) []string {
 		key := uint64(binary.BigEndian.Uint32(a[:])) << 32
 		i, _ := slices.BinarySearch(b.v4, key)
 		for ; i < len(b.v4) && b.v4[i]&^0xffffffff == key; i++ {
-			out = append(out, s.recs[uint32(b.v4[i])].Name)
+			out = append(out, s.recs[uint32(b.v4[i])].name)
 		}
 		return out
 	}
@@ -150,7 +150,7 @@ func (s *sourceSet) appendReverse(out []string, addr netip.Addr) []string {
 	key := rev6{hi: binary.BigEndian.Uint64(a[:8]), lo: binary.BigEndian.Uint64(a[8:])}
 	i, _ := slices.BinarySearchFunc(b.v6, key, compareRev6)
 	for ; i < len(b.v6) && b.v6[i].hi == key.hi && b.v6[i].lo == key.lo; i++ {
-		out = append(out, s.recs[b.v6[i].index].Name)
+		out = append(out, s.recs[b.v6[i].index].name)
 	}
 	return out
 }

@@ -18,18 +18,18 @@ import (
 // the real one against.
 type refStore map[string]map[string]Record // source → "name type value" → record
 
-func refKey(r Record) string { return fmt.Sprintf("%s %d %s", r.Name, r.Type, r.Value) }
+func refKey(r Record) string { return fmt.Sprintf("%s %d %s", r.Name(), r.Type(), r.Value()) }
 
 // owners merges all sources: owner → "name type value" → record with the lowest TTL.
 func (m refStore) owners() map[string]map[string]Record {
 	out := map[string]map[string]Record{}
 	for _, recs := range m {
 		for k, r := range recs {
-			if out[r.Name] == nil {
-				out[r.Name] = map[string]Record{}
+			if out[r.Name()] == nil {
+				out[r.Name()] = map[string]Record{}
 			}
-			if cur, ok := out[r.Name][k]; !ok || r.TTL < cur.TTL {
-				out[r.Name][k] = r
+			if cur, ok := out[r.Name()][k]; !ok || r.TTL() < cur.TTL() {
+				out[r.Name()][k] = r
 			}
 		}
 	}
@@ -83,7 +83,7 @@ func (m refStore) reverse(addr netip.Addr) []string {
 	var names []string
 	for o, recs := range m.owners() {
 		for _, r := range recs {
-			if (r.Type == dns.TypeA || r.Type == dns.TypeAAAA) && netip.MustParseAddr(r.Value) == addr {
+			if (r.Type() == dns.TypeA || r.Type() == dns.TypeAAAA) && netip.MustParseAddr(r.Value()) == addr {
 				names = append(names, o)
 				break
 			}
@@ -169,7 +169,7 @@ func testStoreMatchesModel(t *testing.T, bulkMin int) {
 		// Expected diff, and the new reference state.
 		next := map[string]Record{}
 		for _, r := range recs {
-			if cur, ok := next[refKey(r)]; !ok || r.TTL < cur.TTL {
+			if cur, ok := next[refKey(r)]; !ok || r.TTL() < cur.TTL() {
 				next[refKey(r)] = r
 			}
 		}
@@ -177,7 +177,7 @@ func testStoreMatchesModel(t *testing.T, bulkMin int) {
 		for k, r := range next {
 			if old, ok := ref[source][k]; !ok {
 				wantAdded = append(wantAdded, r)
-			} else if old.TTL != r.TTL {
+			} else if old.TTL() != r.TTL() {
 				wantUpdated = append(wantUpdated, r)
 			}
 		}

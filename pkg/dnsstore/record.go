@@ -1,6 +1,7 @@
 package dnsstore
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -15,22 +16,61 @@ import (
 
 // Record is one resource record owned by a source.
 //
+// Its fields are unexported so that a Record can only be made valid: by NewRecord, which validates and
+// canonicalises it, or by WithTTL from one that already is. Everything that reads a record (the name index,
+// Record.RR, the reverse indexes, the DNS server) relies on that, and the store trusts it rather than validating
+// every record again on each Replace, which cost a sixth of reloading a 100,000-line hosts file. The zero Record
+// is the only other one there is; Replace drops it.
+//
 // A large hosts file makes the store hold 100,000 of these, so a record is only its fields (48 octets): its
 // source and the time it was set are shared by every record one Replace stored (see stamp), and its dns.RR is
 // built when an answer needs it (see RR), which the DNS server's answer cache makes rare, instead of being kept
 // beside it for another 80 (the interface field and the RR it points to).
 type Record struct {
-	// Name is canonical: lower case, fully qualified with a trailing dot ("app.lab.test."); it may start with
+	// name is canonical: lower case, fully qualified with a trailing dot ("app.lab.test."); it may start with
 	// "*." (a wildcard owner).
-	Name string
-	// Value is the canonical presentation of the RDATA: "10.0.0.1", "2001:db8::1" (netip canonical form),
+	name string
+	// value is the canonical presentation of the RDATA: "10.0.0.1", "2001:db8::1" (netip canonical form),
 	// "target.lab.test." (CNAME), the TXT text unquoted, or "10 5 443 target.lab.test." (SRV).
-	Value string
+	value string
 	// stamp is the record's source and the time it was set; nil until the record is stored.
 	stamp *stamp
-	TTL   uint32
-	// Type is one of dns.TypeA, dns.TypeAAAA, dns.TypeCNAME, dns.TypeTXT and dns.TypeSRV.
-	Type uint16
+	ttl   uint32
+	// typ is one of dns.TypeA, dns.TypeAAAA, dns.TypeCNAME, dns.TypeTXT and dns.TypeSRV; 0 in the zero Record.
+	typ uint16
+}
+
+// Name is the owner name, canonical: lower case, fully qualified with a trailing dot ("app.lab.test."); it may
+// start with "*." (a wildcard owner).
+func (r Record) Name() string { return r.name }
+
+// Value is the canonical presentation of the RDATA: "10.0.0.1", "2001:db8::1" (netip canonical form),
+// "target.lab.test." (CNAME), the TXT text unquoted, or "10 5 443 target.lab.test." (SRV).
+func (r Record) Value() string { return r.value }
+
+// TTL is the record's time to live in seconds, at most ttl.Max.
+func (r Record) TTL() uint32 { return r.ttl }
+
+// Type is one of dns.TypeA, dns.TypeAAAA, dns.TypeCNAME, dns.TypeTXT and dns.TypeSRV (0 for the zero Record).
+func (r Record) Type() uint16 { return r.typ }
+
+// WithTTL returns the record with its TTL set to seconds, which must pass ttl.Check; the name and value are
+// valid already and not checked again. It is how a caller changes a TTL (to give an RRset one TTL, RFC 2181
+// §5.2) without a way to make a record invalid. A record whose TTL changes has no Source and SetAt until it is
+// stored again, since it was not stored with that TTL; with its own TTL it is returned as it is.
+func (r Record) WithTTL(seconds uint32) (Record, error) {
+	switch {
+	case r.typ == 0:
+		return Record{}, errors.New("dnsstore: WithTTL of the zero Record, which is not a record")
+	case seconds == r.ttl:
+		return r, nil
+	}
+	if err := ttl.Check(seconds); err != nil {
+		return Record{}, fmt.Errorf("dnsstore: %s record %q: %w", dns.TypeToString[r.typ], r.name, err)
+	}
+	r.ttl = seconds
+	r.stamp = nil
+	return r, nil
 }
 
 // Source is the owner of the record ("hosts:/etc/hosts.d/lab", "docker:<id>", "static:config", "node:<id>"),
@@ -101,7 +141,7 @@ func parseRecord(name string, t uint16, value string, seconds uint32) (Record, e
 	if err := ttl.Check(seconds); err != nil {
 		return Record{}, fmt.Errorf("%s record %q: %w", tname, owner, err)
 	}
-	r := Record{Name: owner, Type: t, TTL: seconds}
+	r := Record{name: owner, typ: t, ttl: seconds}
 	switch t {
 	case dns.TypeA:
 		v := strings.TrimSpace(value)
@@ -110,7 +150,7 @@ func parseRecord(name string, t uint16, value string, seconds uint32) (Record, e
 			return Record{}, fmt.Errorf("A record %q: %q is not an IPv4 address", owner, value)
 		}
 		// netip only accepts the canonical dotted-quad form for IPv4, so the input is already canonical.
-		r.Value = v
+		r.value = v
 	case dns.TypeAAAA:
 		v := strings.TrimSpace(value)
 		addr, err := netip.ParseAddr(v)
@@ -120,13 +160,13 @@ func parseRecord(name string, t uint16, value string, seconds uint32) (Record, e
 		case addr.Zone() != "":
 			return Record{}, fmt.Errorf("AAAA record %q: %q has a zone, which DNS cannot carry", owner, value)
 		}
-		// Keep v when it is already canonical, as the store's second check of every record finds it: only a
-		// value that needs rewriting costs an allocation.
+		// Keep v when it is already canonical, as most input is: only a value that needs rewriting costs an
+		// allocation.
 		var buf [len("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255")]byte
 		if c := addr.AppendTo(buf[:0]); string(c) == v {
-			r.Value = v
+			r.value = v
 		} else {
-			r.Value = string(c)
+			r.value = string(c)
 		}
 	case dns.TypeCNAME:
 		target, err := dnsname.Canonical(strings.TrimSpace(value))
@@ -138,31 +178,31 @@ func parseRecord(name string, t uint16, value string, seconds uint32) (Record, e
 		case target == owner:
 			return Record{}, fmt.Errorf("CNAME record %q: target %q is the record's own name", owner, value)
 		}
-		r.Value = target
+		r.value = target
 	case dns.TypeTXT:
 		if len(value) > maxTXTLen {
 			return Record{}, fmt.Errorf("TXT record %q: text of %d octets is longer than %d", owner, len(value), maxTXTLen)
 		}
-		r.Value = value
+		r.value = value
 	case dns.TypeSRV:
 		srv, err := parseSRV(value)
 		if err != nil {
 			return Record{}, fmt.Errorf("SRV record %q: %w", owner, err)
 		}
-		r.Value = fmt.Sprintf("%d %d %d %s", srv.Priority, srv.Weight, srv.Port, srv.Target)
+		r.value = fmt.Sprintf("%d %d %d %s", srv.Priority, srv.Weight, srv.Port, srv.Target)
 	}
 	return r, nil
 }
 
 // RR builds the record as a new dns.RR owned by owner: the record's Name, or the query name a wildcard record
 // answers. The caller may change it. It is built from the fields directly rather than by parsing zone-file
-// text with dns.NewRR, which is several times slower. The fields must be those of a stored record or one
-// NewRecord returned (canonical and valid); for any other record the result is unspecified.
+// text with dns.NewRR, which is several times slower: they are valid and canonical, since only NewRecord makes
+// them. The zero Record has no RR: RR returns nil.
 func (r Record) RR(owner string) dns.RR {
-	hdr := dns.RR_Header{Name: owner, Rrtype: r.Type, Class: dns.ClassINET, Ttl: r.TTL}
-	switch r.Type {
+	hdr := dns.RR_Header{Name: owner, Rrtype: r.typ, Class: dns.ClassINET, Ttl: r.ttl}
+	switch r.typ {
 	case dns.TypeA:
-		addr, _ := netip.ParseAddr(r.Value)
+		addr, _ := netip.ParseAddr(r.value)
 		// One allocation holds the RR and its address.
 		a := &struct {
 			rr dns.A
@@ -171,7 +211,7 @@ func (r Record) RR(owner string) dns.RR {
 		a.rr = dns.A{Hdr: hdr, A: net.IP(a.ip[:])}
 		return &a.rr
 	case dns.TypeAAAA:
-		addr, _ := netip.ParseAddr(r.Value)
+		addr, _ := netip.ParseAddr(r.value)
 		a := &struct {
 			rr dns.AAAA
 			ip [16]byte
@@ -179,14 +219,15 @@ func (r Record) RR(owner string) dns.RR {
 		a.rr = dns.AAAA{Hdr: hdr, AAAA: net.IP(a.ip[:])}
 		return &a.rr
 	case dns.TypeCNAME:
-		return &dns.CNAME{Hdr: hdr, Target: r.Value}
+		return &dns.CNAME{Hdr: hdr, Target: r.value}
 	case dns.TypeTXT:
-		return &dns.TXT{Hdr: hdr, Txt: txtStrings(r.Value)}
-	default: // dns.TypeSRV
-		srv, _ := parseSRV(r.Value)
+		return &dns.TXT{Hdr: hdr, Txt: txtStrings(r.value)}
+	case dns.TypeSRV:
+		srv, _ := parseSRV(r.value)
 		srv.Hdr = hdr
 		return srv
 	}
+	return nil // the zero Record
 }
 
 // maxTXTLen keeps the RDATA of one TXT record (a length octet per 255-octet string) within 65535 octets.

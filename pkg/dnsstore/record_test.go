@@ -5,6 +5,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/joyride-dns/joyride/pkg/ttl"
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -116,32 +117,22 @@ func TestNewRecord(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r, err := NewRecord(tt.owner, tt.typ, tt.value, tt.ttl)
-			// parseRecord, which the store validates records with, must agree with NewRecord.
-			typ, known := parseType(tt.typ)
-			parsed, perr := parseRecord(tt.owner, typ, tt.value, tt.ttl)
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
 				assert.Equal(t, Record{}, r)
-				if known {
-					require.Error(t, perr)
-					assert.Equal(t, err.Error(), "dnsstore: "+perr.Error())
-					assert.Equal(t, Record{}, parsed)
-				}
 				return
 			}
 			require.NoError(t, err)
-			require.NoError(t, perr)
-			assert.Equal(t, r, parsed)
-			assert.Equal(t, tt.wantName, r.Name)
-			assert.Equal(t, tt.wantType, r.Type)
-			assert.Equal(t, tt.wantValue, r.Value)
-			assert.Equal(t, tt.ttl, r.TTL)
-			rr := r.RR(r.Name)
+			assert.Equal(t, tt.wantName, r.Name())
+			assert.Equal(t, tt.wantType, r.Type())
+			assert.Equal(t, tt.wantValue, r.Value())
+			assert.Equal(t, tt.ttl, r.TTL())
+			rr := r.RR(r.Name())
 			require.NotNil(t, rr)
 			assert.Equal(t, tt.wantRR, rr.String())
 			assert.Equal(t, dns.RR_Header{Name: tt.wantName, Rrtype: tt.wantType, Class: dns.ClassINET, Ttl: tt.ttl}, *rr.Header())
-			assert.NotSame(t, rr, r.RR(r.Name), "each call builds a new RR, which the caller may change")
+			assert.NotSame(t, rr, r.RR(r.Name()), "each call builds a new RR, which the caller may change")
 			if wild := r.RR("x.example."); assert.NotNil(t, wild) {
 				assert.Equal(t, "x.example.", wild.Header().Name, "the RR is owned by the name given")
 			}
@@ -153,7 +144,7 @@ func TestNewRecord(t *testing.T) {
 			back, _, err := dns.UnpackRR(buf[:off], 0)
 			require.NoError(t, err)
 			assert.True(t, dns.IsDuplicate(rr, back), "unpacked %v", back)
-			if r.Type == dns.TypeTXT {
+			if r.Type() == dns.TypeTXT {
 				// The octets on the wire are exactly the text, split into character-strings.
 				var wire []byte
 				for rd := buf[off-int(back.Header().Rdlength) : off]; len(rd) > 0; rd = rd[1+int(rd[0]):] {
@@ -161,9 +152,9 @@ func TestNewRecord(t *testing.T) {
 				}
 				assert.Equal(t, tt.value, string(wire))
 			}
-			again, err := NewRecord(r.Name, tt.typ, r.Value, r.TTL)
+			again, err := NewRecord(r.Name(), tt.typ, r.Value(), r.TTL())
 			require.NoError(t, err)
-			assert.Equal(t, r.Value, again.Value)
+			assert.Equal(t, r.Value(), again.Value())
 		})
 	}
 }
@@ -171,4 +162,44 @@ func TestNewRecord(t *testing.T) {
 // TestRecordSize guards the record's size, which a large hosts file multiplies by 100,000 (see Record).
 func TestRecordSize(t *testing.T) {
 	assert.Equal(t, uintptr(48), unsafe.Sizeof(Record{}))
+}
+
+func TestWithTTL(t *testing.T) {
+	r, err := NewRecord("A.Test", "A", "10.0.0.1", 60)
+	require.NoError(t, err)
+	stored := New()
+	stored.Replace("src", []Record{r})
+	r = stored.Snapshot().Lookup("a.test.").Records[0]
+	require.Equal(t, "src", r.Source())
+
+	got, err := r.WithTTL(5)
+	require.NoError(t, err)
+	assert.Equal(t, uint32(5), got.TTL())
+	assert.Equal(t, uint32(5), got.RR(got.Name()).Header().Ttl)
+	assert.Equal(t, [3]any{"a.test.", dns.TypeA, "10.0.0.1"}, [3]any{got.Name(), got.Type(), got.Value()})
+	assert.Equal(t, uint32(60), r.TTL(), "r is not changed")
+	assert.Empty(t, got.Source(), "a record with a TTL it was not stored with has no source")
+	assert.True(t, got.SetAt().IsZero())
+
+	same, err := r.WithTTL(60)
+	require.NoError(t, err)
+	assert.Equal(t, r, same, "its own TTL leaves the record as stored")
+
+	largest, err := r.WithTTL(ttl.Max)
+	require.NoError(t, err)
+	assert.Equal(t, ttl.Max, largest.TTL())
+
+	bad, err := r.WithTTL(ttl.Max + 1)
+	require.EqualError(t, err, `dnsstore: A record "a.test.": TTL 2147483648 is larger than 2147483647 (RFC 2181 section 8)`)
+	assert.Equal(t, Record{}, bad)
+
+	_, err = Record{}.WithTTL(5)
+	require.ErrorContains(t, err, "zero Record")
+}
+
+// TestZeroRecord: the zero Record, the only Record NewRecord did not make, has no RR.
+func TestZeroRecord(t *testing.T) {
+	var r Record
+	assert.Nil(t, r.RR("a.test."))
+	assert.Zero(t, r.Type())
 }

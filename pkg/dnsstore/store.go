@@ -60,9 +60,10 @@ func (s *Store) Snapshot() *Snapshot { return s.cur.Load() }
 // Replace atomically replaces every record of source with recs and returns what changed for that source.
 // The store sets Source, and SetAt to now for records that are new or whose TTL changed; records that are
 // unchanged keep the SetAt they were first stored with. Duplicates inside recs (same name, type and value)
-// collapse into one with the lowest TTL. An empty or nil recs removes the source. Every record is validated
-// again: an invalid one (not from NewRecord, or edited since) is dropped, and a valid one that is not canonical
-// is stored in canonical form. When nothing changed no snapshot is published and the generation stays the same.
+// collapse into one with the lowest TTL. An empty or nil recs removes the source. The records are stored as
+// they are, not validated again: NewRecord made them valid and canonical, and a Record cannot be changed since
+// (zero Records, the only others, are dropped). When nothing changed no snapshot is published and the
+// generation stays the same.
 //
 // The cost is O(n log n) in the size n of the new record set (to sort and diff it), plus O(log N) in the size N
 // of the store for each of the source's names that has a node (most names of a large source have none, see
@@ -102,14 +103,15 @@ func (s *Store) ReplaceOwned(source string, recs []Record) Diff {
 	return diff
 }
 
-// normalise sorts recs in place by key, drops the invalid records and the duplicates (keeping the lowest TTL)
-// and sets Source and SetAt; it returns recs, or a smaller copy when most of it was dropped. It sorts small
+// normalise sorts recs in place by key, drops the duplicates (keeping the lowest TTL) and zero Records, and sets
+// Source and SetAt; it returns recs, or a smaller copy when most of it was dropped. It validates nothing: a
+// Record can only be made by NewRecord, valid and canonical, or be the zero Record (see Record). It sorts small
 // pointer-free keys (the first octets of the name and an index) and then moves each record once: with 100,000
 // records, sorting the large pointerful structs themselves costs several times more.
 func normalise(source string, recs []Record, now time.Time) []Record {
-	n := 0 // the valid records are moved to recs[:n]
+	n := 0 // the records that are not zero are moved to recs[:n]
 	for i := range recs {
-		if !checked(&recs[i]) {
+		if recs[i].typ == 0 {
 			continue
 		}
 		if n != i {
@@ -120,7 +122,7 @@ func normalise(source string, recs []Record, now time.Time) []Record {
 	valid := recs[:n]
 	keys := make([]sortKey, n)
 	for i := range valid {
-		keys[i] = sortKey{prefix: namePrefix(valid[i].Name), index: i}
+		keys[i] = sortKey{prefix: namePrefix(valid[i].name), index: i}
 	}
 	slices.SortFunc(keys, func(a, b sortKey) int {
 		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
@@ -135,7 +137,7 @@ func normalise(source string, recs []Record, now time.Time) []Record {
 		return nil
 	}
 	if len(out) < cap(out)/2 {
-		out = slices.Clone(out) // most of the list was duplicates or invalid: do not keep it all
+		out = slices.Clone(out) // most of the list was duplicates: do not keep it all
 	}
 	st := &stamp{source: source, at: now.UTC()}
 	for i := range out {
@@ -184,37 +186,21 @@ func namePrefix(name string) uint64 {
 	return p
 }
 
-// checked validates r again and reports whether it can be stored; a valid record that is not in canonical form
-// ("App.Lab.Test" for "app.lab.test.") is put in it in place. A record from NewRecord passes unchanged (and, but
-// for SRV, without allocating). Record's fields are exported, so the store cannot know that a record still is
-// what NewRecord returned, and it relies on that: the name index needs canonical names (a "*" label anywhere but
-// first would give a wildcard owner children), Record.RR and the reverse indexes valid values. It changes *r
-// rather than returning a new record, which would make every record checked escape to the heap: 6 MB of
-// garbage for a 100,000-line hosts file.
-func checked(r *Record) bool {
-	nr, err := parseRecord(r.Name, r.Type, r.Value, r.TTL)
-	if err != nil {
-		return false
-	}
-	r.Name, r.Value = nr.Name, nr.Value
-	return true
-}
-
 func compareKey(a, b Record) int {
-	if c := strings.Compare(a.Name, b.Name); c != 0 {
+	if c := strings.Compare(a.name, b.name); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(a.Type, b.Type); c != 0 {
+	if c := cmp.Compare(a.typ, b.typ); c != 0 {
 		return c
 	}
-	return strings.Compare(a.Value, b.Value)
+	return strings.Compare(a.value, b.value)
 }
 
 func compareKeyTTL(a, b *Record) int {
 	if c := compareKey(*a, *b); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.TTL, b.TTL)
+	return cmp.Compare(a.ttl, b.ttl)
 }
 
 // diffRecords compares the stored and the new records of a source, both sorted by key. Unchanged records in
@@ -229,7 +215,7 @@ func diffRecords(oldRecs, newRecs []Record) Diff {
 			removed++
 		case i < 0:
 			added++
-		case oldRecs[i].TTL != newRecs[j].TTL:
+		case oldRecs[i].ttl != newRecs[j].ttl:
 			updated++
 		default:
 			newRecs[j] = oldRecs[i]
@@ -257,7 +243,7 @@ func diffRecords(oldRecs, newRecs []Record) Diff {
 			d.Removed = append(d.Removed, oldRecs[i])
 		case i < 0:
 			d.Added = append(d.Added, newRecs[j])
-		case oldRecs[i].TTL != newRecs[j].TTL:
+		case oldRecs[i].ttl != newRecs[j].ttl:
 			d.Updated = append(d.Updated, newRecs[j])
 		}
 	})
@@ -423,11 +409,11 @@ func (w *writer) apply() {
 		var name string
 		switch {
 		case i == len(oldRecs):
-			name = newRecs[j].Name
+			name = newRecs[j].name
 		case j == len(newRecs):
-			name = oldRecs[i].Name
+			name = oldRecs[i].name
 		default:
-			name = min(oldRecs[i].Name, newRecs[j].Name)
+			name = min(oldRecs[i].name, newRecs[j].name)
 		}
 		oi, nj := endOfName(oldRecs, i, name), endOfName(newRecs, j, name)
 		w.cur = name
@@ -487,7 +473,7 @@ func compareTrieOrder(a, b trieOrder) int { return cmp.Compare(a.path, b.path) }
 
 // endOfName returns the index after the run of records named name starting at i.
 func endOfName(recs []Record, i int, name string) int {
-	for i < len(recs) && recs[i].Name == name {
+	for i < len(recs) && recs[i].name == name {
 		i++
 	}
 	return i
@@ -600,10 +586,10 @@ func (w *writer) reverseDiff(name string, before, after []Record) {
 
 // recordAddr returns the address of an A or AAAA record.
 func recordAddr(r Record) (netip.Addr, bool) {
-	if r.Type != dns.TypeA && r.Type != dns.TypeAAAA {
+	if r.typ != dns.TypeA && r.typ != dns.TypeAAAA {
 		return netip.Addr{}, false
 	}
-	addr, err := netip.ParseAddr(r.Value)
+	addr, err := netip.ParseAddr(r.value)
 	return addr, err == nil
 }
 
@@ -749,7 +735,7 @@ func (s *Snapshot) Lookup(name string) Match {
 		return Match{Kind: EmptyNonTerminal, Owner: n.name}
 	}
 	if recs := s.bulkRecords(name, h); recs != nil {
-		return Match{Kind: Exact, Owner: recs[0].Name, Records: recs}
+		return Match{Kind: Exact, Owner: recs[0].name, Records: recs}
 	}
 	for p, ok := dnsname.Parent(name); ok; p, ok = dnsname.Parent(p) {
 		h := s.names.hash(p)

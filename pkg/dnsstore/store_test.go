@@ -3,9 +3,11 @@ package dnsstore
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
@@ -34,7 +36,7 @@ func short(recs []Record) []string {
 	}
 	out := make([]string, len(recs))
 	for i, r := range recs {
-		out[i] = fmt.Sprintf("%s %s %s %d", r.Name, dns.TypeToString[r.Type], r.Value, r.TTL)
+		out[i] = fmt.Sprintf("%s %s %s %d", r.Name(), dns.TypeToString[r.Type()], r.Value(), r.TTL())
 	}
 	return out
 }
@@ -96,16 +98,16 @@ func TestReplaceDiff(t *testing.T) {
 			recs: func(*testing.T) []Record { return nil },
 		},
 		{
-			name: "invalid records are dropped, others are rebuilt",
-			recs: func(t *testing.T) []Record {
-				return []Record{
-					{Name: "bad..name", Type: dns.TypeA, Value: "10.0.0.1", TTL: 5},
-					{Name: "x.lab.test.", Type: dns.TypeA, Value: "not-an-ip", TTL: 5},
-					{Name: "X.Lab.Test", Type: dns.TypeA, Value: "10.0.0.9", TTL: 5},
-				}
-			},
-			wantAdded:   []string{"x.lab.test. A 10.0.0.9 5"},
-			wantRecords: []string{"x.lab.test. A 10.0.0.9 5"},
+			name:        "zero records are dropped",
+			recs:        func(t *testing.T) []Record { return []Record{{}, a1(t, 60), {}} },
+			wantAdded:   []string{"a.lab.test. A 10.0.0.1 60"},
+			wantRecords: []string{"a.lab.test. A 10.0.0.1 60"},
+		},
+		{
+			name:        "only zero records removes the source",
+			before:      func(t *testing.T) []Record { return []Record{a1(t, 60)} },
+			recs:        func(*testing.T) []Record { return []Record{{}} },
+			wantRemoved: []string{"a.lab.test. A 10.0.0.1 60"},
 		},
 	}
 	for _, tt := range tests {
@@ -153,47 +155,76 @@ func TestReplaceSetAt(t *testing.T) {
 	require.Len(t, got, 2)
 	assert.Equal(t, first, got[0].SetAt(), "an unchanged record keeps the time it was stored")
 	assert.Equal(t, clock, got[1].SetAt(), "a record whose TTL changed is stored anew")
-	assert.Equal(t, uint32(30), got[1].TTL)
+	assert.Equal(t, uint32(30), got[1].TTL())
 }
 
-// TestReplaceValidatesRecords: records not from NewRecord (or edited since) are validated again, stored in
-// canonical form when valid and dropped when not.
-func TestReplaceValidatesRecords(t *testing.T) {
-	raw := func(name, typ, value string, ttl uint32) Record {
-		t, _ := parseType(typ)
-		return Record{Name: name, Type: t, Value: value, TTL: ttl}
+// TestReplaceStoresNewRecords: what Replace stores, and Lookup and the listings return, is exactly what
+// NewRecord returned (name, value, type and TTL, down to the memory of the strings), with only Source and SetAt
+// added: a record is validated and canonicalised once, by NewRecord, and never again.
+func TestReplaceStoresNewRecords(t *testing.T) {
+	in := []Record{
+		rec(t, "A.Lab.Test", "A", " 10.0.0.1 ", 60),
+		rec(t, "a.lab.test.", "AAAA", "2001:DB8:0::1", 30),
+		rec(t, "a.lab.test.", "TXT", `say "hi"`, 10),
+		rec(t, "*.Apps.Lab.Test", "CNAME", "A.Lab.Test", 300),
+		rec(t, "_https._tcp.lab.test", "SRV", " 10 5 443 A.Lab.Test ", 60),
 	}
-	edited := rec(t, "e.test", "A", "10.0.0.5", 60)
-	edited.Name = "e.*.test." // no longer valid
-	s := New()
-	d := s.ReplaceOwned("src", []Record{
-		raw("A.test", "A", "10.0.0.1", 60),
-		raw("b.test", "TXT", "hi", 60),
-		raw("bad.test", "A", "10.0.0.999", 60),
-		raw("c.test", "AAAA", "FD00:0::1", 60),
-		raw("d.test", "CNAME", "A.Test", 60),
-		edited,
-	})
-	assert.Equal(t, []string{"a.test. A 10.0.0.1 60", "b.test. TXT hi 60", "c.test. AAAA fd00::1 60", "d.test. CNAME a.test. 60"},
-		short(d.Added), "canonical forms; the invalid records are dropped")
-	assert.Equal(t, "a.test.\t60\tIN\tA\t10.0.0.1", s.Snapshot().Lookup("a.test.").Records[0].RR("a.test.").String())
-
-	d = s.Replace("src", []Record{raw("a.test.", "A", "10.0.0.1", 60), raw("b.test", "TXT", "hi", 30)})
-	assert.Equal(t, []string{"b.test. TXT hi 30"}, short(d.Updated))
-	assert.Equal(t, []string{"c.test. AAAA fd00::1 60", "d.test. CNAME a.test. 60"}, short(d.Removed))
-	assert.Empty(t, d.Added, "a record equal to a stored one once canonical is unchanged")
+	for _, owned := range []bool{false, true} {
+		t.Run(fmt.Sprintf("owned=%t", owned), func(t *testing.T) {
+			s := New()
+			at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			s.now = func() time.Time { return at }
+			list := slices.Clone(in)
+			var d Diff
+			if owned {
+				d = s.ReplaceOwned("src", list)
+			} else {
+				d = s.Replace("src", list)
+				assert.Equal(t, in, list, "Replace leaves the caller's list alone")
+			}
+			snap := s.Snapshot()
+			lists := map[string][]Record{"Diff.Added": d.Added, "SourceRecords": snap.SourceRecords("src"), "Records": snap.Records()}
+			for _, r := range in {
+				lists["Lookup"] = append(lists["Lookup"], lookupRecord(t, snap, r))
+			}
+			for what, got := range lists {
+				require.Len(t, got, len(in), what)
+				for _, g := range got {
+					assert.Equal(t, "src", g.Source(), what)
+					assert.Equal(t, at, g.SetAt(), what)
+					i := slices.IndexFunc(in, func(r Record) bool { return r.Type() == g.Type() })
+					require.GreaterOrEqual(t, i, 0, what)
+					want, stored := in[i], g
+					stored.stamp = nil
+					assert.Equal(t, want, stored, "%s: the record as NewRecord returned it", what)
+					assert.Same(t, unsafe.StringData(want.Name()), unsafe.StringData(g.Name()), "%s: the name is not rebuilt", what)
+					assert.Same(t, unsafe.StringData(want.Value()), unsafe.StringData(g.Value()), "%s: the value is not rebuilt", what)
+				}
+			}
+		})
+	}
 }
 
-// TestReplaceKeepsEditedTTL: a record whose TTL was edited after NewRecord (to another valid TTL) is stored with
-// the new TTL, and the RRs built from it carry that TTL.
-func TestReplaceKeepsEditedTTL(t *testing.T) {
+// lookupRecord returns the stored record of r's name, type and value, found with Lookup.
+func lookupRecord(t *testing.T, snap *Snapshot, r Record) Record {
+	t.Helper()
+	m := snap.Lookup(r.Name())
+	require.Equal(t, Exact, m.Kind, r.Name())
+	i := slices.IndexFunc(m.Records, func(s Record) bool { return compareKey(s, r) == 0 })
+	require.GreaterOrEqual(t, i, 0, "%s not found at %s", short([]Record{r}), r.Name())
+	return m.Records[i]
+}
+
+// TestReplaceWithTTL: a record given another TTL with WithTTL is stored with that TTL, and the RRs built from it
+// carry it.
+func TestReplaceWithTTL(t *testing.T) {
 	s := New()
-	r := rec(t, "a.test", "A", "10.0.0.1", 60)
-	r.TTL = 5
+	r, err := rec(t, "a.test", "A", "10.0.0.1", 60).WithTTL(5)
+	require.NoError(t, err)
 	s.Replace("src", []Record{r})
 	m := s.Snapshot().Lookup("a.test.")
 	require.Len(t, m.Records, 1)
-	assert.Equal(t, uint32(5), m.Records[0].TTL)
+	assert.Equal(t, uint32(5), m.Records[0].TTL())
 	assert.Equal(t, uint32(5), m.Records[0].RR("a.test.").Header().Ttl)
 }
 
@@ -312,23 +343,6 @@ func TestLookupDoesNotAllocate(t *testing.T) {
 	}
 }
 
-// TestCheckedDoesNotAllocate: Replace checks every record again, so a canonical record from NewRecord must pass
-// without allocating (SRV aside), or a 100,000-line hosts file would cost as many allocations per reload.
-func TestCheckedDoesNotAllocate(t *testing.T) {
-	for _, r := range []Record{
-		rec(t, "a.test", "A", "10.0.0.1", 60),
-		rec(t, "a.test", "AAAA", "2001:db8::1", 60),
-		rec(t, "a.test", "AAAA", "::ffff:10.0.0.1", 60),
-		rec(t, "a.test", "CNAME", "b.test", 60),
-		rec(t, "a.test", "TXT", "hello", 60),
-	} {
-		assert.Zero(t, testing.AllocsPerRun(100, func() {
-			c := r
-			require.True(t, checked(&c))
-		}), short([]Record{r}))
-	}
-}
-
 func TestWildcardLifecycle(t *testing.T) {
 	s := New()
 	s.Replace("a", []Record{rec(t, "*.apps.test", "A", "10.0.0.1", 60)})
@@ -421,7 +435,7 @@ func TestSnapshotListings(t *testing.T) {
 	all := snap.Records()
 	got := make([]string, len(all))
 	for i, r := range all {
-		got[i] = fmt.Sprintf("%s %s %s", r.Name, r.Value, r.Source())
+		got[i] = fmt.Sprintf("%s %s %s", r.Name(), r.Value(), r.Source())
 	}
 	assert.Equal(t, []string{"a.test. z b", "x.test. 10.0.0.1 a", "x.test. 10.0.0.2 a", "x.test. 10.0.0.2 b"}, got)
 	assert.Equal(t, 4, snap.Len())
@@ -429,10 +443,10 @@ func TestSnapshotListings(t *testing.T) {
 	assert.Equal(t, []string{"x.test. A 10.0.0.1 60", "x.test. A 10.0.0.2 30"}, short(snap.SourceRecords("a")))
 	assert.Nil(t, snap.SourceRecords("absent"))
 
-	all[0].Name = "mutated."
-	snap.SourceRecords("a")[0].Name = "mutated."
-	assert.Equal(t, "a.test.", snap.Records()[0].Name, "Records returns a copy")
-	assert.Equal(t, "x.test.", snap.SourceRecords("a")[0].Name, "SourceRecords returns a copy")
+	all[0].name = "mutated."
+	snap.SourceRecords("a")[0].name = "mutated."
+	assert.Equal(t, "a.test.", snap.Records()[0].Name(), "Records returns a copy")
+	assert.Equal(t, "x.test.", snap.SourceRecords("a")[0].Name(), "SourceRecords returns a copy")
 }
 
 func TestConcurrentReadersAndWriter(t *testing.T) {
@@ -485,7 +499,7 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 					errs <- fmt.Errorf("generation %d: torn snapshot: %v and %v", snap.Generation(), c.Kind, w.Kind)
 					return
 				}
-				if m := snap.Lookup("h42.lab.test."); m.Kind != Exact || m.Records[0].Value != "10.0.0.42" {
+				if m := snap.Lookup("h42.lab.test."); m.Kind != Exact || m.Records[0].Value() != "10.0.0.42" {
 					errs <- fmt.Errorf("generation %d: h42 = %+v", snap.Generation(), m)
 					return
 				}
