@@ -5,11 +5,10 @@
 //
 // NewRecord validates and canonicalises one record (lower-case, fully qualified names; canonical RDATA);
 // Record.RR builds its dns.RR when an answer needs one. A record is validated once, there: Record's fields are
-// unexported (read through Name, Value, TTL and Type), so a Record can only be made valid, by NewRecord or by
-// WithTTL from one that is, and the store, its indexes, RR and the DNS server trust it without checking it
-// again. (The fields were exported at first, so Replace validated every record again, unable to know that none
-// had been edited since: about a sixth of reloading a 100,000-line hosts file.) The zero Record, the only other
-// one, is dropped by Replace.
+// unexported (read through Name, Value, TTL and Type), so a Record can only be made valid, by NewRecord, and the
+// store, its indexes, RR and the DNS server trust it without checking it again. (The fields were exported at
+// first, so Replace validated every record again, unable to know that none had been edited since: about a sixth
+// of reloading a 100,000-line hosts file.) The zero Record, the only other one, is dropped by Replace.
 //
 // A source owns a set of records and always replaces the whole set with Store.Replace, so replaying or
 // duplicating a producer's snapshot is harmless. Two sources may publish the same name, even the same value: a

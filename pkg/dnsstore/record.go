@@ -1,7 +1,6 @@
 package dnsstore
 
 import (
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -17,7 +16,7 @@ import (
 // Record is one resource record owned by a source.
 //
 // Its fields are unexported so that a Record can only be made valid: by NewRecord, which validates and
-// canonicalises it, or by WithTTL from one that already is. Everything that reads a record (the name index,
+// canonicalises it. Everything that reads a record (the name index,
 // Record.RR, the reverse indexes, the DNS server) relies on that, and the store trusts it rather than validating
 // every record again on each Replace, which cost a sixth of reloading a 100,000-line hosts file. The zero Record
 // is the only other one there is; Replace drops it.
@@ -53,25 +52,6 @@ func (r Record) TTL() uint32 { return r.ttl }
 
 // Type is one of dns.TypeA, dns.TypeAAAA, dns.TypeCNAME, dns.TypeTXT and dns.TypeSRV (0 for the zero Record).
 func (r Record) Type() uint16 { return r.typ }
-
-// WithTTL returns the record with its TTL set to seconds, which must pass ttl.Check; the name and value are
-// valid already and not checked again. It is how a caller changes a TTL (to give an RRset one TTL, RFC 2181
-// §5.2) without a way to make a record invalid. A record whose TTL changes has no Source and SetAt until it is
-// stored again, since it was not stored with that TTL; with its own TTL it is returned as it is.
-func (r Record) WithTTL(seconds uint32) (Record, error) {
-	switch {
-	case r.typ == 0:
-		return Record{}, errors.New("dnsstore: WithTTL of the zero Record, which is not a record")
-	case seconds == r.ttl:
-		return r, nil
-	}
-	if err := ttl.Check(seconds); err != nil {
-		return Record{}, fmt.Errorf("dnsstore: %s record %q: %w", dns.TypeToString[r.typ], r.name, err)
-	}
-	r.ttl = seconds
-	r.stamp = nil
-	return r, nil
-}
 
 // Source is the owner of the record ("hosts:/etc/hosts.d/lab", "docker:<id>", "static:config", "node:<id>"),
 // as Store.Replace was told, or "" for a record that was not stored.

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/joyride-dns/joyride/pkg/ttl"
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -162,39 +161,6 @@ func TestNewRecord(t *testing.T) {
 // TestRecordSize guards the record's size, which a large hosts file multiplies by 100,000 (see Record).
 func TestRecordSize(t *testing.T) {
 	assert.Equal(t, uintptr(48), unsafe.Sizeof(Record{}))
-}
-
-func TestWithTTL(t *testing.T) {
-	r, err := NewRecord("A.Test", "A", "10.0.0.1", 60)
-	require.NoError(t, err)
-	stored := New()
-	stored.Replace("src", []Record{r})
-	r = stored.Snapshot().Lookup("a.test.").Records[0]
-	require.Equal(t, "src", r.Source())
-
-	got, err := r.WithTTL(5)
-	require.NoError(t, err)
-	assert.Equal(t, uint32(5), got.TTL())
-	assert.Equal(t, uint32(5), got.RR(got.Name()).Header().Ttl)
-	assert.Equal(t, [3]any{"a.test.", dns.TypeA, "10.0.0.1"}, [3]any{got.Name(), got.Type(), got.Value()})
-	assert.Equal(t, uint32(60), r.TTL(), "r is not changed")
-	assert.Empty(t, got.Source(), "a record with a TTL it was not stored with has no source")
-	assert.True(t, got.SetAt().IsZero())
-
-	same, err := r.WithTTL(60)
-	require.NoError(t, err)
-	assert.Equal(t, r, same, "its own TTL leaves the record as stored")
-
-	largest, err := r.WithTTL(ttl.Max)
-	require.NoError(t, err)
-	assert.Equal(t, ttl.Max, largest.TTL())
-
-	bad, err := r.WithTTL(ttl.Max + 1)
-	require.EqualError(t, err, `dnsstore: A record "a.test.": TTL 2147483648 is larger than 2147483647 (RFC 2181 section 8)`)
-	assert.Equal(t, Record{}, bad)
-
-	_, err = Record{}.WithTTL(5)
-	require.ErrorContains(t, err, "zero Record")
 }
 
 // TestZeroRecord: the zero Record, the only Record NewRecord did not make, has no RR.

@@ -215,19 +215,6 @@ func lookupRecord(t *testing.T, snap *Snapshot, r Record) Record {
 	return m.Records[i]
 }
 
-// TestReplaceWithTTL: a record given another TTL with WithTTL is stored with that TTL, and the RRs built from it
-// carry it.
-func TestReplaceWithTTL(t *testing.T) {
-	s := New()
-	r, err := rec(t, "a.test", "A", "10.0.0.1", 60).WithTTL(5)
-	require.NoError(t, err)
-	s.Replace("src", []Record{r})
-	m := s.Snapshot().Lookup("a.test.")
-	require.Len(t, m.Records, 1)
-	assert.Equal(t, uint32(5), m.Records[0].TTL())
-	assert.Equal(t, uint32(5), m.Records[0].RR("a.test.").Header().Ttl)
-}
-
 func TestTwoSourcesSameName(t *testing.T) {
 	s := New()
 	s.Replace("hosts:a", []Record{rec(t, "web.lab.test", "A", "10.0.0.1", 300), rec(t, "web.lab.test", "A", "10.0.0.2", 300)})
