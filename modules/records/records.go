@@ -81,8 +81,17 @@ func New(p Params) (*Handler, error) {
 	}
 	h := &Handler{bus: p.Bus, store: p.Store, log: p.Logger.Named("records"), static: static,
 		max: p.Config.MaxEvents, scanned: make(map[string]struct{})}
-	snapshots := []events.Family{events.FamilyContainer, events.FamilyHosts, events.FamilyTraefikFile, events.FamilySync}
-	p.Bus.Subscribe("records", events.Filter{Families: snapshots}, h.Handle)
+	// The kinds that carry snapshots, and the end of a directory's first scan: not the per-record hosts events
+	// this handler publishes itself, which would come back to it by the thousand after a large file's load.
+	snapshots := events.Filter{
+		Families: []events.Family{events.FamilyContainer, events.FamilyHosts, events.FamilyTraefikFile, events.FamilySync},
+		Kinds: []events.Kind{
+			events.Kind(events.ContainerStarted), events.Kind(events.ContainerStopped), events.Kind(events.ContainerDiscovered),
+			events.Kind(events.FileCreated), events.Kind(events.FileChanged), events.Kind(events.FileDeleted),
+			events.Kind(events.DirectoryScanned), events.Kind(events.DNSRecordSynced),
+		},
+	}
+	p.Bus.Subscribe("records", snapshots, h.Handle)
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
 			h.apply(ctx, "records", StaticSource, "", h.store.Replace(StaticSource, h.static))

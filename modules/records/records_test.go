@@ -240,6 +240,9 @@ func TestHostsRecordEvents(t *testing.T) {
 			assert.Equal(t, events.FamilyHosts, re.Family())
 		}
 	}
+	// Every delivery is one of the steps to the handler or one of its own events to the watcher: the per-record
+	// hosts events it publishes do not come back to it.
+	assert.Equal(t, uint64(len(steps)+len(w.Events())), bus.Stats().Delivered)
 }
 
 // TestEventLimit: MaxEvents caps each kind of event per snapshot, and 0 means none, not a default.
