@@ -84,8 +84,10 @@ func (h *Handler) Handle(_ context.Context, e events.Event) error {
 			level = zapcore.ErrorLevel
 		}
 	case *events.HealthEvent:
+		// A component that stops working (a DNS listener that died, an engine out of reach) is reported here
+		// only: an error line, as it was before it became an event.
 		if ev.Kind == events.Unhealthy {
-			level = zapcore.WarnLevel
+			level = zapcore.ErrorLevel
 		}
 	}
 	ce := h.log.Check(level, string(e.Family())+"/"+string(e.EventKind()))

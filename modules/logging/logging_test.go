@@ -45,6 +45,10 @@ func TestHandle(t *testing.T) {
 			zapcore.InfoLevel, zapcore.ErrorLevel, "error/handler_error", map[string]any{"module": "audit", "message": "disk full"}, true},
 		{"bad input at warn", &events.ErrorEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.ErrorInput, Module: "records", Message: "1 record(s) rejected"},
 			zapcore.InfoLevel, zapcore.WarnLevel, "error/bad_input", map[string]any{"module": "records", "message": "1 record(s) rejected"}, true},
+		{"an unhealthy component at error", &events.HealthEvent{Metadata: events.Metadata{Source: "dnsserver"}, Kind: events.Unhealthy, Component: "dns", Message: "udp listener failed"},
+			zapcore.InfoLevel, zapcore.ErrorLevel, "health/unhealthy", map[string]any{"component": "dns", "message": "udp listener failed"}, true},
+		{"a recovered component at info", &events.HealthEvent{Metadata: events.Metadata{Source: "docker"}, Kind: events.Healthy, Component: "docker"},
+			zapcore.InfoLevel, zapcore.InfoLevel, "health/healthy", map[string]any{"component": "docker"}, true},
 		{"service failure at error", &events.SystemEvent{Metadata: events.Metadata{Source: "system"}, Kind: events.ServiceFailed, Service: "joyride", Error: "x"},
 			zapcore.InfoLevel, zapcore.ErrorLevel, "system/service_failed", map[string]any{"error": "x"}, true},
 	}
