@@ -180,9 +180,12 @@ type hostAddrs struct{ v4, v6 netip.Addr }
 
 // file is the last loaded state of one configuration file.
 type file struct {
-	sum     [sha256.Size]byte
-	names   []string
-	records []events.Record
+	sum   [sha256.Size]byte
+	names []string
+	// records are those the bus last accepted for the file; published says whether it accepted any event for it,
+	// so that the first one is file_created even when the file's first read did not parse.
+	records   []events.Record
+	published bool
 }
 
 // loop is the runtime state. The watcher's goroutine loads files into it and, when the host address is
@@ -255,19 +258,27 @@ func (l *loop) load(ctx context.Context, path string) {
 		log.Warn("traefik router value ignored", zap.String("router", pr.Router), zap.String("value", pr.Value),
 			zap.String("reason", pr.Reason))
 	}
-	kind := events.FileChanged
 	if f == nil {
-		kind = events.FileCreated
 		f = &file{}
 		l.files[path] = f
 	}
-	recs := hostRecords(names, l.host, l.p.cfg.TTL)
 	f.sum, f.names = sum, names
+	l.announce(ctx, path, f)
+}
+
+// announce publishes f's records for the current host address unless they are those last published.
+func (l *loop) announce(ctx context.Context, path string, f *file) {
+	recs := hostRecords(f.names, l.host, l.p.cfg.TTL)
 	if slices.Equal(recs, f.records) {
 		return
 	}
-	f.records = recs
-	l.publish(ctx, kind, path, recs)
+	kind := events.FileChanged
+	if !f.published {
+		kind = events.FileCreated
+	}
+	if l.publish(ctx, kind, path, recs) {
+		f.records, f.published = recs, true
+	}
 }
 
 // readFile reads at most maxFileSize octets of path, and fails on a larger file.
@@ -287,17 +298,20 @@ func readFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-// publish is the producer's one way onto the bus: a file's whole snapshot.
-func (l *loop) publish(ctx context.Context, kind events.FileKind, path string, recs []events.Record) {
+// publish is the producer's one way onto the bus: a file's whole snapshot. It reports whether the bus took it;
+// when it did not, the file's state stays as it was, so its next change is compared with what was published.
+func (l *loop) publish(ctx context.Context, kind events.FileKind, path string, recs []events.Record) bool {
 	e := &events.FileEvent{
 		Metadata: events.Metadata{Source: moduleName},
 		Kind:     kind,
 		Path:     path,
 		Snapshot: &events.RecordSnapshot{Source: SourcePrefix + path, Records: recs},
 	}
-	if err := l.p.bus.Publish(ctx, e); err != nil && !errors.Is(err, events.ErrClosed) {
+	err := l.p.bus.Publish(ctx, e)
+	if err != nil && !errors.Is(err, events.ErrClosed) {
 		l.p.log.Error("publishing file event", zap.String("file", path), zap.Error(err))
 	}
+	return err == nil
 }
 
 // recheckAddress re-detects the host address every PollInterval until ctx ends.
@@ -333,11 +347,7 @@ func (l *loop) checkAddress(ctx context.Context) {
 	l.host.v4 = a
 	l.p.updateStatus(func(s *Status) { s.HostIP = a.String() })
 	for path, f := range l.files {
-		recs := hostRecords(f.names, l.host, l.p.cfg.TTL)
-		if !slices.Equal(recs, f.records) {
-			f.records = recs
-			l.publish(ctx, events.FileChanged, path, recs)
-		}
+		l.announce(ctx, path, f)
 	}
 	l.updateCounts()
 }

@@ -234,3 +234,26 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// A file whose first read is not valid YAML is announced as created when it first parses: nothing was published
+// for it before, so a subscriber has not seen it.
+func TestFirstPublishedIsCreated(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "half.yml")
+	write(t, path, "http: [unclosed\n")
+	// Loaded after half.yml in the first batch: once its records are out, half.yml has been read and refused.
+	marker := filepath.Join(dir, "zz-marker.yml")
+	write(t, marker, rule("marker.lab.test"))
+	h := newHarness(t, testConfig(dir))
+	h.requireRecords(marker, "marker.lab.test. A 192.0.2.30")
+	require.Nil(t, h.records(path))
+	write(t, path, rule("half.lab.test"))
+	h.requireRecords(path, "half.lab.test. A 192.0.2.30")
+	var kinds []events.Kind
+	for _, e := range h.watch.Events() {
+		if fe, ok := e.(*events.FileEvent); ok && fe.Path == path {
+			kinds = append(kinds, fe.EventKind())
+		}
+	}
+	assert.Equal(t, []events.Kind{events.Kind(events.FileCreated)}, kinds)
+}
