@@ -28,7 +28,9 @@ type Static struct {
 	TTL   uint32 `koanf:"ttl" json:"ttl" yaml:"ttl" validate:"ttl"`
 }
 
-// Config configures the records handler (koanf section "records").
+// Config configures the records handler. Joyride's configuration fills it from two keys, because its top-level
+// `records:` is the static list itself: Static from `records`, MaxEvents from `record_events`. The koanf names
+// below are what a validation error calls the fields (records.static[0].type, records.max_events).
 type Config struct {
 	Static []Static `koanf:"static" validate:"dive"`
 	// MaxEvents caps the DNSEvents, and for a hosts file the HostsRecordEvents, published for one snapshot, so
