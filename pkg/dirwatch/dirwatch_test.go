@@ -212,6 +212,11 @@ func TestMissingDirectoryAppearsAndVanishes(t *testing.T) {
 
 			require.NoError(t, os.RemoveAll(dir))
 			r.waitChanges(t, path, 3, true)
+			// The file's removal can be seen before the directory's: wait for the directory to be known gone
+			// before it comes back, or the watcher may never see it missing (then it only re-watches it).
+			require.Eventually(t, func() bool {
+				return r.logs.FilterMessage("directory disappeared; removing its files until it comes back").Len() == 1
+			}, waitFor, tick)
 
 			require.NoError(t, os.Mkdir(staging, 0o755))
 			write(t, filepath.Join(staging, "f"), "333")
