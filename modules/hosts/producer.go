@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"sync"
 	"time"
@@ -67,15 +66,9 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 	if log == nil {
 		log = zap.NewNop()
 	}
-	dirs := make([]string, 0, len(cfg.Directories))
-	for _, d := range cfg.Directories {
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			return nil, fmt.Errorf("hosts: directory %q: %w", d, err)
-		}
-		if !slices.Contains(dirs, abs) {
-			dirs = append(dirs, abs)
-		}
+	dirs, err := dirwatch.Dirs("hosts.directories", cfg.Directories)
+	if err != nil {
+		return nil, err
 	}
 	return &Producer{
 		cfg:       cfg,

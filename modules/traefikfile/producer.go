@@ -84,15 +84,9 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 	if log == nil {
 		log = zap.NewNop()
 	}
-	var dirs []string
-	for _, d := range cfg.Directories {
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			return nil, fmt.Errorf("traefikfile.directories: value %q: %w", d, err)
-		}
-		if !slices.Contains(dirs, abs) {
-			dirs = append(dirs, abs)
-		}
+	dirs, err := dirwatch.Dirs("traefikfile.directories", cfg.Directories)
+	if err != nil {
+		return nil, err
 	}
 	allowed, err := dnsname.ParseDomains("traefikfile.allowed_domains", cfg.AllowedDomains)
 	if err != nil {

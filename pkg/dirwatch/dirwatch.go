@@ -137,17 +137,31 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 		pending: make(map[string]*pending),
 		changed: make(map[string]bool),
 	}
-	for _, d := range cfg.Dirs {
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			return nil, fmt.Errorf("dirwatch: directory %q: %w", d, err)
-		}
-		if _, dup := w.dirs[abs]; !dup {
-			w.order = append(w.order, abs)
-			w.dirs[abs] = &dirState{}
-		}
+	dirs, err := Dirs("dirwatch", cfg.Dirs)
+	if err != nil {
+		return nil, err
+	}
+	w.order = dirs
+	for _, d := range dirs {
+		w.dirs[d] = &dirState{}
 	}
 	return w, nil
+}
+
+// Dirs returns dirs made absolute, in order and without duplicates: the form the watcher reports paths in, so a
+// caller that names sources after files uses it for its own list too. what names the setting in errors.
+func Dirs(what string, dirs []string) ([]string, error) {
+	out := make([]string, 0, len(dirs))
+	for _, d := range dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("%s: directory %q: %w", what, d, err)
+		}
+		if !slices.Contains(out, abs) {
+			out = append(out, abs)
+		}
+	}
+	return out, nil
 }
 
 // Open checks every directory and starts fsnotify. A missing directory is not an error (it is logged and looked

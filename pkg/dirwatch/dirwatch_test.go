@@ -417,3 +417,24 @@ func TestProblemLoggedOnce(t *testing.T) {
 	w.tick()
 	assert.Equal(t, 2, logs.FilterMessage(problem).Len(), "logged again after it cleared")
 }
+
+func TestDirs(t *testing.T) {
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	tests := []struct {
+		name string
+		in   []string
+		want []string
+	}{
+		{"none", nil, []string{}},
+		{"relative made absolute", []string{"hosts"}, []string{filepath.Join(wd, "hosts")}},
+		{"order kept, duplicates dropped", []string{"/b", "/a", "/b/", "/a/../b"}, []string{"/b", "/a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Dirs("hosts.directories", tt.in)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
