@@ -49,11 +49,6 @@ type Producer struct {
 	status Status
 }
 
-// minReread bounds how often a file that changes continuously is read again: a log written into a hosts
-// directory by mistake costs one parse a second, whatever its writer does. The first change after a quiet
-// second is read at once.
-const minReread = time.Second
-
 // NewProducer checks cfg and returns a stopped producer publishing on bus. It touches no file: directories are
 // checked by Start, so building the app (fx.ValidateApp, `config validate`) works on any machine.
 func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error) {
@@ -75,7 +70,7 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 		log:       log.Named(moduleName),
 		bus:       bus,
 		dirs:      dirs,
-		minReread: minReread,
+		minReread: dirwatch.DefaultMinInterval,
 		status:    Status{Enabled: true, Directories: dirs},
 	}, nil
 }

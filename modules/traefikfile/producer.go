@@ -65,9 +65,6 @@ type Producer struct {
 	status Status
 }
 
-// minReread bounds how often a file that keeps changing is read again; its last change always is.
-const minReread = time.Second
-
 // NewProducer checks cfg and returns a stopped producer publishing on bus; directories are looked at by Start.
 func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error) {
 	if err := validation.Section("traefikfile", cfg); err != nil {
@@ -138,7 +135,7 @@ func (p *Producer) Start(context.Context) error {
 		Mode:         dirwatch.Auto,
 		PollInterval: p.cfg.PollInterval,
 		Debounce:     p.cfg.Debounce,
-		MinInterval:  minReread,
+		MinInterval:  dirwatch.DefaultMinInterval,
 	}, p.log)
 	if err != nil {
 		return fmt.Errorf("traefikfile: %w", err)

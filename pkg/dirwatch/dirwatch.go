@@ -116,6 +116,11 @@ type pending struct {
 	force      bool // deliver the file even if size, mtime and inode look unchanged (coarse timestamps)
 }
 
+// DefaultMinInterval is the MinInterval the producers use: a file written continuously (a log dropped into a
+// watched directory by mistake) costs one read a second, whatever its writer does, and the first change after a
+// quiet second is delivered at once.
+const DefaultMinInterval = time.Second
+
 // New checks cfg. It does no I/O and starts nothing.
 func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 	switch {
