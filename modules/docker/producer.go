@@ -10,8 +10,8 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/hostaddr"
+	"github.com/joyride-dns/joyride/pkg/producer"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
-	"github.com/joyride-dns/joyride/pkg/validation"
 
 	"github.com/moby/moby/client"
 	"go.uber.org/zap"
@@ -67,7 +67,8 @@ type Producer struct {
 // NewProducer checks cfg and returns a stopped producer publishing on bus. It does no I/O: the engine is
 // contacted by the loop that Start starts, so building the app works on a machine without Docker.
 func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error) {
-	if err := validation.Section("docker", cfg); err != nil {
+	log, err := producer.Check(moduleName, cfg, log, bus)
+	if err != nil {
 		return nil, err
 	}
 	if cfg.Host != "" {
@@ -79,15 +80,9 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 	if err != nil {
 		return nil, err
 	}
-	if bus == nil {
-		return nil, errors.New("docker: an event bus is required")
-	}
-	if log == nil {
-		log = zap.NewNop()
-	}
 	pr := &Producer{
 		cfg: cfg,
-		log: log.Named(moduleName),
+		log: log,
 		bus: bus,
 		labels: labelParser{
 			keys:             cfg.Labels,

@@ -13,7 +13,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/background"
 	"github.com/joyride-dns/joyride/pkg/dirwatch"
 	"github.com/joyride-dns/joyride/pkg/events"
-	"github.com/joyride-dns/joyride/pkg/validation"
+	"github.com/joyride-dns/joyride/pkg/producer"
 )
 
 // moduleName is the Metadata.Source of every event the producer publishes.
@@ -52,14 +52,9 @@ type Producer struct {
 // NewProducer checks cfg and returns a stopped producer publishing on bus. It touches no file: directories are
 // checked by Start, so building the app (fx.ValidateApp, `config validate`) works on any machine.
 func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error) {
-	if err := validation.Section("hosts", cfg); err != nil {
+	log, err := producer.Check(moduleName, cfg, log, bus)
+	if err != nil {
 		return nil, err
-	}
-	if bus == nil {
-		return nil, errors.New("hosts: an event bus is required")
-	}
-	if log == nil {
-		log = zap.NewNop()
 	}
 	dirs, err := dirwatch.Dirs("hosts.directories", cfg.Directories)
 	if err != nil {
@@ -67,7 +62,7 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 	}
 	return &Producer{
 		cfg:       cfg,
-		log:       log.Named(moduleName),
+		log:       log,
 		bus:       bus,
 		dirs:      dirs,
 		minReread: dirwatch.DefaultMinInterval,

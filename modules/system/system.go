@@ -20,7 +20,6 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/producer"
-	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // Config names the service in its events.
@@ -53,16 +52,11 @@ func New(p Params) (*Producer, error) { return producer.New(p, NewProducer) }
 
 // NewProducer checks cfg and returns a producer publishing on bus; it does nothing until Start.
 func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error) {
-	if err := validation.Section("system", cfg); err != nil {
+	log, err := producer.Check("system", cfg, log, bus)
+	if err != nil {
 		return nil, err
 	}
-	if bus == nil {
-		return nil, errors.New("system: an event bus is required")
-	}
-	if log == nil {
-		log = zap.NewNop()
-	}
-	return &Producer{bus: bus, log: log.Named("system"), service: cfg.Service}, nil
+	return &Producer{bus: bus, log: log, service: cfg.Service}, nil
 }
 
 // Start publishes service_starting. Under fx it runs right after the bus starts.

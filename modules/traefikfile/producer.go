@@ -21,8 +21,8 @@ import (
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/hostaddr"
+	"github.com/joyride-dns/joyride/pkg/producer"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
-	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // moduleName is the Metadata.Source of every event the producer publishes.
@@ -67,19 +67,14 @@ type Producer struct {
 
 // NewProducer checks cfg and returns a stopped producer publishing on bus; directories are looked at by Start.
 func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error) {
-	if err := validation.Section("traefikfile", cfg); err != nil {
+	log, err := producer.Check(moduleName, cfg, log, bus)
+	if err != nil {
 		return nil, err
 	}
 	if len(cfg.Directories) == 0 {
 		// Running with nothing to watch would look like a working producer that never finds a router.
 		return nil, errors.New("traefikfile.directories is empty: set the directories Traefik's file provider " +
 			"reads, or leave the traefikfile module out")
-	}
-	if bus == nil {
-		return nil, errors.New("traefikfile: an event bus is required")
-	}
-	if log == nil {
-		log = zap.NewNop()
 	}
 	dirs, err := dirwatch.Dirs("traefikfile.directories", cfg.Directories)
 	if err != nil {
@@ -91,7 +86,7 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 	}
 	pr := &Producer{
 		cfg:     cfg,
-		log:     log.Named(moduleName),
+		log:     log,
 		bus:     bus,
 		dirs:    dirs,
 		allowed: allowed,

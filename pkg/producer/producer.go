@@ -6,11 +6,13 @@ package producer
 
 import (
 	"context"
+	"fmt"
 
 	"go.uber.org/fx"
 	"go.uber.org/zap"
 
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // Runner is a producer as a program without fx uses it.
@@ -27,6 +29,22 @@ type Params[C any] struct {
 	Logger    *zap.Logger
 	Bus       *events.Bus
 	Config    C
+}
+
+// Check is how every NewProducer begins: cfg must hold by its validate tags (errors name the keys under
+// section), there must be a bus to publish on, and the logger it returns is named for the module (a no-op one
+// when log is nil), so that a program without fx gets the same errors as `joyride config validate`.
+func Check(section string, cfg any, log *zap.Logger, bus *events.Bus) (*zap.Logger, error) {
+	if err := validation.Section(section, cfg); err != nil {
+		return nil, err
+	}
+	if bus == nil {
+		return nil, fmt.Errorf("%s: an event bus is required", section)
+	}
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return log.Named(section), nil
 }
 
 // New builds a producer with build (its module's NewProducer) and ties its Start and Stop to the lifecycle.

@@ -72,3 +72,33 @@ func TestNew(t *testing.T) {
 		})
 	}
 }
+
+type checked struct {
+	Port int `koanf:"port" validate:"min=1"`
+}
+
+func TestCheck(t *testing.T) {
+	bus := eventstest.NewBus(t)
+	tests := []struct {
+		name string
+		cfg  checked
+		bus  *events.Bus
+		err  string
+	}{
+		{name: "valid", cfg: checked{Port: 53}, bus: bus},
+		{name: "an invalid config names the key", cfg: checked{Port: 0}, bus: bus, err: "demo.port = 0: must be at least 1"},
+		{name: "a bus is required", cfg: checked{Port: 53}, err: "demo: an event bus is required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			log, err := producer.Check("demo", tt.cfg, nil, tt.bus)
+			if tt.err != "" {
+				require.ErrorContains(t, err, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			require.NotNil(t, log, "a nil logger becomes a no-op one")
+			assert.Equal(t, "demo", log.Name())
+		})
+	}
+}
