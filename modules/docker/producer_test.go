@@ -194,11 +194,14 @@ func TestExistingContainersAtStart(t *testing.T) {
 	h.expectContainer(events.ContainerDiscovered, b)
 	assert.Empty(t, h.answers(name("existing-stopped")), "a created but not started container is not served")
 	assert.Equal(t, []events.HealthKind{events.Healthy}, h.healthKinds())
-	st := h.producer.Status()
-	assert.True(t, st.Running)
-	assert.True(t, st.Connected)
-	assert.GreaterOrEqual(t, st.Containers, 2)
-	assert.Equal(t, hostIP, st.HostIP)
+	// Status is updated once the listing is published, so it may trail the events just seen.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		st := h.producer.Status()
+		assert.True(c, st.Running)
+		assert.True(c, st.Connected)
+		assert.GreaterOrEqual(c, st.Containers, 2)
+		assert.Equal(c, hostIP, st.HostIP)
+	}, waitFor, tick)
 }
 
 func TestContainerLifecycle(t *testing.T) {
