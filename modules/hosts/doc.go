@@ -17,7 +17,9 @@
 // that exists but is not a directory or cannot be read fails Start with an error naming it, and so does
 // fsnotify in notify mode. Start then runs the watcher on a goroutine with a context the Producer owns; its
 // first batch is the initial load. Stop cancels that context, which also closes fsnotify, and waits for the
-// goroutine, or for its own context. Stop is safe without a Start.
+// goroutine, or for its own context. Stop is safe without a Start. A Producer started again (without fx) keeps
+// what it published: files unchanged meanwhile are not announced again, and files deleted while it was stopped,
+// which the new initial scan does not list, have their records removed.
 //
 // # Concurrency
 //

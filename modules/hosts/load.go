@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -45,7 +46,9 @@ func newLoader(p *Producer) *loader {
 	return &loader{p: p, log: p.log, files: make(map[string]*fileState), seed: maphash.MakeSeed()}
 }
 
-// apply publishes one batch: each changed file, then each directory scanned in full.
+// apply publishes one batch: each changed file, then each directory scanned in full. A directory's full scan
+// lists every file it holds, so a file published before (by an earlier Start of the same Producer) that the scan
+// did not list is gone, and its records are removed.
 func (l *loader) apply(ctx context.Context, b dirwatch.Batch) {
 	for _, c := range b.Changes {
 		if ctx.Err() != nil {
@@ -58,6 +61,12 @@ func (l *loader) apply(ctx context.Context, b dirwatch.Batch) {
 		}
 	}
 	for _, dir := range b.Scanned {
+		for path := range l.files {
+			listed := slices.ContainsFunc(b.Changes, func(c dirwatch.Change) bool { return c.Path == path })
+			if filepath.Dir(path) == dir && !listed {
+				l.remove(ctx, path)
+			}
+		}
 		l.scanned(ctx, dir)
 	}
 }

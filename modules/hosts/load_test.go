@@ -212,18 +212,37 @@ func TestWithoutFx(t *testing.T) {
 	require.NoError(t, p.Stop(context.Background()))
 	assert.False(t, p.Status().Running)
 
-	// Started again, it loads the directory again.
-	require.NoError(t, p.Start(context.Background()))
-	require.Eventually(t, func() bool {
-		n := 0
-		for _, e := range seen.Events() {
-			if e.EventKind() == events.Kind(events.DirectoryScanned) {
-				n++
+	// Started again, it loads the directory again: an unchanged file is not announced again, one created while
+	// it was stopped is, and one deleted meanwhile has its records removed.
+	write(t, filepath.Join(dir, "also"), "10.0.0.2 db.lan\n")
+	write(t, filepath.Join(dir, "kept"), "10.0.0.3 kept.lan\n")
+	scans := func(n int) {
+		t.Helper()
+		require.Eventually(t, func() bool {
+			got := 0
+			for _, e := range seen.Events() {
+				if e.EventKind() == events.Kind(events.DirectoryScanned) {
+					got++
+				}
 			}
-		}
-		return n == 2
-	}, eventstest.Timeout, 10*time.Millisecond)
+			return got == n
+		}, eventstest.Timeout, 10*time.Millisecond)
+	}
+	require.NoError(t, p.Start(context.Background()))
+	scans(2)
 	require.NoError(t, p.Stop(context.Background()))
+	require.NoError(t, os.Remove(filepath.Join(dir, "lab")))
+	require.NoError(t, p.Start(context.Background()))
+	scans(3)
+	require.NoError(t, p.Stop(context.Background()))
+	var got []string
+	for _, e := range seen.Events() {
+		if fe, ok := e.(*events.FileEvent); ok && fe.Kind != events.DirectoryScanned {
+			got = append(got, string(fe.Kind)+" "+filepath.Base(fe.Path))
+		}
+	}
+	assert.Equal(t, []string{"file_created lab", "file_created also", "file_created kept", "file_deleted lab"}, got)
+	assert.Equal(t, 2, p.Status().Files)
 
 	_, err = NewProducer(testConfig("auto", dir), nil, nil)
 	assert.ErrorContains(t, err, "bus is required")

@@ -44,6 +44,9 @@ type Producer struct {
 
 	// Set by Start, read by Stop; they must not run concurrently (fx never runs two hooks at once).
 	goroutine background.Loop
+	// loader outlives a Start: what it published stays in the store across a Stop, so a restarted producer
+	// compares the files it finds with it (and removes those gone meanwhile) rather than starting blind.
+	loader *loader
 
 	mu     sync.Mutex
 	status Status
@@ -60,14 +63,16 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 	if err != nil {
 		return nil, err
 	}
-	return &Producer{
+	p := &Producer{
 		cfg:       cfg,
 		log:       log,
 		bus:       bus,
 		dirs:      dirs,
 		minReread: dirwatch.DefaultMinInterval,
 		status:    Status{Enabled: true, Directories: dirs},
-	}, nil
+	}
+	p.loader = newLoader(p)
+	return p, nil
 }
 
 // Status reports the producer's state; it is safe to call at any time.
@@ -112,11 +117,10 @@ func (p *Producer) Start(context.Context) error {
 	if err := w.Open(); err != nil {
 		return fmt.Errorf("hosts: %w", err)
 	}
-	l := newLoader(p)
 	p.setRunning(true)
 	p.goroutine.Start(func(ctx context.Context) {
 		defer p.setRunning(false)
-		w.Run(ctx, l.apply)
+		w.Run(ctx, p.loader.apply)
 	})
 	return nil
 }
