@@ -27,6 +27,8 @@
 // Producer owns; it runs the watcher, which loads the files, and, when the address is detected, a second
 // goroutine that re-checks it. The two share the per-file state under one mutex; publishing never blocks, so
 // holding it is short. Stop cancels the context, which closes fsnotify, and waits for both within its own
-// context; it is safe without a Start. Module provides the *Producer (for its Status) and needs the
-// *events.Bus, a *zap.Logger, the Config and the fx.Lifecycle.
+// context; it is safe without a Start. A Producer started again (without fx) keeps what it published:
+// unchanged files are not announced again, and files deleted while it was stopped have their records removed.
+// Module provides the *Producer (for its Status) and needs the *events.Bus, a *zap.Logger, the Config and the
+// fx.Lifecycle.
 package traefikfile

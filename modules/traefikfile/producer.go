@@ -60,6 +60,9 @@ type Producer struct {
 
 	// Set by Start, read by Stop; they must not run concurrently (fx never runs two hooks at once).
 	goroutine background.Loop
+	// loop outlives a Start: what it published stays in the store across a Stop, so a restarted producer
+	// compares the files it finds with it (and removes those gone meanwhile) rather than starting blind.
+	loop *loop
 
 	mu     sync.Mutex
 	status Status
@@ -100,6 +103,7 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 		pr.hostV6 = netip.MustParseAddr(cfg.HostIP6)
 	}
 	pr.status = Status{Enabled: true, Directories: dirs, HostIP: cfg.HostIP}
+	pr.loop = &loop{p: pr, host: hostAddrs{v4: pr.hostIP, v6: pr.hostV6}, files: make(map[string]*file)}
 	return pr, nil
 }
 
@@ -138,7 +142,7 @@ func (p *Producer) Start(context.Context) error {
 	if err := w.Open(); err != nil {
 		return fmt.Errorf("traefikfile: %w", err)
 	}
-	l := &loop{p: p, host: hostAddrs{v4: p.hostIP, v6: p.hostV6}, files: make(map[string]*file)}
+	l := p.loop
 	p.updateStatus(func(s *Status) { s.Running = true })
 	p.goroutine.Start(func(ctx context.Context) {
 		defer p.updateStatus(func(s *Status) { s.Running = false })
@@ -199,6 +203,16 @@ func (l *loop) apply(ctx context.Context, b dirwatch.Batch) {
 			l.remove(ctx, c.Path)
 		} else {
 			l.load(ctx, c.Path)
+		}
+	}
+	// A directory's full scan lists every file it holds: a file known from an earlier Start that it did not
+	// list is gone.
+	for _, dir := range b.Scanned {
+		for path := range l.files {
+			listed := slices.ContainsFunc(b.Changes, func(c dirwatch.Change) bool { return c.Path == path })
+			if filepath.Dir(path) == dir && !listed {
+				l.remove(ctx, path)
+			}
 		}
 	}
 	l.updateCounts()

@@ -257,3 +257,32 @@ func TestFirstPublishedIsCreated(t *testing.T) {
 	}
 	assert.Equal(t, []events.Kind{events.Kind(events.FileCreated)}, kinds)
 }
+
+// Started again without fx, the producer keeps what it published: an unchanged file is not announced again, and
+// one deleted while it was stopped has its records removed.
+func TestStartedAgain(t *testing.T) {
+	dir := t.TempDir()
+	kept, gone := filepath.Join(dir, "kept.yml"), filepath.Join(dir, "gone.yml")
+	write(t, kept, rule("kept.lab.test"))
+	write(t, gone, rule("gone.lab.test"))
+	bus := eventstest.NewBus(t)
+	watch := eventstest.NewWatcher(t, bus, events.Filter{Sources: []string{moduleName}})
+	p, err := NewProducer(testConfig(dir), zaptest.NewLogger(t), bus)
+	require.NoError(t, err)
+	require.NoError(t, p.Start(context.Background()))
+	watch.Expect(t, "gone.yml", func(e events.Event) bool { fe, ok := e.(*events.FileEvent); return ok && fe.Path == gone })
+	watch.Expect(t, "kept.yml", func(e events.Event) bool { fe, ok := e.(*events.FileEvent); return ok && fe.Path == kept })
+	require.NoError(t, p.Stop(context.Background()))
+
+	require.NoError(t, os.Remove(gone))
+	require.NoError(t, p.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, p.Stop(context.Background())) })
+	watch.Expect(t, "gone.yml removed", eventstest.Kind(events.FamilyTraefikFile, events.Kind(events.FileDeleted)))
+	var got []string
+	for _, e := range watch.Events() {
+		if fe, ok := e.(*events.FileEvent); ok {
+			got = append(got, string(fe.Kind)+" "+filepath.Base(fe.Path))
+		}
+	}
+	assert.Equal(t, []string{"file_created gone.yml", "file_created kept.yml", "file_deleted gone.yml"}, got)
+}
