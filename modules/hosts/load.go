@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -60,13 +60,10 @@ func (l *loader) apply(ctx context.Context, b dirwatch.Batch) {
 			l.load(ctx, c.Path)
 		}
 	}
+	for _, path := range b.Unlisted(maps.Keys(l.files)) {
+		l.remove(ctx, path)
+	}
 	for _, dir := range b.Scanned {
-		for path := range l.files {
-			listed := slices.ContainsFunc(b.Changes, func(c dirwatch.Change) bool { return c.Path == path })
-			if filepath.Dir(path) == dir && !listed {
-				l.remove(ctx, path)
-			}
-		}
 		l.scanned(ctx, dir)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -207,13 +208,8 @@ func (l *loop) apply(ctx context.Context, b dirwatch.Batch) {
 	}
 	// A directory's full scan lists every file it holds: a file known from an earlier Start that it did not
 	// list is gone.
-	for _, dir := range b.Scanned {
-		for path := range l.files {
-			listed := slices.ContainsFunc(b.Changes, func(c dirwatch.Change) bool { return c.Path == path })
-			if filepath.Dir(path) == dir && !listed {
-				l.remove(ctx, path)
-			}
-		}
+	for _, path := range b.Unlisted(maps.Keys(l.files)) {
+		l.remove(ctx, path)
 	}
 	l.updateCounts()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,6 +70,23 @@ type Batch struct {
 	// Scanned are the directories listed in full for the first time since they (re)appeared: every file in
 	// them is in Changes.
 	Scanned []string
+}
+
+// Unlisted returns the paths of known (files a caller loaded, perhaps in an earlier Run) that lie in a
+// directory this batch scanned in full but that it does not list: files gone while nobody watched. Changes is
+// sorted, so each lookup is a binary search.
+func (b Batch) Unlisted(known iter.Seq[string]) []string {
+	var out []string
+	for path := range known {
+		if !slices.Contains(b.Scanned, filepath.Dir(path)) {
+			continue
+		}
+		if _, listed := slices.BinarySearchFunc(b.Changes, path, func(c Change, p string) int { return cmp.Compare(c.Path, p) }); !listed {
+			out = append(out, path)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Watcher watches Config.Dirs. New only checks the configuration; Open looks at the directories and starts

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -435,6 +436,25 @@ func TestDirs(t *testing.T) {
 			got, err := Dirs("hosts.directories", tt.in)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestUnlisted(t *testing.T) {
+	b := Batch{Changes: []Change{{Path: "/a/kept"}, {Path: "/a/new"}}, Scanned: []string{"/a"}}
+	tests := []struct {
+		name  string
+		known []string
+		want  []string
+	}{
+		{"nothing known", nil, nil},
+		{"listed files stay", []string{"/a/kept"}, nil},
+		{"a file the scan did not list is gone", []string{"/a/kept", "/a/gone", "/a/also-gone"}, []string{"/a/also-gone", "/a/gone"}},
+		{"a directory not scanned says nothing", []string{"/b/x"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, b.Unlisted(slices.Values(tt.known)))
 		})
 	}
 }
