@@ -17,7 +17,7 @@
 //
 // With docker.traefik on, the hosts of Traefik router rules (traefik.http.routers.<r>.rule and
 // traefik.tcp.routers.<r>.rule, v2 or v3 syntax, per-router ruleSyntax) are served too, honouring traefik.enable
-// and docker.traefik_exposed_by_default like Traefik. ParseRule reads the rules; HostRegexp, placeholders and
+// and docker.traefik_exposed_by_default like Traefik. traefikrule.Parse reads the rules; HostRegexp, placeholders and
 // templates are logged as skipped, never guessed.
 //
 // # Records and events

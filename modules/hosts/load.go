@@ -50,18 +50,8 @@ func newLoader(p *Producer) *loader {
 // lists every file it holds, so a file published before (by an earlier Start of the same Producer) that the scan
 // did not list is gone, and its records are removed.
 func (l *loader) apply(ctx context.Context, b dirwatch.Batch) {
-	for _, c := range b.Changes {
-		if ctx.Err() != nil {
-			return // stopping: a large batch need not hold up Stop
-		}
-		if c.Removed {
-			l.remove(ctx, c.Path)
-		} else {
-			l.load(ctx, c.Path)
-		}
-	}
-	for _, path := range b.Unlisted(maps.Keys(l.files)) {
-		l.remove(ctx, path)
+	if !b.Apply(ctx, maps.Keys(l.files), l.load, l.remove) {
+		return // stopping
 	}
 	for _, dir := range b.Scanned {
 		l.scanned(ctx, dir)

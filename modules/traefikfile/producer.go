@@ -199,18 +199,9 @@ func isConfigFile(name string) bool {
 func (l *loop) apply(ctx context.Context, b dirwatch.Batch) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, c := range b.Changes {
-		if c.Removed {
-			l.remove(ctx, c.Path)
-		} else {
-			l.load(ctx, c.Path)
-		}
-	}
 	// A directory's full scan lists every file it holds: a file known from an earlier Start that it did not
-	// list is gone.
-	for _, path := range b.Unlisted(maps.Keys(l.files)) {
-		l.remove(ctx, path)
-	}
+	// list is gone (Batch.Apply removes it).
+	b.Apply(ctx, maps.Keys(l.files), l.load, l.remove)
 	l.updateCounts()
 }
 

@@ -72,6 +72,26 @@ type Batch struct {
 	Scanned []string
 }
 
+// Apply is how a caller takes a batch in: each change to load or remove, in path order, then remove for every
+// known file a full scan no longer lists (Unlisted; known is read after the changes, so it is the caller's
+// state by then). It stops early and returns false when ctx ends: a large batch need not hold up a stop.
+func (b Batch) Apply(ctx context.Context, known iter.Seq[string], load, remove func(context.Context, string)) bool {
+	for _, c := range b.Changes {
+		if ctx.Err() != nil {
+			return false
+		}
+		if c.Removed {
+			remove(ctx, c.Path)
+		} else {
+			load(ctx, c.Path)
+		}
+	}
+	for _, path := range b.Unlisted(known) {
+		remove(ctx, path)
+	}
+	return true
+}
+
 // Unlisted returns the paths of known (files a caller loaded, perhaps in an earlier Run) that lie in a
 // directory this batch scanned in full but that it does not list: files gone while nobody watched. Changes is
 // sorted, so each lookup is a binary search.

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestCanonicalName(t *testing.T) {
+func TestCanonical(t *testing.T) {
 	label63 := strings.Repeat("a", 63)
 	label64 := strings.Repeat("a", 64)
 	// Four labels of 63 octets joined by dots are 255 octets; trim to reach exactly 253 and 254.

@@ -26,14 +26,14 @@ type Hosts struct {
 	Skipped []SkippedHost
 }
 
-// SkippedHost is a host matcher ParseRule did not turn into a name, and why.
+// SkippedHost is a host matcher Parse did not turn into a name, and why.
 type SkippedHost struct {
 	Matcher string // e.g. "HostRegexp"
 	Value   string
 	Reason  string
 }
 
-// ParseRule extracts the host names of a Traefik router rule. It understands the whole expression language
+// Parse extracts the host names of a Traefik router rule. It understands the whole expression language
 // (matchers, &&, ||, !, parentheses, backquoted and double-quoted strings) so that a host next to a path or
 // header matcher is still found; only Host, HostHeader (v2) and HostSNI name hosts. HostRegexp, HostSNIRegexp,
 // placeholders ("{sub}.example.com", "{{ .Name }}"), the catch-all HostSNI(`*`) and negated hosts are reported

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestParseRule(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		name    string
 		rule    string
@@ -84,7 +84,7 @@ func TestParseRule(t *testing.T) {
 	}
 }
 
-func FuzzParseRule(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, s := range []string{"Host(`a`) || Host(`b`)", "!(HostSNI(`*`) && Path(\"/x\"))", "Host(`a`, `b`)", "(("} {
 		f.Add(s)
 	}
