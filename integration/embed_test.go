@@ -84,10 +84,9 @@ func TestEmbedding(t *testing.T) {
 	defer func() { require.NoError(t, app.Stop(context.Background())) }()
 
 	udp, _ := server.Addr()
-	require.Eventually(t, func() bool {
-		r, _, err := (&dns.Client{Timeout: time.Second}).Exchange(dnstest.Query("embedded.example.test.", dns.TypeA), udp.String())
-		return err == nil && len(r.Answer) == 1 && r.Answer[0].(*dns.A).A.String() == "10.2.0.1"
-	}, 10*time.Second, 20*time.Millisecond)
+	dnstest.Eventually(t, "udp", udp.String(), dnstest.Query("embedded.example.test.", dns.TypeA), func(r *dns.Msg) bool {
+		return len(r.Answer) == 1 && r.Answer[0].(*dns.A).A.String() == "10.2.0.1"
+	}, "the hosts file's name answered")
 
 	var file, added events.Event
 	require.Eventually(t, func() bool {
