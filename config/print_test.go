@@ -29,7 +29,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestPrintGolden(t *testing.T) {
-	r, err := Load(Options{PID: 4242})
+	r, err := Load(Options{})
 	require.NoError(t, err)
 	for _, format := range []string{"yaml", "json"} {
 		t.Run(format, func(t *testing.T) {

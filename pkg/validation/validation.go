@@ -199,6 +199,8 @@ func message(fe validator.FieldError) string {
 		return "must be host:port, such as 1.1.1.1:53, [2606:4700::1111]:53 or dns.lan:53"
 	case "zone":
 		return "must be a domain name such as lab.test (not an address or a wildcard)"
+	case "base64":
+		return "must be base64"
 	case "ttl":
 		return fmt.Sprintf("must be at most %d seconds (RFC 2181 section 8)", ttl.Max)
 	}
