@@ -74,6 +74,7 @@
 // Result.Sources maps every key to the layer that set it (default, profile NAME, file PATH:LINE, env NAME, flag
 // --set); Result.Write prints the effective configuration with it. A key is secret when a whole "_"-separated
 // word of its last segment is secret, password, passwd, token or key (api_key, client_secret): its value is
-// shown as ****** in output and errors. Plurals are deliberately not secret words: "keys" or "label_keys" name
-// lists of names. An empty secret is shown as empty, so that an unset one is visible.
+// shown as ****** in output and errors (validation.Secret decides, so a module's own validation errors mask the
+// same keys). Plurals are deliberately not secret words: "keys" or "label_keys" name lists of names. An empty
+// secret is shown as empty, so that an unset one is visible.
 package config

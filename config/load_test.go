@@ -18,6 +18,7 @@ import (
 	"github.com/joyride-dns/joyride/modules/cluster"
 	"github.com/joyride-dns/joyride/modules/records"
 	"github.com/joyride-dns/joyride/pkg/ttl"
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // The keys an unknown-key error lists, from the schema, so that adding a key does not change these tests.
@@ -423,12 +424,12 @@ func TestClusterKeyNeverShown(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, key32, r.Config.Cluster.Key, "the module gets the key itself")
 	got, from := value(t, r, "cluster.key")
-	assert.Equal(t, masked, got)
+	assert.Equal(t, validation.Masked, got)
 	assert.Equal(t, "env JOYRIDE_CLUSTER_KEY", from)
 	for _, format := range []string{"yaml", "json"} {
 		var b bytes.Buffer
 		require.NoError(t, r.Write(&b, format))
-		assert.Contains(t, b.String(), masked, format)
+		assert.Contains(t, b.String(), validation.Masked, format)
 		assert.NotContains(t, b.String(), key32, format)
 	}
 

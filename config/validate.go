@@ -53,14 +53,14 @@ func checkCluster(c cluster.Config, bad map[string]bool) validation.Errors {
 	}
 	if c.Key != "" && c.KeyringFile != "" {
 		out = append(out, &validation.Error{
-			Key: "cluster.key", Value: masked, Rule: "excluded_with=keyring_file",
+			Key: "cluster.key", Value: validation.Masked, Rule: "excluded_with=keyring_file",
 			Msg: "must not be set with cluster.keyring_file: use one or the other",
 		})
 	}
 	if c.Key != "" && !bad["cluster.key"] {
 		if b, err := base64.StdEncoding.DecodeString(c.Key); err != nil || !slices.Contains([]int{16, 24, 32}, len(b)) {
 			out = append(out, &validation.Error{
-				Key: "cluster.key", Value: masked, Rule: "aeskey",
+				Key: "cluster.key", Value: validation.Masked, Rule: "aeskey",
 				Msg: "must be the base64 of a 16, 24 or 32-byte key (AES-128, AES-192 or AES-256)",
 			})
 		}
