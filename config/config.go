@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/joyride-dns/joyride/modules/cluster"
 	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/docker"
 	"github.com/joyride-dns/joyride/modules/hosts"
@@ -35,7 +36,7 @@ type Config struct {
 	RecordEvents int            `koanf:"record_events" validate:"min=0"`
 	Logging      logging.Config `koanf:"logging"`
 	HTTP         HTTP           `koanf:"http"`
-	Cluster      Cluster        `koanf:"cluster"`
+	Cluster      cluster.Config `koanf:"cluster"`
 }
 
 // Log configures the process logger.
@@ -61,20 +62,9 @@ type HTTP struct {
 	Port int    `koanf:"port" validate:"min=0,max=65535"`
 }
 
-// Cluster is multi-node synchronisation. Its module comes in a later issue; the keys exist now so that the
-// joyride-python variables are accepted and shown. Enabled (ENABLE_DNS_SYNC) is meant to switch synchronisation
-// off in a profile that includes the cluster module, as it did in joyride-python.
-type Cluster struct {
-	Enabled bool `koanf:"enabled"`
-	// NodeID names this node; the default is "joyride-<pid>", as in joyride-python.
-	NodeID        string `koanf:"node_id" validate:"required"`
-	SwimPort      int    `koanf:"swim_port" validate:"min=0,max=65535"`
-	DiscoveryPort int    `koanf:"discovery_port" validate:"min=0,max=65535"`
-}
-
 // knownModules are the names `modules` accepts; cmd/joyride has one fx option per name (a test there checks the
 // two agree). events and dnsstore are not listed: every application has them.
-var knownModules = []string{"dns", "docker", "hosts", "logging", "records", "system", "traefikfile"}
+var knownModules = []string{"cluster", "dns", "docker", "hosts", "logging", "records", "system", "traefikfile"}
 
 // KnownModules returns the module names `modules` accepts, sorted.
 func KnownModules() []string { return slices.Clone(knownModules) }
@@ -104,6 +94,6 @@ func Default() Config {
 		RecordEvents: records.DefaultConfig().MaxEvents,
 		Logging:      logging.DefaultConfig(),
 		HTTP:         HTTP{Host: "0.0.0.0", Port: 5000},
-		Cluster:      Cluster{Enabled: true, SwimPort: 8890, DiscoveryPort: 8889},
+		Cluster:      cluster.DefaultConfig(),
 	}
 }

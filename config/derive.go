@@ -17,9 +17,10 @@ type derived struct {
 // runtime config): every setting that follows from others is computed here, and nowhere else, so that cmd/joyride
 // only hands each module its section. It returns the keys it filled in. A key the user set is never changed.
 //
-//   - docker.allowed_domains and traefikfile.allowed_domains, when empty, are the DNS zones; with no zone either
-//     they are ["*"], any name, as joyride-python allowed. The modules themselves refuse an empty list, so an
-//     application that embeds them must choose.
+//   - docker.allowed_domains, traefikfile.allowed_domains and cluster.allowed_domains (the domains a peer may
+//     publish names in), when empty, are the DNS zones; with no zone either they are ["*"], any name, as
+//     joyride-python allowed. The modules themselves refuse an empty list, so an application that embeds them
+//     must choose.
 //   - traefikfile.host_ip and host_ip6, when both are empty, are docker's pair (HOSTIP, HOSTIP6): Traefik routes
 //     on the host the containers' records point at, which inside a bridge network auto-detection gets wrong.
 //     Either of traefikfile's own keys keeps docker's out entirely, so a configured host_ip never gains docker's
@@ -43,6 +44,7 @@ func derive(user Config) (Config, []derived) {
 	}
 	allowed("docker.allowed_domains", &cfg.Docker.AllowedDomains)
 	allowed("traefikfile.allowed_domains", &cfg.Traefikfile.AllowedDomains)
+	allowed("cluster.allowed_domains", &cfg.Cluster.AllowedDomains)
 	if cfg.Traefikfile.HostIP == "" && cfg.Traefikfile.HostIP6 == "" {
 		cfg.Traefikfile.HostIP, cfg.Traefikfile.HostIP6 = cfg.Docker.HostIP, cfg.Docker.HostIP6
 		if cfg.Docker.HostIP != "" {

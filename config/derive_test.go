@@ -15,49 +15,59 @@ func TestDerive(t *testing.T) {
 		name            string
 		edit            func(*Config)
 		docker, traefik []string // allowed domains
+		cluster         []string
 		ip, ip6         string   // traefikfile's host addresses
 		addresses       []string // dns.addresses
 		derived         []derived
 	}{
-		{name: "no zones: any name, said so", docker: []string{"*"}, traefik: []string{"*"},
-			derived: []derived{{"docker.allowed_domains", anyName}, {"traefikfile.allowed_domains", anyName}}},
+		{name: "no zones: any name, said so", docker: []string{"*"}, traefik: []string{"*"}, cluster: []string{"*"},
+			derived: []derived{{"docker.allowed_domains", anyName}, {"traefikfile.allowed_domains", anyName},
+				{"cluster.allowed_domains", anyName}}},
 		{name: "zones", edit: func(c *Config) { c.DNS.Zones = []string{"lab.test", "home.arpa"} },
 			docker: []string{"lab.test", "home.arpa"}, traefik: []string{"lab.test", "home.arpa"},
-			derived: []derived{{"docker.allowed_domains", fromZones}, {"traefikfile.allowed_domains", fromZones}}},
+			cluster: []string{"lab.test", "home.arpa"},
+			derived: []derived{{"docker.allowed_domains", fromZones}, {"traefikfile.allowed_domains", fromZones},
+				{"cluster.allowed_domains", fromZones}}},
 		{name: "set allowed domains are kept", edit: func(c *Config) {
 			c.DNS.Zones = []string{"lab.test"}
 			c.Docker.AllowedDomains = []string{"docker.lab.test"}
 			c.Traefikfile.AllowedDomains = []string{"*"}
-		}, docker: []string{"docker.lab.test"}, traefik: []string{"*"}},
+			c.Cluster.AllowedDomains = []string{"peers.lab.test"}
+		}, docker: []string{"docker.lab.test"}, traefik: []string{"*"}, cluster: []string{"peers.lab.test"}},
+		{name: "each allowed list on its own", edit: func(c *Config) {
+			c.DNS.Zones = []string{"lab.test"}
+			c.Docker.AllowedDomains = []string{"docker.lab.test"}
+		}, docker: []string{"docker.lab.test"}, traefik: []string{"lab.test"}, cluster: []string{"lab.test"},
+			derived: []derived{{"traefikfile.allowed_domains", fromZones}, {"cluster.allowed_domains", fromZones}}},
 		{name: "docker's addresses", edit: func(c *Config) {
-			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
+			allowOnly(c, "a.test")
 			c.Docker.HostIP, c.Docker.HostIP6 = "192.0.2.1", "2001:db8::1"
-		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.1", ip6: "2001:db8::1",
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, cluster: []string{"a.test"}, ip: "192.0.2.1", ip6: "2001:db8::1",
 			addresses: []string{"192.0.2.1", "2001:db8::1"},
 			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}, {"traefikfile.host_ip6", "docker.host_ip6"},
 				{"dns.addresses", "docker.host_ip, docker.host_ip6"}}},
 		{name: "docker's IPv4 alone", edit: func(c *Config) {
-			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
+			allowOnly(c, "a.test")
 			c.Docker.HostIP = "192.0.2.1"
-		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.1", addresses: []string{"192.0.2.1"},
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, cluster: []string{"a.test"}, ip: "192.0.2.1", addresses: []string{"192.0.2.1"},
 			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}, {"dns.addresses", "docker.host_ip"}}},
 		{name: "dns.addresses set are kept", edit: func(c *Config) {
-			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
+			allowOnly(c, "a.test")
 			c.Docker.HostIP = "192.0.2.1"
 			c.DNS.Addresses = []string{"192.0.2.53"}
-		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.1", addresses: []string{"192.0.2.53"},
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, cluster: []string{"a.test"}, ip: "192.0.2.1", addresses: []string{"192.0.2.53"},
 			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}}},
 		{name: "traefikfile's host_ip keeps docker's pair out", edit: func(c *Config) {
-			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
+			allowOnly(c, "a.test")
 			c.Docker.HostIP, c.Docker.HostIP6 = "192.0.2.1", "2001:db8::1"
 			c.Traefikfile.HostIP = "192.0.2.2"
-		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip: "192.0.2.2",
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, cluster: []string{"a.test"}, ip: "192.0.2.2",
 			addresses: []string{"192.0.2.1", "2001:db8::1"}, derived: []derived{{"dns.addresses", "docker.host_ip, docker.host_ip6"}}},
 		{name: "traefikfile's host_ip6 keeps docker's pair out", edit: func(c *Config) {
-			c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains = []string{"a.test"}, []string{"a.test"}
+			allowOnly(c, "a.test")
 			c.Docker.HostIP, c.Docker.HostIP6 = "192.0.2.1", "2001:db8::1"
 			c.Traefikfile.HostIP6 = "2001:db8::2"
-		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, ip6: "2001:db8::2",
+		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, cluster: []string{"a.test"}, ip6: "2001:db8::2",
 			addresses: []string{"192.0.2.1", "2001:db8::1"}, derived: []derived{{"dns.addresses", "docker.host_ip, docker.host_ip6"}}},
 	}
 	for _, tt := range tests {
@@ -70,6 +80,7 @@ func TestDerive(t *testing.T) {
 			got, derived := derive(user)
 			assert.Equal(t, tt.docker, got.Docker.AllowedDomains)
 			assert.Equal(t, tt.traefik, got.Traefikfile.AllowedDomains)
+			assert.Equal(t, tt.cluster, got.Cluster.AllowedDomains)
 			assert.Equal(t, tt.ip, got.Traefikfile.HostIP)
 			assert.Equal(t, tt.ip6, got.Traefikfile.HostIP6)
 			assert.Equal(t, tt.addresses, got.DNS.Addresses)
@@ -79,6 +90,11 @@ func TestDerive(t *testing.T) {
 	}
 }
 
+// allowOnly sets every allowed_domains list, so that a case is about the other derived keys.
+func allowOnly(c *Config, domains ...string) {
+	c.Docker.AllowedDomains, c.Traefikfile.AllowedDomains, c.Cluster.AllowedDomains = domains, domains, domains
+}
+
 // config print says which keys were derived and from what.
 func TestDerivedProvenance(t *testing.T) {
 	r, err := Load(Options{Env: []string{"JOYRIDE_DNS_ZONES=lab.test", "HOSTIP=192.0.2.1"}})
@@ -86,6 +102,7 @@ func TestDerivedProvenance(t *testing.T) {
 	for key, want := range map[string]string{
 		"docker.allowed_domains":      "derived from dns.zones",
 		"traefikfile.allowed_domains": "derived from dns.zones",
+		"cluster.allowed_domains":     "derived from dns.zones",
 		"traefikfile.host_ip":         "derived from docker.host_ip",
 		"traefikfile.host_ip6":        "default",
 		"docker.host_ip":              "env HOSTIP",

@@ -15,10 +15,10 @@
 // replaced, never appended to, by a higher layer. The static records are the top-level list `records:`.
 //
 // The profile is --profile, else JOYRIDE_PROFILE, else "standalone"; the file is --config, else JOYRIDE_CONFIG,
-// else none. Profiles: standalone (dns, docker, hosts, records, logging, system), cluster (standalone with
-// cluster.enabled; the cluster module joins it when it exists), hosts-only (standalone without docker) and dev
-// (standalone with debug console logs, DNS on 127.0.0.1 and hosts files from ./hosts). The http and cluster
-// sections are accepted now so that joyride-python's variables are; their modules come later.
+// else none. Profiles: standalone (dns, docker, hosts, records, logging, system), cluster (standalone plus the
+// cluster module), hosts-only (standalone without docker) and dev (standalone with debug console logs, DNS on
+// 127.0.0.1 and hosts files from ./hosts). The http section is accepted now so that joyride-python's variables
+// are; its module comes later.
 //
 // # Environment
 //
@@ -26,8 +26,10 @@
 // is dns.negative_ttl and JOYRIDE_MODULES_DOCKER is modules.docker. A list is one comma-separated value
 // (JOYRIDE_DNS_ZONES=lab.test,home.arpa; empty means an empty list). joyride-python's variables keep their
 // meaning: HOSTIP, HOSTS_DIRECTORY (one directory, never split), DNS_PORT, DNS_BIND_ADDRESS, FLASK_HOST,
-// FLASK_PORT, ENABLE_DNS_SYNC, NODE_ID, SWIM_PORT, DISCOVERY_PORT, SERVICE_NAME, ENVIRONMENT, SEMANTIC_VERSION,
-// and FLASK_DEBUG=true, which sets log.level to debug; HOSTIP6 (docker.host_ip6) joins them. A JOYRIDE_ variable
+// FLASK_PORT, ENABLE_DNS_SYNC, NODE_ID, SWIM_PORT (cluster.port), DISCOVERY_PORT, SERVICE_NAME, ENVIRONMENT,
+// SEMANTIC_VERSION, and FLASK_DEBUG=true, which sets log.level to debug; HOSTIP6 (docker.host_ip6) joins them.
+// NODE_ID's default is no longer joyride-python's "joyride-<pid>", which changed at every restart: empty lets the
+// cluster module choose a stable name (the one kept in cluster.data_dir, else the host name). A JOYRIDE_ variable
 // for the same key wins over its alias. A test scans README.md and docs/*.md and fails for a variable they use
 // that is not read.
 //
@@ -46,7 +48,8 @@
 // resolve an environment variable or flag to its key, say which keys a section has, give every key its source and
 // line, and print. The value is then validated in one pass with pkg/validation, the validator modules and events
 // use too: each module's `validate` tags, plus what no tag can say (static records must be records the store
-// accepts, the cluster's two UDP ports must differ). Every problem is reported, each on its own line naming the
+// accepts; the cluster's two UDP ports must differ, and its key is the base64 of an AES key, never set with a
+// keyring file). Every problem is reported, each on its own line naming the
 // key, the value, the rule and the source:
 //
 //	config: dns.port = 70000 (env JOYRIDE_DNS_PORT): must be at most 65535
@@ -55,7 +58,8 @@
 // # Runtime configuration
 //
 // Result.Config is the runtime configuration: the user's, validated, with the settings that follow from others
-// filled in by derive (allowed domains from dns.zones, traefikfile's host address from docker's). Their source is
+// filled in by derive (docker's, traefikfile's and the cluster's allowed domains from dns.zones, traefikfile's
+// host address from docker's). Their source is
 // "derived from dns.zones". cmd/joyride hands each module its section as it is.
 //
 // # Adding a key
@@ -70,6 +74,7 @@
 // Result.Sources maps every key to the layer that set it (default, profile NAME, file PATH:LINE, env NAME, flag
 // --set); Result.Write prints the effective configuration with it. A key is secret when a whole "_"-separated
 // word of its last segment is secret, password, passwd, token or key (api_key, client_secret): its value is
-// shown as ****** in output and errors. Plurals are deliberately not secret words: "keys" or "label_keys" name
-// lists of names. An empty secret is shown as empty, so that an unset one is visible.
+// shown as ****** in output and errors (validation.Secret decides, so a module's own validation errors mask the
+// same keys). Plurals are deliberately not secret words: "keys" or "label_keys" name lists of names. An empty
+// secret is shown as empty, so that an unset one is visible.
 package config

@@ -118,3 +118,13 @@ func TestDocumentedVariablesAreRead(t *testing.T) {
 		})
 	}
 }
+
+// Every cluster key has its row in configuration.md's Cluster table: the section is a module's whole Config, so
+// a key added there must not go undocumented.
+func TestClusterKeysDocumented(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
+	require.NoError(t, err)
+	for _, n := range schema.child("cluster").children {
+		assert.Contains(t, string(data), "| `"+n.key+"` |", "docs/configuration.md has no row for %s", n.key)
+	}
+}

@@ -29,7 +29,7 @@ var pythonAliases = []struct{ name, key string }{
 	{"FLASK_PORT", "http.port"},
 	{"ENABLE_DNS_SYNC", "cluster.enabled"},
 	{"NODE_ID", "cluster.node_id"},
-	{"SWIM_PORT", "cluster.swim_port"},
+	{"SWIM_PORT", "cluster.port"},
 	{"DISCOVERY_PORT", "cluster.discovery_port"},
 	{"SERVICE_NAME", "service.name"},
 	{"ENVIRONMENT", "service.environment"},

@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	koanfjson "github.com/knadh/koanf/parsers/json"
@@ -49,8 +48,6 @@ type Options struct {
 	Set []string
 	// Version is the binary's version; when set it replaces "dev" as the default service.version.
 	Version string
-	// PID makes the default cluster.node_id ("joyride-<pid>"); 0 means this process.
-	PID int
 }
 
 // Result is a loaded, valid configuration and where each key came from.
@@ -98,7 +95,7 @@ func Load(opts Options) (*Result, error) {
 	l := &loader{root: schema, k: koanf.New("."), sources: map[string]Source{}, badType: map[string]bool{}}
 	env := environ(opts.Env)
 
-	l.merge(l.defaults(opts.Version, opts.PID))
+	l.merge(l.defaults(opts.Version))
 
 	profile, profileSrc := opts.Profile, Source{Layer: LayerFlag, Name: "--profile"}
 	if profile == "" {
@@ -189,15 +186,11 @@ func (l *loader) sourceOf(key string) Source {
 }
 
 // defaults flattens Default(), so that every key has a value and a source before anything else is read.
-func (l *loader) defaults(version string, pid int) layer {
+func (l *loader) defaults(version string) layer {
 	def := Default()
 	if version != "" {
 		def.Service.Version = version
 	}
-	if pid == 0 {
-		pid = os.Getpid()
-	}
-	def.Cluster.NodeID = "joyride-" + strconv.Itoa(pid) // joyride-python's default
 	v := reflect.ValueOf(def)
 	ly := newLayer()
 	src := Source{Layer: LayerDefault}

@@ -1,6 +1,9 @@
 package config
 
 import (
+	"bytes"
+	"encoding/base64"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,8 +15,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/joyride-dns/joyride/modules/cluster"
 	"github.com/joyride-dns/joyride/modules/records"
 	"github.com/joyride-dns/joyride/pkg/ttl"
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // The keys an unknown-key error lists, from the schema, so that adding a key does not change these tests.
@@ -83,10 +88,10 @@ func TestPrecedence(t *testing.T) {
 }
 
 func TestDefaultsAndProfiles(t *testing.T) {
-	r, err := Load(Options{PID: 4242})
+	r, err := Load(Options{})
 	require.NoError(t, err)
 	assert.Equal(t, DefaultProfile, r.Profile)
-	assert.Equal(t, "joyride-4242", r.Config.Cluster.NodeID)
+	assert.Empty(t, r.Config.Cluster.NodeID, "the cluster module chooses a stable name, never one per process")
 	assert.Equal(t, 15*time.Second, r.Config.Service.StartTimeout)
 	assert.True(t, r.Config.Cluster.Enabled)
 	assert.Equal(t, "dev", r.Config.Service.Version)
@@ -120,9 +125,12 @@ func TestEveryProfileLoads(t *testing.T) {
 			for _, m := range []string{"dns", "hosts", "records", "logging", "system"} {
 				assert.True(t, r.Config.Enabled(m), "module %s", m)
 			}
+			assert.Equal(t, name == "cluster", r.Config.Enabled("cluster"), "only the cluster profile runs the cluster module")
 			if name == "cluster" || name == "dev" {
 				for m, on := range standalone.Config.Modules {
-					assert.Equal(t, on, r.Config.Modules[m], "module %s", m)
+					if m != "cluster" {
+						assert.Equal(t, on, r.Config.Modules[m], "module %s", m)
+					}
 				}
 			}
 		})
@@ -147,7 +155,7 @@ func TestPythonAliases(t *testing.T) {
 		{"FLASK_PORT", "8080", "http.port", 8080, "8081", 8081},
 		{"ENABLE_DNS_SYNC", "false", "cluster.enabled", false, "true", true},
 		{"NODE_ID", "node-a", "cluster.node_id", "node-a", "node-b", "node-b"},
-		{"SWIM_PORT", "7946", "cluster.swim_port", 7946, "7947", 7947},
+		{"SWIM_PORT", "7946", "cluster.port", 7946, "7947", 7947},
 		{"DISCOVERY_PORT", "7000", "cluster.discovery_port", 7000, "7001", 7001},
 		{"SERVICE_NAME", "Lab DNS", "service.name", "Lab DNS", "Home DNS", "Home DNS"},
 		{"ENVIRONMENT", "production", "service.environment", "production", "staging", "staging"},
@@ -203,6 +211,9 @@ func TestEnvKeys(t *testing.T) {
 		{"JOYRIDE_SERVICE_STOP_TIMEOUT=3s", "service.stop_timeout", "3s"},
 		{"JOYRIDE_EVENTS_HISTORY_SIZE=10", "events.history_size", 10},
 		{"JOYRIDE_DOCKER_TRAEFIK=true", "docker.traefik", true},
+		{"JOYRIDE_CLUSTER_JOIN=a:8890,b:8890", "cluster.join", []any{"a:8890", "b:8890"}},
+		{"JOYRIDE_CLUSTER_SHARE=docker, hosts", "cluster.share", []any{"docker", "hosts"}},
+		{"JOYRIDE_CLUSTER_NODE_ID=node-a", "cluster.node_id", "node-a"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.env, func(t *testing.T) {
@@ -214,6 +225,36 @@ func TestEnvKeys(t *testing.T) {
 			assert.Equal(t, "env "+name, from)
 		})
 	}
+}
+
+// Every cluster key is JOYRIDE_CLUSTER_<KEY>: each is set to its default as a user writes it and read back.
+func TestClusterEnv(t *testing.T) {
+	def, err := Load(Options{})
+	require.NoError(t, err)
+	keys := 0
+	for _, e := range def.Entries() {
+		if !strings.HasPrefix(e.Key, "cluster.") {
+			continue
+		}
+		keys++
+		name := EnvPrefix + strings.ToUpper(strings.ReplaceAll(e.Key, ".", "_"))
+		text := fmt.Sprint(e.Value)
+		if list, ok := e.Value.([]any); ok {
+			parts := make([]string, len(list))
+			for i, v := range list {
+				parts[i] = fmt.Sprint(v)
+			}
+			text = strings.Join(parts, ",")
+		}
+		t.Run(name, func(t *testing.T) {
+			r, err := Load(Options{Env: []string{name + "=" + text}})
+			require.NoError(t, err)
+			got, from := value(t, r, e.Key)
+			assert.Equal(t, e.Value, got)
+			assert.Equal(t, "env "+name, from)
+		})
+	}
+	assert.Equal(t, reflect.TypeFor[cluster.Config]().NumField(), keys, "every field of cluster.Config is a key")
 }
 
 func TestLists(t *testing.T) {
@@ -371,6 +412,43 @@ func TestEnvWarnings(t *testing.T) {
 	}, r.Warnings)
 }
 
+// Cluster keys of the right and the wrong size: base64 of 32 and of 20 bytes.
+var (
+	key32 = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	key20 = base64.StdEncoding.EncodeToString([]byte("0123456789abcdefghij"))
+)
+
+// The cluster key is never shown: not by config print, not in any error about it or about another key.
+func TestClusterKeyNeverShown(t *testing.T) {
+	r, err := Load(Options{Profile: "cluster", Env: []string{"JOYRIDE_CLUSTER_KEY=" + key32}})
+	require.NoError(t, err)
+	assert.Equal(t, key32, r.Config.Cluster.Key, "the module gets the key itself")
+	got, from := value(t, r, "cluster.key")
+	assert.Equal(t, validation.Masked, got)
+	assert.Equal(t, "env JOYRIDE_CLUSTER_KEY", from)
+	for _, format := range []string{"yaml", "json"} {
+		var b bytes.Buffer
+		require.NoError(t, r.Write(&b, format))
+		assert.Contains(t, b.String(), validation.Masked, format)
+		assert.NotContains(t, b.String(), key32, format)
+	}
+
+	for _, tt := range []struct{ name, key string }{
+		{"valid but with a keyring", key32}, {"20 bytes", key20}, {"not base64", "not a key!"}, {"6 bytes", "c2VjcmV0"},
+	} {
+		key := tt.key
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(Options{
+				Env: []string{"JOYRIDE_CLUSTER_KEY=" + key, "JOYRIDE_CLUSTER_KEYRING_FILE=/k", "JOYRIDE_DNS_PORT=70000"},
+				Set: []string{"cluster.key=" + key},
+			})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "cluster.key = ******")
+			assert.NotContains(t, err.Error(), key)
+		})
+	}
+}
+
 // Every error names the key, the value, the rule and the source, and all of them are reported at once.
 func TestValidationMessages(t *testing.T) {
 	file := writeFile(t, "v.yaml", `dns:
@@ -431,12 +509,21 @@ records:
 			`config: records[2].type = "MX" (file ` + file + `:7): must be one of A, AAAA, CNAME, TXT, SRV, a, aaaa, cname, txt, srv`,
 			`config: records[1] = "bad.lab.test A 10.0.0.300" (file ` + file + `:6): is not a valid record: A record "bad.lab.test.": "10.0.0.300" is not an IPv4 address`,
 		}},
-		// The default is a value, not what an empty one stands for: emptying it is a mistake, said so.
-		{"node id emptied", Options{Env: []string{"NODE_ID="}}, []string{
-			`config: cluster.node_id = "" (env NODE_ID): must be set`,
-		}},
 		{"ports apart", Options{Env: []string{"SWIM_PORT=9000", "DISCOVERY_PORT=9000"}}, []string{
-			"config: cluster.swim_port = 9000 (env SWIM_PORT): must differ from cluster.discovery_port",
+			"config: cluster.port = 9000 (env SWIM_PORT): must differ from cluster.discovery_port",
+		}},
+		{"cluster lists", Options{Env: []string{"JOYRIDE_CLUSTER_JOIN=a:8890,nohost", "JOYRIDE_CLUSTER_SHARE=docker,files"}}, []string{
+			`config: cluster.join[1] = "nohost" (env JOYRIDE_CLUSTER_JOIN): must be host:port, such as 1.1.1.1:53, [2606:4700::1111]:53 or dns.lan:53`,
+			`config: cluster.share[1] = "files" (env JOYRIDE_CLUSTER_SHARE): must be one of docker, traefik, hosts, static`,
+		}},
+		{"cluster key and keyring", Options{Env: []string{"JOYRIDE_CLUSTER_KEY=" + key32, "JOYRIDE_CLUSTER_KEYRING_FILE=/etc/joyride/keyring"}}, []string{
+			"config: cluster.key = ****** (env JOYRIDE_CLUSTER_KEY): must not be set with cluster.keyring_file: use one or the other",
+		}},
+		{"cluster key not base64", Options{Env: []string{"JOYRIDE_CLUSTER_KEY=not a key!"}}, []string{
+			"config: cluster.key = ****** (env JOYRIDE_CLUSTER_KEY): must be base64",
+		}},
+		{"cluster key of 20 bytes", Options{Set: []string{"cluster.key=" + key20}}, []string{
+			"config: cluster.key = ****** (flag --set): must be the base64 of a 16, 24 or 32-byte key (AES-128, AES-192 or AES-256)",
 		}},
 	}
 	for _, tt := range tests {

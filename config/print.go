@@ -11,26 +11,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
-
-// masked replaces a secret's value wherever the configuration is shown.
-const masked = "******"
-
-// secretWords mark a key whose value is a credential when one of them is a whole "_"-separated word of the key's
-// last segment: "token", "api_key", "client_secret", "admin_password" are masked. Plurals are not: "keys",
-// "label_keys" or "tokens" name lists of names, and "labels" or "hostkey" are not secret words at all.
-var secretWords = []string{"secret", "password", "passwd", "token", "key"}
-
-func isSecret(key string) bool {
-	last := key[strings.LastIndex(key, ".")+1:]
-	last, _, _ = strings.Cut(last, "[")
-	for word := range strings.SplitSeq(strings.ToLower(last), "_") {
-		if slices.Contains(secretWords, word) {
-			return true
-		}
-	}
-	return false
-}
 
 // Entry is one key of the effective configuration as `config print` shows it.
 type Entry struct {
@@ -66,8 +49,8 @@ func entries(root *node, v reflect.Value, sources map[string]Source) []Entry {
 
 // printable converts a field value to plain data: what a JSON or YAML encoder shows the way a user writes it.
 func printable(key string, v reflect.Value, fields []*node) any {
-	if isSecret(key) && !v.IsZero() {
-		return masked
+	if validation.Secret(key) && !v.IsZero() {
+		return validation.Masked
 	}
 	if v.Type() == durationType {
 		return time.Duration(v.Int()).String()
@@ -113,7 +96,7 @@ func (r *Result) header() string {
 	if r.File != "" {
 		file = "file " + r.File
 	}
-	return fmt.Sprintf("Joyride configuration: profile %s, %s.\nEach comment names the layer that set the value; secrets are shown as %s.", r.Profile, file, masked)
+	return fmt.Sprintf("Joyride configuration: profile %s, %s.\nEach comment names the layer that set the value; secrets are shown as %s.", r.Profile, file, validation.Masked)
 }
 
 type jsonEntry struct {

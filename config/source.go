@@ -92,8 +92,8 @@ func (es Errors) Error() string {
 
 // formatValue shows a value in an error as pkg/validation does, with a secret's value masked.
 func formatValue(key string, v any) string {
-	if isSecret(key) && v != nil && v != "" {
-		return masked
+	if validation.Secret(key) && v != nil && v != "" {
+		return validation.Masked
 	}
 	return validation.FormatValue(v)
 }

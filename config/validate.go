@@ -1,10 +1,13 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
+	"github.com/joyride-dns/joyride/modules/cluster"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/validation"
 )
@@ -34,12 +37,33 @@ func check(cfg Config) validation.Errors {
 			})
 		}
 	}
+	return append(out, checkCluster(cfg.Cluster, bad)...)
+}
+
+// checkCluster is what the cluster section's tags cannot say. The key's value is never put in an error: Load
+// masks it by its name, and leaving it out here keeps it out of every other use of these errors too.
+func checkCluster(c cluster.Config, bad map[string]bool) validation.Errors {
+	var out validation.Errors
 	// The gossip and discovery ports are both UDP, so they must differ; 0 (any free port) twice is fine.
-	if c := cfg.Cluster; c.SwimPort != 0 && c.SwimPort == c.DiscoveryPort {
+	if c.Port != 0 && c.Port == c.DiscoveryPort {
 		out = append(out, &validation.Error{
-			Key: "cluster.swim_port", Value: c.SwimPort, Rule: "nefield=discovery_port",
+			Key: "cluster.port", Value: c.Port, Rule: "nefield=discovery_port",
 			Msg: "must differ from cluster.discovery_port",
 		})
+	}
+	if c.Key != "" && c.KeyringFile != "" {
+		out = append(out, &validation.Error{
+			Key: "cluster.key", Value: validation.Masked, Rule: "excluded_with=keyring_file",
+			Msg: "must not be set with cluster.keyring_file: use one or the other",
+		})
+	}
+	if c.Key != "" && !bad["cluster.key"] {
+		if b, err := base64.StdEncoding.DecodeString(c.Key); err != nil || !slices.Contains([]int{16, 24, 32}, len(b)) {
+			out = append(out, &validation.Error{
+				Key: "cluster.key", Value: validation.Masked, Rule: "aeskey",
+				Msg: "must be the base64 of a 16, 24 or 32-byte key (AES-128, AES-192 or AES-256)",
+			})
+		}
 	}
 	return out
 }

@@ -28,6 +28,7 @@ var moduleRoles = map[string]string{
 	"modules/records":     "handler",
 	"modules/logging":     "handler",
 	"modules/dnsserver":   "server",
+	"modules/cluster":     "cluster",
 }
 
 // importRule is one rule of docs/architecture.md: a package of the importer's kind must not import the target.
@@ -64,6 +65,12 @@ var importRules = []importRule{
 		name:    "producers do not import the store",
 		applies: func(from string) bool { return role(from) == "producer" },
 		forbids: func(_, imp string) bool { return under(imp, "pkg/dnsstore") },
+	},
+	{
+		// Both producer and handler: it reads the store and writes peers' records only through the bus.
+		name:    "the cluster module imports the bus, the store and leaf packages under pkg/ only",
+		applies: func(from string) bool { return role(from) == "cluster" },
+		forbids: func(from, imp string) bool { return !under(imp, "pkg") && moduleOf(imp) != moduleOf(from) },
 	},
 	{
 		name:    "the store knows nothing of the bus",
@@ -165,12 +172,24 @@ func TestImportRulesCatch(t *testing.T) {
 		{name: "pkg imports config", from: "pkg/events", imp: "config", want: "nothing under pkg/"},
 		{name: "pkg imports cmd", from: "pkg/dnsstore", imp: "cmd/joyride", want: "nothing under pkg/"},
 		{name: "unknown module", from: "modules/newthing", imp: "pkg/events", want: "has no role"},
+		{name: "cluster imports a producer", from: "modules/cluster", imp: "modules/docker", want: "no other module"},
+		{name: "cluster imports a handler", from: "modules/cluster/internal", imp: "modules/records", want: "cluster module imports"},
+		{name: "cluster imports the server", from: "modules/cluster", imp: "modules/dnsserver", want: "cluster module imports"},
+		{name: "cluster imports config", from: "modules/cluster", imp: "config", want: "cluster module imports"},
+		{name: "cluster imports cmd", from: "modules/cluster", imp: "cmd/joyride", want: "cluster module imports"},
+		{name: "cluster's tests import integration", from: "modules/cluster", imp: "integration", want: "cluster module imports"},
 
 		{name: "producer imports the bus", from: "modules/docker", imp: "pkg/events"},
 		{name: "producer imports a leaf", from: "modules/traefikfile", imp: "pkg/traefikrule"},
 		{name: "handler imports the store", from: "modules/records", imp: "pkg/dnsstore"},
 		{name: "server imports the store", from: "modules/dnsserver", imp: "pkg/dnsstore"},
 		{name: "config imports a module", from: "config", imp: "modules/docker"},
+		{name: "cluster imports the bus", from: "modules/cluster", imp: "pkg/events"},
+		{name: "cluster imports the store", from: "modules/cluster", imp: "pkg/dnsstore"},
+		{name: "cluster imports a leaf", from: "modules/cluster", imp: "pkg/dnsname"},
+		{name: "cluster imports a test package", from: "modules/cluster", imp: "pkg/events/eventstest"},
+		{name: "cluster imports its own sub-package", from: "modules/cluster", imp: "modules/cluster/internal/wire"},
+		{name: "config imports the cluster module", from: "config", imp: "modules/cluster"},
 		{name: "a module imports its own sub-package", from: "modules/dnsserver", imp: "modules/dnsserver/internal"},
 	}
 	for _, tt := range tests {

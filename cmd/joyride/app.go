@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/joyride-dns/joyride/config"
+	"github.com/joyride-dns/joyride/modules/cluster"
 	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/docker"
 	"github.com/joyride-dns/joyride/modules/hosts"
@@ -23,6 +24,7 @@ import (
 // modules has one entry per name config.KnownModules accepts: the module and its section of the configuration.
 // The sections are config's runtime configuration: settings derived from others are already filled in there.
 var modules = map[string]func(config.Config) fx.Option{
+	"cluster": func(c config.Config) fx.Option { return fx.Options(cluster.Module, fx.Supply(c.Cluster)) },
 	"dns":     func(c config.Config) fx.Option { return fx.Options(dnsserver.Module, fx.Supply(c.DNS)) },
 	"docker":  func(c config.Config) fx.Option { return fx.Options(docker.Module, fx.Supply(c.Docker)) },
 	"hosts":   func(c config.Config) fx.Option { return fx.Options(hosts.Module, fx.Supply(c.Hosts)) },

@@ -111,7 +111,7 @@ func (c *cli) run(res *config.Result) int {
 	}
 	code := serve(fx.New(Options(cfg, log)), c.signals, c.stderr, func() {
 		log.Info("started", zap.String("profile", res.Profile), zap.Strings("modules", enabled(cfg)),
-			zap.String("version", cfg.Service.Version), zap.String("node_id", cfg.Cluster.NodeID))
+			zap.String("version", cfg.Service.Version))
 	})
 	log.Info("stopped", zap.Int("exit_code", code))
 	return code

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +78,27 @@ func hostPort(s string) bool {
 	return err == nil && !strings.HasPrefix(host, "*")
 }
 
+// Masked replaces a secret's value wherever it would be shown.
+const Masked = "******"
+
+// secretWords mark a key whose value is a credential when one of them is a whole "_"-separated word of the key's
+// last segment: "token", "api_key", "client_secret", "admin_password" are masked. Plurals are not: "keys",
+// "label_keys" or "tokens" name lists of names, and "labels" or "hostkey" are not secret words at all.
+var secretWords = []string{"secret", "password", "passwd", "token", "key"}
+
+// Secret reports whether the value of key (a koanf key, "cluster.key", "records[0].key") is a credential, which
+// errors and printed configurations show as Masked.
+func Secret(key string) bool {
+	last := key[strings.LastIndex(key, ".")+1:]
+	last, _, _ = strings.Cut(last, "[")
+	for word := range strings.SplitSeq(strings.ToLower(last), "_") {
+		if slices.Contains(secretWords, word) {
+			return true
+		}
+	}
+	return false
+}
+
 // Error is one failed rule.
 type Error struct {
 	Key   string // koanf key or field path below the validated struct ("port", "dns.zones[1]", "container_id")
@@ -112,7 +134,11 @@ func Check(v any) error {
 		if _, after, ok := strings.Cut(key, "."); ok {
 			key = after // drop the struct's own name
 		}
-		out[i] = &Error{Key: key, Value: fe.Value(), Rule: rule(fe), Msg: message(fe)}
+		value := fe.Value()
+		if Secret(key) && value != "" {
+			value = Masked // a credential never reaches an error, whoever prints it
+		}
+		out[i] = &Error{Key: key, Value: value, Rule: rule(fe), Msg: message(fe)}
 	}
 	return out
 }
@@ -199,6 +225,8 @@ func message(fe validator.FieldError) string {
 		return "must be host:port, such as 1.1.1.1:53, [2606:4700::1111]:53 or dns.lan:53"
 	case "zone":
 		return "must be a domain name such as lab.test (not an address or a wildcard)"
+	case "base64":
+		return "must be base64"
 	case "ttl":
 		return fmt.Sprintf("must be at most %d seconds (RFC 2181 section 8)", ttl.Max)
 	}

@@ -83,3 +83,42 @@ func TestCheckRejectsNonStructs(t *testing.T) {
 	var es validation.Errors
 	assert.False(t, errors.As(err, &es))
 }
+
+func TestSecret(t *testing.T) {
+	tests := []struct {
+		key    string
+		secret bool
+	}{
+		{"http.token", true},
+		{"http.api_key", true},
+		{"cluster.secret_key", true},
+		{"cluster.client_secret", true},
+		{"http.admin_password", true},
+		{"http.PASSWORD", true},
+		{"records[0].key", true},
+		{"cluster.keys", false},
+		{"docker.label_keys", false},
+		{"http.tokens", false},
+		{"docker.labels", false},
+		{"dns.port", false},
+		{"http.hostkey", false},
+		{"monkey.name", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			assert.Equal(t, tt.secret, validation.Secret(tt.key))
+		})
+	}
+}
+
+// Check never puts a secret's value in an Error, so a module's validation.Section cannot print it either.
+func TestCheckMasksSecrets(t *testing.T) {
+	type section struct {
+		Key  string `koanf:"key" validate:"omitempty,base64"`
+		Name string `koanf:"name" validate:"max=3"`
+	}
+	err := validation.Section("cluster", section{Key: "hunter2!", Name: "hunter2!"})
+	require.Error(t, err)
+	assert.Equal(t, `cluster: invalid config: cluster.key = "******": must be base64; `+
+		`cluster.name = "hunter2!": must be at most 3 characters long`, err.Error())
+}
