@@ -118,6 +118,9 @@ func details(e events.Event) []zap.Field {
 	case *events.SystemEvent:
 		return []zap.Field{zap.String("service", ev.Service), zap.String("message", ev.Message), zap.String("error", ev.Error)}
 	case *events.DNSEvent:
+		if ev.Kind == events.DNSSourceReplaced { // about the whole source: it has no record
+			return []zap.Field{zap.String("owner", ev.Owner)}
+		}
 		return []zap.Field{zap.String("owner", ev.Owner), record(ev.Record)}
 	case *events.ErrorEvent:
 		return []zap.Field{zap.String("module", ev.Module), zap.String("message", ev.Message), zap.String("failed_event_id", ev.EventID)}

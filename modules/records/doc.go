@@ -15,6 +15,21 @@
 // the event whose snapshot caused them. Config.MaxEvents caps each kind of event per snapshot, so loading a
 // 100,000-line hosts file does not flood the bus; the store always gets the whole snapshot.
 //
+// After them, one DNSEvent of kind source_replaced (no record) for every snapshot that changed its source, never
+// capped: the per-record events may be left out, so a consumer that keeps up with sources (the cluster module,
+// which sends this node's sources to its peers) learns from it that one changed and reads it from the store.
+//
+// # Peers' snapshots
+//
+// A cluster peer's records come as SyncEvents (dns_record_synced) whose snapshot names its node, its priority
+// and a source "node:<node>/<the peer's source>"; each record carries the time its owner set it. The handler
+// stores them as that node's (dnsstore.Origin), with those times, so that the store's policy for a name several
+// nodes publish answers alike on every node. "node:" sources are trusted to the cluster alone: a sync snapshot
+// whose source is not under its own node's prefix (one claiming "docker:…", "hosts:…", "static:…" or another
+// node's) and any other event's snapshot with a "node:" source are dropped whole and reported as an ErrorEvent
+// (bad_input) naming the source and the module that sent it, so no module can replace another's records or
+// pass its own off as a peer's.
+//
 // # Consistency and errors
 //
 // Every snapshot replaces its source's records atomically, so a duplicated, replayed or reordered-by-source event

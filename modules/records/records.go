@@ -20,6 +20,9 @@ import (
 // StaticSource owns the records of the configuration file.
 const StaticSource = "static:config"
 
+// peerPrefix starts the sources of records synced from a cluster peer: "node:<peer>/<the peer's source>".
+const peerPrefix = "node:"
+
 // Static is a record written in the configuration file (top-level `records:`).
 type Static struct {
 	Name  string `koanf:"name" json:"name" yaml:"name" validate:"required"`
@@ -129,6 +132,11 @@ func (h *Handler) Handle(ctx context.Context, e events.Event) error {
 	if snap == nil {
 		return nil
 	}
+	origin, err := snapshotOrigin(e, snap)
+	if err != nil {
+		h.report(ctx, e, err.Error(), snap.Source, nil)
+		return nil
+	}
 	recs := make([]dnsstore.Record, 0, len(snap.Records))
 	var bad []string
 	for _, r := range snap.Records {
@@ -137,14 +145,39 @@ func (h *Handler) Handle(ctx context.Context, e events.Event) error {
 			bad = append(bad, err.Error())
 			continue
 		}
+		if !r.SetAt.IsZero() {
+			rec = rec.WithSetAt(r.SetAt)
+		}
 		recs = append(recs, rec)
 	}
 	if len(bad) > 0 {
-		h.reportBad(ctx, e, snap.Source, bad)
+		shown := bad[:min(5, len(bad))]
+		h.report(ctx, e, fmt.Sprintf("%s: %d record(s) rejected: %s", snap.Source, len(bad), strings.Join(shown, "; ")),
+			snap.Source, shown)
 	}
 	// recs is ours alone: the store may keep it rather than copy it, which matters for a 100,000-line hosts file.
-	h.apply(ctx, e.Meta().Source, snap.Source, path, h.store.ReplaceOwned(snap.Source, recs))
+	h.apply(ctx, e.Meta().Source, snap.Source, path, h.store.ReplaceOwnedFrom(snap.Source, origin, recs))
 	return nil
+}
+
+// snapshotOrigin returns the owner of the snapshot's source: the peer a sync snapshot comes from, or this node
+// (the zero Origin). The "node:" sources are the cluster's alone, each under its peer's own prefix, and a sync
+// snapshot may carry nothing else: a module could otherwise replace another's source (a peer's, or this node's
+// containers), or pass its records off as a peer's to win under a policy.
+func snapshotOrigin(e events.Event, snap *events.RecordSnapshot) (dnsstore.Origin, error) {
+	_, sync := e.(*events.SyncEvent)
+	peer := strings.HasPrefix(snap.Source, peerPrefix)
+	switch {
+	case !sync && !peer:
+		return dnsstore.Origin{}, nil
+	case !sync:
+		return dnsstore.Origin{}, fmt.Errorf("%s: snapshot from %q rejected: only cluster sync events may carry %q sources",
+			snap.Source, e.Meta().Source, peerPrefix)
+	case snap.Node == "" || !strings.HasPrefix(snap.Source, peerPrefix+snap.Node+"/"):
+		return dnsstore.Origin{}, fmt.Errorf("%s: sync snapshot from %q (node %q) rejected: its source must be %q",
+			snap.Source, e.Meta().Source, snap.Node, peerPrefix+cmp.Or(snap.Node, "<node>")+"/…")
+	}
+	return dnsstore.Origin{Node: snap.Node, Priority: snap.Priority}, nil
 }
 
 // hostsPath returns the path of the hosts file e is about when its changes are announced record by record, else
@@ -164,16 +197,16 @@ func (h *Handler) hostsPath(e events.Event) string {
 	return fe.Path
 }
 
-func (h *Handler) reportBad(ctx context.Context, e events.Event, source string, bad []string) {
-	const shown = 5
-	msg := fmt.Sprintf("%s: %d record(s) rejected: %s", source, len(bad), strings.Join(bad[:min(shown, len(bad))], "; "))
+// report publishes rejected input of e as an ErrorEvent; errors are the rejected records, if that is what was
+// rejected.
+func (h *Handler) report(ctx context.Context, e events.Event, msg, source string, errs []string) {
 	err := h.bus.Publish(ctx, &events.ErrorEvent{
 		Metadata: events.Metadata{Source: "records"}, Kind: events.ErrorInput, Module: "records",
 		Message: msg, EventID: e.Meta().ID,
 	})
 	if err != nil { // the error cannot be reported, so it is logged instead
-		h.log.Warn("records rejected", zap.String("source", source), zap.Int("count", len(bad)),
-			zap.Strings("errors", bad[:min(shown, len(bad))]), zap.NamedError("report_error", err))
+		h.log.Warn("records rejected", zap.String("source", source), zap.String("message", msg),
+			zap.Strings("errors", errs), zap.NamedError("report_error", err))
 	}
 }
 
@@ -205,6 +238,8 @@ func (h *Handler) apply(ctx context.Context, producer, source, hostsPath string,
 	}
 	total := len(diff.Added) + len(diff.Removed) + len(diff.Updated)
 	if total > 0 {
+		// Not capped: it is how a consumer learns that the source changed when the per-record events are left out.
+		h.publish(ctx, &events.DNSEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.DNSSourceReplaced, Owner: source})
 		h.log.Debug("source replaced", zap.String("source", source), zap.String("producer", producer),
 			zap.Int("added", len(diff.Added)), zap.Int("removed", len(diff.Removed)), zap.Int("updated", len(diff.Updated)),
 			zap.Int("events_left_out", total-dnsEvents+hostsChanges-hostsEvents))

@@ -245,7 +245,8 @@ func TestHostsRecordEvents(t *testing.T) {
 	assert.Equal(t, uint64(len(steps)+len(w.Events())), bus.Stats().Delivered)
 }
 
-// TestEventLimit: MaxEvents caps each kind of event per snapshot, and 0 means none, not a default.
+// TestEventLimit: MaxEvents caps each kind of per-record event per snapshot, and 0 means none, not a default;
+// the one source_replaced per snapshot is never left out.
 func TestEventLimit(t *testing.T) {
 	recs := make([]events.Record, 10)
 	for i := range recs {
@@ -269,11 +270,16 @@ func TestEventLimit(t *testing.T) {
 			require.Eventually(t, func() bool {
 				return len(store.Snapshot().SourceRecords("hosts:/h/big")) == 10 && bus.Stats().QueueDepth == 0
 			}, eventstest.Timeout, time.Millisecond)
-			var dns, hosts int
+			var dns, hosts, replaced int
 			for _, e := range w.Events() {
 				switch d := e.(type) {
 				case *events.DNSEvent:
-					if d.Owner == "hosts:/h/big" {
+					switch {
+					case d.Owner != "hosts:/h/big":
+					case d.Kind == events.DNSSourceReplaced:
+						replaced++
+						assert.Zero(t, d.Record, "source_replaced names no record")
+					default:
 						dns++
 					}
 				case *events.HostsRecordEvent:
@@ -282,6 +288,7 @@ func TestEventLimit(t *testing.T) {
 			}
 			assert.Equal(t, tt.want, dns, "DNS events")
 			assert.Equal(t, tt.want, hosts, "hosts record events")
+			assert.Equal(t, 1, replaced, "source_replaced events")
 		})
 	}
 }
@@ -380,5 +387,106 @@ func TestRejectedRecordsAreReportedOnce(t *testing.T) {
 			assert.Equal(t, tt.wantLogged, logs.FilterMessage("records rejected").Len())
 			assert.Equal(t, tt.wantLogged, logs.Len(), "nothing else is logged at info or above")
 		})
+	}
+}
+
+// TestPeerSnapshots: only a sync event may carry a "node:" source, and only its own node's; anything else is
+// dropped and reported, never applied. An accepted one is stored as its node's, with its owner's SetAt.
+func TestPeerSnapshots(t *testing.T) {
+	setAt := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	peerRecord := events.Record{Name: "web.lab.test", Type: "A", Value: "10.0.0.2", TTL: 60, SetAt: setAt}
+	sync := func(node string, priority int, source string) *events.SyncEvent {
+		return &events.SyncEvent{Metadata: events.Metadata{Source: "cluster"}, Kind: events.DNSRecordSynced, NodeID: node,
+			Snapshot: &events.RecordSnapshot{Source: source, Node: node, Priority: priority, Records: []events.Record{peerRecord}}}
+	}
+	tests := []struct {
+		name    string
+		event   events.Event
+		wantErr []string // in the ErrorEvent's message; none means the snapshot is applied
+	}{
+		{"a peer's own source", sync("alpha", 5, "node:alpha/docker:3f2a"), nil},
+		{"a sync snapshot claiming a container", sync("alpha", 5, "docker:local"), []string{`docker:local`, `"cluster"`}},
+		{"a sync snapshot claiming a hosts file", sync("alpha", 5, "hosts:/etc/hosts"), []string{`hosts:/etc/hosts`, `"cluster"`}},
+		{"a sync snapshot claiming the static records", sync("alpha", 5, records.StaticSource), []string{records.StaticSource, `"cluster"`}},
+		{"another node's source", sync("alpha", 5, "node:beta/docker:1"), []string{`node:beta/docker:1`, `"alpha"`}},
+		{"a node's prefix without its slash", sync("alpha", 5, "node:alphabet/docker:1"), []string{`node:alphabet/docker:1`}},
+		{"no node", sync("", 5, "node:/docker:1"), []string{`node:/docker:1`, `"node:<node>/…"`}},
+		{"a container claiming a peer's source", &events.ContainerEvent{Metadata: events.Metadata{Source: "docker"}, Kind: events.ContainerStarted,
+			ContainerID: "x", Snapshot: &events.RecordSnapshot{Source: "node:alpha/docker:3f2a", Node: "alpha", Records: []events.Record{peerRecord}}},
+			[]string{`node:alpha/docker:3f2a`, `"docker"`}},
+		{"a file claiming a peer's source", &events.FileEvent{Metadata: events.Metadata{Source: "traefikfile"}, Kind: events.FileCreated, Path: "/t.yml",
+			Snapshot: &events.RecordSnapshot{Source: "node:alpha/traefik:/t.yml", Records: []events.Record{peerRecord}}},
+			[]string{`node:alpha/traefik:/t.yml`, `"traefikfile"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bus := eventstest.NewBus(t)
+			errs := eventstest.NewWatcher(t, bus, events.Filter{Families: []events.Family{events.FamilyError}})
+			store := dnsstore.New()
+			// Under the priority policy the peer (5) wins over this node (1) only if its snapshot is its own.
+			store.SetPolicy(dnsstore.Priority, dnsstore.Origin{Node: "self", Priority: 1})
+			local, err := dnsstore.NewRecord("web.lab.test", "A", "10.0.0.1", 60)
+			require.NoError(t, err)
+			for _, src := range []string{"docker:local", "hosts:/etc/hosts", records.StaticSource} {
+				store.Replace(src, []dnsstore.Record{local})
+			}
+			before := store.Snapshot()
+			h, err := records.New(records.Params{Lifecycle: fxtest.NewLifecycle(t), Logger: zaptest.NewLogger(t), Bus: bus,
+				Store: store, Config: records.DefaultConfig()})
+			require.NoError(t, err)
+			tt.event.Meta().ID = "the-event"
+			require.NoError(t, h.Handle(context.Background(), tt.event))
+
+			source := tt.event.(events.Snapshotter).RecordSnapshot().Source
+			if tt.wantErr != nil {
+				report := errs.Expect(t, "the rejection", eventstest.Kind(events.FamilyError, events.Kind(events.ErrorInput))).(*events.ErrorEvent)
+				for _, want := range tt.wantErr {
+					assert.Contains(t, report.Message, want)
+				}
+				assert.Equal(t, "the-event", report.EventID)
+				assert.Equal(t, before.Generation(), store.Snapshot().Generation(), "nothing applied")
+				return
+			}
+			got := store.Snapshot().SourceRecords(source)
+			require.Len(t, got, 1)
+			assert.Equal(t, setAt, got[0].SetAt(), "the owner's SetAt")
+			m := store.Snapshot().Lookup("web.lab.test.")
+			require.Len(t, m.Records, 1)
+			assert.Equal(t, "10.0.0.2", m.Records[0].Value(), "the peer's priority, from its snapshot, wins")
+			require.Eventually(t, func() bool { return bus.Stats().QueueDepth == 0 }, eventstest.Timeout, time.Millisecond)
+			assert.Empty(t, errs.Events())
+		})
+	}
+}
+
+// TestSourceReplaced: one source_replaced per snapshot that changed its source, none for one that changed
+// nothing.
+func TestSourceReplaced(t *testing.T) {
+	bus, _, w := harness(t, records.Config{})
+	steps := []struct {
+		name  string
+		event *events.FileEvent
+		want  int
+	}{
+		{"created", hostsFile(events.FileCreated, "/h/lab", a("web.lab.test.", "10.0.0.1"), a("www.lab.test.", "10.0.0.1")), 1},
+		{"the same again", hostsFile(events.FileChanged, "/h/lab", a("www.lab.test.", "10.0.0.1"), a("web.lab.test.", "10.0.0.1")), 0},
+		{"changed", hostsFile(events.FileChanged, "/h/lab", a("web.lab.test.", "10.0.0.2")), 1},
+		{"deleted", hostsFile(events.FileDeleted, "/h/lab"), 1},
+		{"deleted again", hostsFile(events.FileDeleted, "/h/lab"), 0},
+	}
+	for _, st := range steps {
+		require.NoError(t, bus.Publish(context.Background(), st.event), st.name)
+	}
+	require.Eventually(t, func() bool { return bus.Stats().QueueDepth == 0 }, eventstest.Timeout, time.Millisecond)
+	got := map[string]int{} // by correlation ID
+	for _, e := range w.Events() {
+		if d, ok := e.(*events.DNSEvent); ok {
+			require.Equal(t, events.DNSSourceReplaced, d.Kind, "MaxEvents 0 leaves only source_replaced")
+			assert.Equal(t, "hosts:/h/lab", d.Owner)
+			got[d.CorrelationID]++
+		}
+	}
+	for _, st := range steps {
+		assert.Equal(t, st.want, got[st.event.CorrelationID], st.name)
 	}
 }

@@ -20,6 +20,7 @@ const defaultBulkMin = 4096
 // sourceSet is one source's records. The set is immutable once published: a Replace builds a new one.
 type sourceSet struct {
 	source string
+	origin Origin   // as the source was last replaced with
 	recs   []Record // sorted by name, type and value
 	// bulk is the set's own index, for a set of at least Store.bulkMin records; nil otherwise.
 	bulk *bulkIndex

@@ -15,6 +15,33 @@
 // lookup merges them (one record per type and value, with the lowest TTL), and removing one source leaves the
 // other's records.
 //
+// A record may carry the time its owner set it (Record.WithSetAt): the store keeps that time instead of stamping
+// the record when it stores it, and a record given another time is an update (Diff.Updated), so that a peer's
+// record has the same SetAt on every node of a cluster.
+//
+// # Origins and policies
+//
+// A cluster node's peers' records are sources of their own ("node:<peer>/<the peer's source>"), replaced with
+// ReplaceOwnedFrom and the Origin of the peer that owns them: its node ID and priority. The zero Origin is this
+// node; SetPolicy says which node that is. When sources of two or more nodes publish one name, the Policy decides
+// what it answers: All (the default) merges every source as above; Newest answers the node whose records there
+// were set last; Priority the node with the highest priority. A policy chooses a node, not a source: a node's
+// sources at a name are answered together, merged as usual, and a name that only one node's sources publish is
+// never weighed, whatever its number of sources.
+//
+// Every node must answer alike, so a policy compares only what every node has: the owner of each source, the
+// owner's priority, and the owner's SetAt of each record (the latest of a node's records at the name). Ties are
+// broken until none is left (Newest: the lowest node ID; Priority: the newest, then the lowest node ID): no
+// outcome depends on the order in which records arrived, nor on any clock but the owners'.
+//
+// The policy is applied when a name's records are merged, on write, not on lookup: a write that changes a name's
+// sources merges the name again anyway, while weighing nodes on lookup would cost every query. Lookup returns
+// the records merged at the name as it always did, and costs the same under any policy; the records a policy
+// left out come back when the chosen node's go, because removing them merges the name again. A change
+// of a source's origin alone merges its names again, and SetPolicy every name that several sources publish. A
+// policy hides no source: Records, Sources and SourceRecords list every record; Reverse follows what names answer
+// (no PTR for an address a policy left out).
+//
 // # Concurrency model
 //
 // Reads are the DNS hot path, so they take no lock and never wait for a writer. The store keeps its state

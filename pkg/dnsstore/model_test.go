@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/miekg/dns"
@@ -16,28 +17,99 @@ import (
 
 // refStore is the obvious, slow implementation of the store's semantics that TestStoreMatchesModel compares
 // the real one against.
-type refStore map[string]map[string]Record // source → "name type value" → record
+type refStore struct {
+	recs    map[string]map[string]Record // source → "name type value" → record, stamped with source and SetAt
+	origins map[string]Origin            // source → its origin, when not the zero Origin
+	policy  Policy
+	local   Origin
+}
+
+func newRefStore() refStore {
+	return refStore{recs: map[string]map[string]Record{}, origins: map[string]Origin{}}
+}
 
 func refKey(r Record) string { return fmt.Sprintf("%s %d %s", r.Name(), r.Type(), r.Value()) }
 
-// owners merges all sources: owner → "name type value" → record with the lowest TTL.
-func (m refStore) owners() map[string]map[string]Record {
-	out := map[string]map[string]Record{}
-	for _, recs := range m {
-		for k, r := range recs {
-			if out[r.Name()] == nil {
-				out[r.Name()] = map[string]Record{}
+// merged is what the model answers: owner name → "name type value" → record.
+type merged map[string]map[string]Record
+
+// owners merges, at each owner name, the sources of the node the policy chooses (all sources under All), one
+// record per key with the lowest TTL.
+func (m refStore) owners() merged {
+	bySource := map[string]map[string][]Record{} // name → source → records
+	for src, recs := range m.recs {
+		for _, r := range recs {
+			if bySource[r.Name()] == nil {
+				bySource[r.Name()] = map[string][]Record{}
 			}
-			if cur, ok := out[r.Name()][k]; !ok || r.TTL() < cur.TTL() {
-				out[r.Name()][k] = r
+			bySource[r.Name()][src] = append(bySource[r.Name()][src], r)
+		}
+	}
+	out := merged{}
+	for name, srcs := range bySource {
+		winner, several := m.choose(srcs)
+		out[name] = map[string]Record{}
+		for src, recs := range srcs {
+			if several && m.origin(src).Node != winner {
+				continue
+			}
+			for _, r := range recs {
+				if cur, ok := out[name][refKey(r)]; !ok || r.TTL() < cur.TTL() {
+					out[name][refKey(r)] = r
+				}
 			}
 		}
 	}
 	return out
 }
 
-func (m refStore) lookup(q string) (MatchKind, string, []string) {
-	owners := m.owners()
+func (m refStore) origin(src string) Origin {
+	if o, ok := m.origins[src]; ok && o != (Origin{}) {
+		return o
+	}
+	return m.local
+}
+
+// choose returns the node the policy answers at a name with the records srcs, and whether sources of several
+// nodes compete there under a policy other than All.
+func (m refStore) choose(srcs map[string][]Record) (string, bool) {
+	type nodeClaim struct {
+		node     string
+		priority int
+		at       time.Time
+	}
+	byNode := map[string]*nodeClaim{}
+	for src, recs := range srcs {
+		o := m.origin(src)
+		c := byNode[o.Node]
+		if c == nil {
+			c = &nodeClaim{node: o.Node, priority: o.Priority}
+			byNode[o.Node] = c
+		}
+		c.priority = max(c.priority, o.Priority)
+		for _, r := range recs {
+			if r.SetAt().After(c.at) {
+				c.at = r.SetAt()
+			}
+		}
+	}
+	if len(byNode) < 2 || m.policy == All {
+		return "", false
+	}
+	claims := slices.Collect(maps.Values(byNode))
+	slices.SortFunc(claims, func(a, b *nodeClaim) int {
+		if m.policy == Priority && a.priority != b.priority {
+			return b.priority - a.priority
+		}
+		if c := b.at.Compare(a.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.node, b.node)
+	})
+	return claims[0].node, true
+}
+
+func (owners merged) lookup(q string) (MatchKind, string, []string) {
 	exists := func(n string) bool {
 		if len(owners[n]) > 0 {
 			return true
@@ -79,9 +151,9 @@ func (m refStore) lookup(q string) (MatchKind, string, []string) {
 	return NotFound, "", nil
 }
 
-func (m refStore) reverse(addr netip.Addr) []string {
+func (owners merged) reverse(addr netip.Addr) []string {
 	var names []string
-	for o, recs := range m.owners() {
+	for o, recs := range owners {
 		for _, r := range recs {
 			if (r.Type() == dns.TypeA || r.Type() == dns.TypeAAAA) && netip.MustParseAddr(r.Value()) == addr {
 				names = append(names, o)
@@ -94,18 +166,21 @@ func (m refStore) reverse(addr netip.Addr) []string {
 }
 
 func (m refStore) clone() refStore {
-	c := refStore{}
-	for s, recs := range m {
-		c[s] = maps.Clone(recs)
+	c := m
+	c.recs = map[string]map[string]Record{}
+	for s, recs := range m.recs {
+		c.recs[s] = maps.Clone(recs)
 	}
+	c.origins = maps.Clone(m.origins)
 	return c
 }
 
 // TestStoreMatchesModel replaces random record sets of a few sources over a small name space (so names,
 // wildcards and empty non-terminals keep appearing and disappearing) and compares every lookup, reverse
-// lookup, listing and diff with refStore, for the new snapshot and for the one before it. It runs with bulk
-// indexes off, for every source, and for sources from a few records up, so that sources also move in and
-// out of bulk indexing.
+// lookup, listing and diff with refStore, for the new snapshot and for the one before it. Some sources are
+// peers' (an origin that changes, records given their owner's SetAt, from a clock of few values so that times
+// tie), and the policy changes now and then. It runs with bulk indexes off, for every source, and for sources
+// from a few records up, so that sources also move in and out of bulk indexing.
 func TestStoreMatchesModel(t *testing.T) {
 	for _, bulkMin := range []int{defaultBulkMin, 1, 4, 8} {
 		t.Run(fmt.Sprintf("bulkMin=%d", bulkMin), func(t *testing.T) { testStoreMatchesModel(t, bulkMin) })
@@ -143,15 +218,34 @@ func testStoreMatchesModel(t *testing.T, bulkMin int) {
 		"TXT":  {"x", "y"},
 	}
 	types := []string{"A", "AAAA", "TXT"}
-	sources := []string{"s1", "s2", "s3"}
+	sources := []string{"s1", "s2", "node:p1/a", "node:p2/a", "node:p2/b"}
+	peers := map[string]string{"node:p1/a": "p1", "node:p2/a": "p2", "node:p2/b": "p2"}
 
 	rng := rand.New(rand.NewPCG(7, 11))
 	s := New()
 	s.bulkMin = bulkMin
-	ref := refStore{}
+	var now time.Time
+	s.now = func() time.Time { return now }
+	ref := newRefStore()
 	prev, prevRef := s.Snapshot(), ref.clone()
-	for step := range 400 {
+	for step := range 600 {
+		if step%40 == 39 {
+			p, local := Policy(rng.IntN(3)), Origin{Node: "self", Priority: rng.IntN(3)}
+			s.SetPolicy(p, local)
+			ref.policy, ref.local = p, local
+			msg := fmt.Sprintf("step %d: SetPolicy(%v, %v)", step, p, local)
+			checkAgainstModel(t, s.Snapshot(), ref, queries, addrs, msg)
+			checkAgainstModel(t, prev, prevRef, queries, addrs, msg+": previous snapshot")
+			checkStructure(t, s.Snapshot(), msg)
+			prev, prevRef = s.Snapshot(), ref.clone()
+			continue
+		}
+		now = minute(rng.IntN(4))
 		source := sources[rng.IntN(len(sources))]
+		var origin Origin
+		if node, ok := peers[source]; ok {
+			origin = Origin{Node: node, Priority: rng.IntN(3)}
+		}
 		var recs []Record
 		if rng.IntN(6) > 0 {
 			for range rng.IntN(12) {
@@ -161,7 +255,11 @@ func testStoreMatchesModel(t *testing.T, bulkMin int) {
 					// Favour few names so that sources overlap and ancestors fill up.
 					name = names[rng.IntN(8)]
 				}
-				recs = append(recs, rec(t, name, typ, values[typ][rng.IntN(2)], uint32(10*(1+rng.IntN(3)))))
+				r := rec(t, name, typ, values[typ][rng.IntN(2)], uint32(10*(1+rng.IntN(3))))
+				if origin != (Origin{}) && rng.IntN(4) > 0 {
+					r = r.WithSetAt(minute(rng.IntN(4)))
+				}
+				recs = append(recs, r)
 			}
 		}
 		rng.Shuffle(len(recs), func(i, j int) { recs[i], recs[j] = recs[j], recs[i] })
@@ -169,19 +267,31 @@ func testStoreMatchesModel(t *testing.T, bulkMin int) {
 		// Expected diff, and the new reference state.
 		next := map[string]Record{}
 		for _, r := range recs {
-			if cur, ok := next[refKey(r)]; !ok || r.TTL() < cur.TTL() {
+			if cur, ok := next[refKey(r)]; !ok || r.TTL() < cur.TTL() || r.TTL() == cur.TTL() && r.SetAt().After(cur.SetAt()) {
 				next[refKey(r)] = r
 			}
 		}
 		var wantAdded, wantRemoved, wantUpdated []Record
 		for k, r := range next {
-			if old, ok := ref[source][k]; !ok {
+			at := r.SetAt()
+			old, ok := ref.recs[source][k]
+			kept := ok && old.TTL() == r.TTL() && (at.IsZero() || at.Equal(old.SetAt()))
+			switch {
+			case kept:
+				at = old.SetAt()
+			case at.IsZero():
+				at = now
+			}
+			r.stamp = &stamp{source: source, at: at}
+			next[k] = r
+			switch {
+			case !ok:
 				wantAdded = append(wantAdded, r)
-			} else if old.TTL() != r.TTL() {
+			case !kept:
 				wantUpdated = append(wantUpdated, r)
 			}
 		}
-		for k, r := range ref[source] {
+		for k, r := range ref.recs[source] {
 			if _, ok := next[k]; !ok {
 				wantRemoved = append(wantRemoved, r)
 			}
@@ -190,21 +300,26 @@ func testStoreMatchesModel(t *testing.T, bulkMin int) {
 			slices.SortFunc(l, compareKey)
 		}
 		if len(next) == 0 {
-			delete(ref, source)
+			delete(ref.recs, source)
+			delete(ref.origins, source)
 		} else {
-			ref[source] = next
+			ref.recs[source] = next
+			ref.origins[source] = origin
 		}
 
-		msg := fmt.Sprintf("step %d: Replace(%q, %v)", step, source, short(recs))
+		msg := fmt.Sprintf("step %d: Replace(%q, %v, %v)", step, source, origin, timed(recs))
 		var d Diff
-		if step%2 == 0 {
+		switch {
+		case origin != (Origin{}):
+			d = s.ReplaceOwnedFrom(source, origin, slices.Clone(recs))
+		case step%2 == 0:
 			d = s.Replace(source, recs)
-		} else {
+		default:
 			d = s.ReplaceOwned(source, slices.Clone(recs))
 		}
-		require.Equal(t, short(wantAdded), short(d.Added), msg+": added")
-		require.Equal(t, short(wantRemoved), short(d.Removed), msg+": removed")
-		require.Equal(t, short(wantUpdated), short(d.Updated), msg+": updated")
+		require.Equal(t, timed(wantAdded), timed(d.Added), msg+": added")
+		require.Equal(t, timed(wantRemoved), timed(d.Removed), msg+": removed")
+		require.Equal(t, timed(wantUpdated), timed(d.Updated), msg+": updated")
 
 		checkAgainstModel(t, s.Snapshot(), ref, queries, addrs, msg)
 		checkAgainstModel(t, prev, prevRef, queries, addrs, msg+": previous snapshot")
@@ -215,8 +330,9 @@ func testStoreMatchesModel(t *testing.T, bulkMin int) {
 
 func checkAgainstModel(t *testing.T, snap *Snapshot, ref refStore, queries, addrs []string, msg string) {
 	t.Helper()
+	owners := ref.owners()
 	for _, q := range queries {
-		kind, owner, recs := ref.lookup(q)
+		kind, owner, recs := owners.lookup(q)
 		m := snap.Lookup(q)
 		require.Equal(t, kind, m.Kind, "%s: Lookup(%q) kind", msg, q)
 		require.Equal(t, owner, m.Owner, "%s: Lookup(%q) owner", msg, q)
@@ -224,14 +340,13 @@ func checkAgainstModel(t *testing.T, snap *Snapshot, ref refStore, queries, addr
 	}
 	for _, a := range addrs {
 		addr := netip.MustParseAddr(a)
-		require.Equal(t, ref.reverse(addr), snap.Reverse(addr), "%s: Reverse(%s)", msg, a)
+		require.Equal(t, owners.reverse(addr), snap.Reverse(addr), "%s: Reverse(%s)", msg, a)
 	}
 	var all []Record
 	var srcs []string
-	for src, recs := range ref {
+	for src, recs := range ref.recs {
 		srcs = append(srcs, src)
 		for _, r := range recs {
-			r.stamp = &stamp{source: src}
 			all = append(all, r)
 		}
 	}
@@ -244,7 +359,7 @@ func checkAgainstModel(t *testing.T, snap *Snapshot, ref refStore, queries, addr
 	})
 	got := snap.Records()
 	require.Equal(t, len(all), snap.Len(), msg+": Len")
-	require.Equal(t, short(all), short(got), msg+": Records")
+	require.Equal(t, timed(all), timed(got), msg+": Records")
 	for i := range all {
 		require.Equal(t, all[i].Source(), got[i].Source(), msg+": Records sources")
 	}
@@ -272,6 +387,19 @@ func checkStructure(t *testing.T, snap *Snapshot, msg string) {
 		}
 		return true
 	})
+}
+
+// timed renders records as short does, with the minute after t0 each was set at (-1 for none).
+func timed(recs []Record) []string {
+	out := short(recs)
+	for i, r := range recs {
+		m := -1
+		if !r.SetAt().IsZero() {
+			m = int(r.SetAt().Sub(t0) / time.Minute)
+		}
+		out[i] += fmt.Sprintf(" @%d", m)
+	}
+	return out
 }
 
 // within reports whether sub is a slice of list's array.

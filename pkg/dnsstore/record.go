@@ -62,8 +62,8 @@ func (r Record) Source() string {
 	return r.stamp.source
 }
 
-// SetAt is when Store.Replace first stored the record with its current TTL (in UTC), or the zero time for a
-// record that was not stored.
+// SetAt is when the record was set with its current TTL, in UTC: by Store.Replace when it first stored it, or by
+// the record's owner when it was given one with WithSetAt. It is the zero time for a record that has neither.
 func (r Record) SetAt() time.Time {
 	if r.stamp == nil {
 		return time.Time{}
@@ -71,9 +71,18 @@ func (r Record) SetAt() time.Time {
 	return r.stamp.at
 }
 
-// stamp is what the records one Replace stores have in common: their source and when they were set. A record
-// the next Replace leaves unchanged keeps its stamp, and so the time it was first set. Sharing one stamp
-// instead of a string and a time in each record saves 16 octets a record, a sixth of a large source.
+// WithSetAt returns r set at t (the zero time takes the time away): the store keeps it instead of stamping the
+// record when it stores it. A peer's record carries its owner's time this way, so that every node of a cluster
+// sees the same time for it and a policy that compares times (see Policy) answers the same everywhere.
+func (r Record) WithSetAt(t time.Time) Record {
+	r.stamp = &stamp{source: r.Source(), at: t.UTC()}
+	return r
+}
+
+// stamp is what the records one Replace stores have in common: their source and when they were set (records
+// given their own time share a stamp per time). A record the next Replace leaves unchanged keeps its stamp, and
+// so the time it was first set. Sharing one stamp instead of a string and a time in each record saves 16 octets
+// a record, a sixth of a large source.
 type stamp struct {
 	source string
 	at     time.Time // UTC

@@ -27,6 +27,8 @@ type Store struct {
 	now func() time.Time // time.Now; tests set a fixed clock
 	// bulkMin is the size from which a source gets a bulk index (defaultBulkMin); tests lower it.
 	bulkMin int
+	policy  Policy // see SetPolicy
+	local   Origin // the Origin of the sources replaced with the zero Origin
 }
 
 // New returns an empty store.
@@ -47,7 +49,8 @@ func New() *Store {
 type Diff struct {
 	Added   []Record
 	Removed []Record // the records as they were stored
-	Updated []Record // same key, different TTL: the records as now stored
+	// Updated holds the records whose key was stored with another TTL, or given another SetAt: as now stored.
+	Updated []Record
 }
 
 // Empty reports whether nothing changed.
@@ -58,11 +61,12 @@ func (d Diff) Empty() bool { return len(d.Added) == 0 && len(d.Removed) == 0 && 
 func (s *Store) Snapshot() *Snapshot { return s.cur.Load() }
 
 // Replace atomically replaces every record of source with recs and returns what changed for that source.
-// The store sets Source, and SetAt to now for records that are new or whose TTL changed; records that are
-// unchanged keep the SetAt they were first stored with. Duplicates inside recs (same name, type and value)
-// collapse into one with the lowest TTL. An empty or nil recs removes the source. The records are stored as
-// they are, not validated again: NewRecord made them valid and canonical, and a Record cannot be changed since
-// (zero Records, the only others, are dropped). When nothing changed no snapshot is published and the
+// The source is this node's (ReplaceOwnedFrom gives a peer's). The store sets Source, and SetAt to now for
+// records that are new or whose TTL changed, unless they have a SetAt of their own (WithSetAt, or one read from
+// the store), which it keeps; records that are unchanged keep the SetAt they were first stored with. Duplicates
+// inside recs (same name, type and value) collapse into one with the lowest TTL (then the latest SetAt). An empty
+// or nil recs removes the source. The records are stored as they are, not validated again: NewRecord made them
+// valid and canonical, and a Record cannot be changed since (zero Records, the only others, are dropped). When nothing changed no snapshot is published and the
 // generation stays the same.
 //
 // The cost is O(n log n) in the size n of the new record set (to sort and diff it), plus O(log N) in the size N
@@ -76,23 +80,38 @@ func (s *Store) Replace(source string, recs []Record) Diff {
 // than a copy, so that a large source is not held twice while it is replaced (100,000 records are 8 MB). The
 // caller must not use recs afterwards, nor pass it again.
 func (s *Store) ReplaceOwned(source string, recs []Record) Diff {
+	return s.ReplaceOwnedFrom(source, Origin{}, recs)
+}
+
+// ReplaceOwnedFrom is ReplaceOwned for a source owned by origin: a cluster peer's, which the policy weighs
+// against the other nodes' sources at each name (see SetPolicy); the zero Origin is this node's. A source keeps
+// the origin it was last replaced with. A change of origin alone changes no record, so the Diff is empty, but
+// the source's names are merged again under the policy and a new snapshot is published.
+func (s *Store) ReplaceOwnedFrom(source string, origin Origin, recs []Record) Diff {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.cur.Load()
 	oldSet, _ := old.sources.get(source)
-	newRecs := normalise(source, recs, s.now())
-	diff := diffRecords(oldSet.all(), newRecs)
-	if diff.Empty() {
+	newRecs, fresh := normalise(source, recs, s.now())
+	diff := diffRecords(oldSet.all(), newRecs, fresh)
+	moved := len(newRecs) > 0 && oldSet != nil && oldSet.origin != origin
+	if diff.Empty() && !moved {
 		return Diff{}
 	}
 	var newSet *sourceSet
-	if len(newRecs) > 0 {
-		newSet = &sourceSet{source: source, recs: newRecs}
+	switch {
+	case len(newRecs) == 0:
+	case diff.Empty():
+		// Only the origin changed: the stored list and its index serve as they are.
+		newSet = &sourceSet{source: source, origin: origin, recs: oldSet.recs, bulk: oldSet.bulk}
+	default:
+		newSet = &sourceSet{source: source, origin: origin, recs: newRecs}
 		if len(newRecs) >= s.bulkMin {
 			newSet.bulk = newBulkIndex(newRecs, old.names.hash)
 		}
 	}
-	w := &writer{old: old, source: source, oldSet: oldSet, newSet: newSet, names: old.names.txn()}
+	w := &writer{old: old, source: source, oldSet: oldSet, newSet: newSet, names: old.names.txn(),
+		policy: s.policy, local: s.local}
 	for _, b := range old.bulks {
 		if b.source != source {
 			w.others = append(w.others, b)
@@ -103,12 +122,13 @@ func (s *Store) ReplaceOwned(source string, recs []Record) Diff {
 	return diff
 }
 
-// normalise sorts recs in place by key, drops the duplicates (keeping the lowest TTL) and zero Records, and sets
-// Source and SetAt; it returns recs, or a smaller copy when most of it was dropped. It validates nothing: a
-// Record can only be made by NewRecord, valid and canonical, or be the zero Record (see Record). It sorts small
+// normalise sorts recs in place by key, drops the duplicates (keeping the lowest TTL, then the latest SetAt)
+// and zero Records, and sets Source, and SetAt where a record has none of its own; it returns recs, or a smaller
+// copy when most of it was dropped, and the stamp of the records it set at now. It validates nothing: a Record
+// can only be made by NewRecord, valid and canonical, or be the zero Record (see Record). It sorts small
 // pointer-free keys (the first octets of the name and an index) and then moves each record once: with 100,000
 // records, sorting the large pointerful structs themselves costs several times more.
-func normalise(source string, recs []Record, now time.Time) []Record {
+func normalise(source string, recs []Record, now time.Time) ([]Record, *stamp) {
 	n := 0 // the records that are not zero are moved to recs[:n]
 	for i := range recs {
 		if recs[i].typ == 0 {
@@ -128,22 +148,39 @@ func normalise(source string, recs []Record, now time.Time) []Record {
 		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
 			return c
 		}
-		return compareKeyTTL(&valid[a.index], &valid[b.index])
+		if c := compareKeyTTL(&valid[a.index], &valid[b.index]); c != 0 {
+			return c
+		}
+		return valid[b.index].SetAt().Compare(valid[a.index].SetAt())
 	})
 	clear(recs[n:])
 	// Sorted by key then TTL, so compacting keeps the first of each key: the lowest TTL.
 	out := slices.CompactFunc(permute(valid, keys), func(a, b Record) bool { return compareKey(a, b) == 0 })
 	if len(out) == 0 {
-		return nil
+		return nil, nil
 	}
 	if len(out) < cap(out)/2 {
 		out = slices.Clone(out) // most of the list was duplicates: do not keep it all
 	}
 	st := &stamp{source: source, at: now.UTC()}
+	var given map[time.Time]*stamp // a peer's records share a few times: one stamp each
 	for i := range out {
-		out[i].stamp = st
+		at := out[i].SetAt()
+		if at.IsZero() {
+			out[i].stamp = st
+			continue
+		}
+		g := given[at]
+		if g == nil {
+			if given == nil {
+				given = make(map[time.Time]*stamp)
+			}
+			g = &stamp{source: source, at: at}
+			given[at] = g
+		}
+		out[i].stamp = g
 	}
-	return out
+	return out, st
 }
 
 // permute reorders recs in place so that recs[i] is what recs[keys[i].index] was, following each cycle of
@@ -203,11 +240,16 @@ func compareKeyTTL(a, b *Record) int {
 	return cmp.Compare(a.ttl, b.ttl)
 }
 
-// diffRecords compares the stored and the new records of a source, both sorted by key. Unchanged records in
-// newRecs are replaced by the stored ones so that they keep their SetAt. It walks the lists twice, counting
-// first, so that each list of the Diff is allocated once at its final size; a source added or removed whole
-// shares its list instead.
-func diffRecords(oldRecs, newRecs []Record) Diff {
+// diffRecords compares the stored and the new records of a source, both sorted by key; fresh is the stamp of
+// the new records that have no SetAt of their own. Unchanged records in newRecs are replaced by the stored ones
+// so that they keep their SetAt. It walks the lists twice, counting first, so that each list of the Diff is
+// allocated once at its final size; a source added or removed whole shares its list instead.
+func diffRecords(oldRecs, newRecs []Record, fresh *stamp) Diff {
+	// A record given a SetAt other than the stored one is an update: every node must hold its owner's time.
+	changed := func(i, j int) bool {
+		o, n := &oldRecs[i], &newRecs[j]
+		return o.ttl != n.ttl || n.stamp != fresh && !n.stamp.at.Equal(o.stamp.at)
+	}
 	var added, removed, updated int
 	walkDiff(oldRecs, newRecs, func(i, j int) {
 		switch {
@@ -215,7 +257,7 @@ func diffRecords(oldRecs, newRecs []Record) Diff {
 			removed++
 		case i < 0:
 			added++
-		case oldRecs[i].ttl != newRecs[j].ttl:
+		case changed(i, j):
 			updated++
 		default:
 			newRecs[j] = oldRecs[i]
@@ -243,7 +285,7 @@ func diffRecords(oldRecs, newRecs []Record) Diff {
 			d.Removed = append(d.Removed, oldRecs[i])
 		case i < 0:
 			d.Added = append(d.Added, newRecs[j])
-		case oldRecs[i].ttl != newRecs[j].ttl:
+		case changed(i, j):
 			d.Updated = append(d.Updated, newRecs[j])
 		}
 	})
@@ -326,7 +368,9 @@ type writer struct {
 	touched []*node
 	// rev collects the names that gained or lost an address; commit groups them by address so that an
 	// address shared by many names (a hosts file blocking 100,000 names with 0.0.0.0) is rebuilt once.
-	rev []revChange
+	rev    []revChange
+	policy Policy
+	local  Origin // this node's, for the sources of the zero Origin
 }
 
 type revChange struct {
@@ -394,7 +438,7 @@ func (w *writer) fromBulks(n *node) {
 		slices.SortFunc(srcs, func(a, b sourceRecords) int { return strings.Compare(a.source, b.source) })
 		n.sources = srcs
 	}
-	n.records = mergeSources(n.sources)
+	n.records = w.merge(n.sources)
 }
 
 // apply walks every name the source has or had, in name order (the records are then read sequentially, which
@@ -507,18 +551,24 @@ func (w *writer) setSourceRecords(name string, recs []Record) {
 		srcs = append(srcs, n.sources[i:]...)
 	}
 	n.sources = srcs
-	n.records = mergeSources(srcs)
+	n.records = w.merge(srcs)
 
 	if exists := n.exists(); exists != existed {
 		w.link(name, exists)
 	}
-	if dnsname.IsWildcard(name) {
-		if p, ok := dnsname.Parent(name); ok {
-			pn := w.node(p)
-			pn.wild = nil
-			if n.exists() {
-				pn.wild = n
-			}
+	w.linkWild(n)
+}
+
+// linkWild points the parent of a wildcard node n at n's current copy, or at nothing when n no longer exists.
+func (w *writer) linkWild(n *node) {
+	if !dnsname.IsWildcard(n.name) {
+		return
+	}
+	if p, ok := dnsname.Parent(n.name); ok {
+		pn := w.node(p)
+		pn.wild = nil
+		if n.exists() {
+			pn.wild = n
 		}
 	}
 }
@@ -603,47 +653,9 @@ func addrKey(addr netip.Addr) string {
 	return string(a[:])
 }
 
-// commit builds the snapshot that follows w.old. A touched node stays in the name index only if the name
-// exists and no bulk index can stand for it; the shared reverse index follows the records of the nodes in the
-// name index (bulk sources have their own).
+// commit builds the snapshot that follows w.old.
 func (w *writer) commit() *Snapshot {
-	for _, n := range w.touched {
-		var before, after []Record
-		if old, ok := w.old.names.get(n.name); ok {
-			before = old.records
-		}
-		// n is still the live copy: a writer never replaces a node it owns.
-		if n.exists() && w.needsNode(n) {
-			after = n.records
-		} else {
-			w.names.delete(n.name)
-		}
-		w.reverseDiff(n.name, before, after)
-	}
-
-	reverse := w.old.reverse.txn()
-	// Group the changes by address, in trie order so that consecutive updates walk the same trie nodes while
-	// they are still in cache. Equal paths of different keys (a hash collision) are told apart by the key.
-	order := make([]trieOrder, len(w.rev))
-	for i, c := range w.rev {
-		order[i] = trieOrder{path: reverse.path(c.key), index: i}
-	}
-	slices.SortFunc(order, func(a, b trieOrder) int {
-		if c := compareTrieOrder(a, b); c != 0 {
-			return c
-		}
-		return strings.Compare(w.rev[a.index].key, w.rev[b.index].key)
-	})
-	var group []revChange
-	for i := 0; i < len(order); {
-		key := w.rev[order[i].index].key
-		group = group[:0]
-		for ; i < len(order) && w.rev[order[i].index].key == key; i++ {
-			group = append(group, w.rev[order[i].index])
-		}
-		updateReverse(reverse, key, group)
-	}
-
+	names, reverse := w.commitNames()
 	sources := w.old.sources.txn()
 	bulks := slices.Clip(w.others)
 	if w.newSet != nil {
@@ -668,11 +680,54 @@ func (w *writer) commit() *Snapshot {
 	return &Snapshot{
 		gen:     w.old.gen + 1,
 		count:   w.old.count - len(w.oldSet.all()) + len(w.newSet.all()),
-		names:   w.names.commit(),
+		names:   names,
 		sources: sources.commit(),
 		bulks:   bulks,
-		reverse: reverse.commit(),
+		reverse: reverse,
 	}
+}
+
+// commitNames commits the name index and brings the reverse index up to date. A touched node stays in the name
+// index only if the name exists and no bulk index can stand for it; the shared reverse index follows the
+// records of the nodes in the name index (bulk sources have their own).
+func (w *writer) commitNames() (names hamt[*node], reverse hamt[[]string]) {
+	for _, n := range w.touched {
+		var before, after []Record
+		if old, ok := w.old.names.get(n.name); ok {
+			before = old.records
+		}
+		// n is still the live copy: a writer never replaces a node it owns.
+		if n.exists() && w.needsNode(n) {
+			after = n.records
+		} else {
+			w.names.delete(n.name)
+		}
+		w.reverseDiff(n.name, before, after)
+	}
+
+	rev := w.old.reverse.txn()
+	// Group the changes by address, in trie order so that consecutive updates walk the same trie nodes while
+	// they are still in cache. Equal paths of different keys (a hash collision) are told apart by the key.
+	order := make([]trieOrder, len(w.rev))
+	for i, c := range w.rev {
+		order[i] = trieOrder{path: rev.path(c.key), index: i}
+	}
+	slices.SortFunc(order, func(a, b trieOrder) int {
+		if c := compareTrieOrder(a, b); c != 0 {
+			return c
+		}
+		return strings.Compare(w.rev[a.index].key, w.rev[b.index].key)
+	})
+	var group []revChange
+	for i := 0; i < len(order); {
+		key := w.rev[order[i].index].key
+		group = group[:0]
+		for ; i < len(order) && w.rev[order[i].index].key == key; i++ {
+			group = append(group, w.rev[order[i].index])
+		}
+		updateReverse(rev, key, group)
+	}
+	return w.names.commit(), rev.commit()
 }
 
 // needsNode reports whether n must stay in the name index: unless a single bulk source has records at it
@@ -775,9 +830,18 @@ func (s *Snapshot) Reverse(addr netip.Addr) []string {
 	for _, b := range s.bulks {
 		out = b.appendReverse(out, addr)
 	}
-	// A name with a node and records from a bulk source is in both indexes.
+	// A bulk source's name with a node is answered by the node, which the shared index follows: the name is
+	// there already if the node has the address, and must not be if a policy chose another node's records.
+	fromBulks := slices.DeleteFunc(out[len(names):], func(name string) bool {
+		_, ok := s.names.get(name)
+		return ok
+	})
+	out = out[:len(names)+len(fromBulks)]
+	if len(out) == 0 {
+		return nil
+	}
 	slices.Sort(out)
-	return slices.Compact(out)
+	return out
 }
 
 // Records returns every record, sorted by name, type, value and source, or nil.

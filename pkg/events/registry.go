@@ -40,7 +40,7 @@ func builtinFamilies() []FamilySpec {
 		{Family: FamilySync, Kinds: kinds(DNSRecordSynced, SyncForced, ClusterStateChanged)},
 		{Family: FamilySystem, Kinds: kinds(ServiceStarting, ServiceStarted, ServiceStopping, ServiceStopped,
 			ServiceFailed, ConfigurationChanged, HealthCheckFailed, HealthCheckRecovered)},
-		{Family: FamilyDNS, Kinds: kinds(DNSRecordAdded, DNSRecordRemoved, DNSRecordUpdated)},
+		{Family: FamilyDNS, Kinds: kinds(DNSRecordAdded, DNSRecordRemoved, DNSRecordUpdated, DNSSourceReplaced)},
 		{Family: FamilyError, Kinds: errs, Informational: errs},
 		{Family: FamilyHealth, Kinds: kinds(Healthy, Unhealthy)},
 	}

@@ -50,6 +50,10 @@ type Record struct {
 	Type  string `json:"type"` // A, AAAA, CNAME, TXT or SRV
 	Value string `json:"value"`
 	TTL   uint32 `json:"ttl"`
+	// SetAt is when the record's owner set it, for a record synced from a peer: the store keeps it, so that every
+	// node weighs the record alike (see dnsstore.Policy). Zero for a local producer's records, which the store
+	// stamps itself.
+	SetAt time.Time `json:"set_at,omitzero"`
 }
 
 // RecordSnapshot is the whole record set of one source. Consumers replace the source's records with it, so a
@@ -57,6 +61,10 @@ type Record struct {
 type RecordSnapshot struct {
 	Source  string   `json:"source" validate:"required"`
 	Records []Record `json:"records"`
+	// Node and Priority are the owner of a peer's snapshot (a SyncEvent's, whose Source is "node:<Node>/…") and
+	// its rank under the priority policy; empty for this node's own sources.
+	Node     string `json:"node,omitempty"`
+	Priority int    `json:"priority,omitempty"`
 }
 
 // Snapshotter is implemented by events that may carry a record snapshot (containers, files, sync, and an
@@ -238,6 +246,10 @@ const (
 	DNSRecordAdded   DNSKind = "record_added"
 	DNSRecordRemoved DNSKind = "record_removed"
 	DNSRecordUpdated DNSKind = "record_updated"
+	// DNSSourceReplaced says that a source's records changed, once per snapshot that changed any, however many
+	// per-record events were left out: a consumer that keeps up with a source reads it from the store then
+	// (the cluster module learns this way which of this node's sources to send to its peers). It has no Record.
+	DNSSourceReplaced DNSKind = "source_replaced"
 )
 
 // DNSEvent reports a change the records handler made to the store.
@@ -245,7 +257,7 @@ type DNSEvent struct {
 	Metadata
 	Kind   DNSKind `json:"kind"`
 	Owner  string  `json:"owner" validate:"required"` // the store source that owns the record
-	Record Record  `json:"record"`
+	Record Record  `json:"record"`                    // the zero Record for DNSSourceReplaced
 }
 
 func (*DNSEvent) Family() Family    { return FamilyDNS }
