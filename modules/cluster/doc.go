@@ -1,0 +1,67 @@
+// Package cluster makes every Joyride node answer for the records of every other: it shares this node's own
+// sources (containers, Traefik files, and hosts files and static records when cluster.share says so) with its
+// peers over hashicorp/memberlist, and puts the peers' records in the store, through the bus, as sources of
+// theirs ("node:<peer id>/<the peer's source>"). memberlist does membership, failure detection, encryption and
+// the transport; this package writes no gossip protocol of its own, only what travels in it.
+//
+// # What travels, and why it converges
+//
+// A node is the only author of its sources. Each change it makes to one of them gets the next number of the
+// node's change counter; with the node's epoch (its boot: the clock in nanoseconds, or one more than the epoch
+// kept in cluster.data_dir) that is a version that never goes backwards, across restarts too. Every node keeps a
+// copy of every owner's sources (ownerState, state.go); a copy keeps, per source, the highest version it has seen:
+// records, or a tombstone for a deletion. A later epoch replaces an owner's copy wholesale, so a restarted node's
+// new state wins at once and what it no longer has disappears everywhere. A copy also knows how far it is
+// complete (its head), which makes a deletion win even after its tombstone is collected: an older copy's source
+// whose version is at most the head of a copy that lacks it is stale. Merging is per-source maximum within an
+// epoch, so the order in which messages arrive does not matter (TestMergeOrderDoesNotMatter checks it over random
+// histories, losses and stale states).
+//
+// Three ways carry versions:
+//   - a delta (one source at one version) as a memberlist broadcast when it fits a packet (maxBroadcast); every
+//     node that finds it new queues it again with its owner's version unchanged, because memberlist sends a
+//     broadcast to a few nodes only and never re-gossips user messages. A newer change to a source replaces its
+//     queued older one.
+//   - a notice when it does not fit (a container with 200 names): nodes pull the owner's full state over TCP.
+//   - the full state in memberlist's push/pull: at every join and every push_pull_interval, and on demand.
+//
+// Each node's memberlist metadata carries its epoch and head. memberlist disseminates metadata reliably, so a
+// node whose copy of an owner stays behind the owner's metadata for two gossip intervals pulls the owner's state
+// (catchUp): no change is missed for long, in clusters of any size.
+//
+// # Membership and records
+//
+// A peer's records are in the store while memberlist has it alive or suspect, and for cluster.failed_grace after
+// it is declared dead; the copy is remembered, so a node that comes back with the same state has its records back
+// without a resync. A node that leaves gracefully has its records withdrawn at once. Every rejoin_interval
+// (jittered) the node joins the seeds, the discovered peers and the peers last seen alive that are not members
+// now, so a partition longer than memberlist's gossip to the dead heals by itself; until it has a first member it
+// retries every second, so a whole cluster restarted at once forms again.
+//
+// Two live nodes with one node_id: a join whose states show the ID at another address that answers a ping is
+// refused (NotifyMerge) on both sides; the newcomer's Start fails with the other's address, and it shuts down
+// without leaving (a leave in that name would withdraw the other's records).
+//
+// A name that several nodes publish is answered by the store's policy (cluster.policy): all, newest or priority,
+// applied where the store merges sources, from what every node has (each source's owner and priority, each
+// record's set-at time from its owner's clock), so every node gives the same answer.
+//
+// # Trust
+//
+// With cluster.key or cluster.keyring_file memberlist encrypts and authenticates every packet and stream; a node
+// without the key can neither join nor inject a record. Without one, anyone who reaches the port can publish
+// names, and the node says so at start. Whatever a peer sends is checked before it is used (wire.go): bounded
+// sizes, versions, sources only in the namespaces nodes share, records NewRecord accepts. A message that claims
+// this node's own sources is dropped and reported; a name outside cluster.allowed_domains is left out of the
+// store and reported (the copy keeps it, so a relay passes the owner's version on unchanged). Reports are
+// ErrorEvents, at most one a minute per cause.
+//
+// # Lifecycle
+//
+// NewCluster wires and does no I/O. Start resolves the node ID (cluster.node_id, else the ID kept in data_dir,
+// else the host name), binds the gossip port (UDP and TCP), joins the seeds, and starts one loop goroutine; the
+// memberlist delegates (delegate.go) only update the state under a mutex and wake the loop, which reads local
+// sources from the store (the records handler announces each replaced source with a source_replaced DNSEvent),
+// publishes peers' records, pulls, expires and rejoins. Stop leaves gracefully, stops the loop and withdraws the
+// peers' records. Status and ForceSync are for the HTTP API.
+package cluster

@@ -1,0 +1,72 @@
+package cluster
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Status is what a node knows of the cluster, for the HTTP API's /dns/cluster and the dashboard.
+type Status struct {
+	Enabled bool     `json:"enabled"`
+	Running bool     `json:"running"`
+	NodeID  string   `json:"node_id"`
+	Address string   `json:"address"`
+	Policy  string   `json:"policy"`
+	Members []Member `json:"members"`
+	Stats   Stats    `json:"statistics"`
+	// Records is the number of records this node shares; Members has each peer's.
+	Records int `json:"records"`
+}
+
+// Member is one node as this node sees it.
+type Member struct {
+	NodeID   string    `json:"node_id"`
+	Address  string    `json:"address"`
+	State    string    `json:"state"` // alive, suspect, dead, left
+	Since    time.Time `json:"since"`
+	LastSeen time.Time `json:"last_seen"`
+	Records  int       `json:"records"`
+	Priority int       `json:"priority"`
+	// Answered tells whether this node answers the member's records now (alive, suspect, or dead within
+	// cluster.failed_grace).
+	Answered bool `json:"answered"`
+}
+
+// Status returns the node's view of the cluster, its members sorted by ID.
+func (c *Cluster) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := Status{Enabled: c.cfg.Enabled, Running: c.ml != nil, NodeID: c.id, Policy: c.cfg.Policy, Stats: c.stats}
+	if c.self != nil {
+		s.Records = c.self.records()
+	}
+	if c.ml == nil {
+		return s
+	}
+	s.Address = c.ml.LocalNode().Address()
+	for name, m := range c.members {
+		mem := Member{NodeID: name, Address: m.addr, State: stateName(m.state), Since: m.since, LastSeen: m.lastAlive,
+			Priority: m.meta.Priority, Answered: c.live(name)}
+		if o := c.owners[name]; o != nil {
+			mem.Records = o.records()
+		}
+		s.Members = append(s.Members, mem)
+	}
+	slices.SortFunc(s.Members, func(a, b Member) int { return strings.Compare(a.NodeID, b.NodeID) })
+	return s
+}
+
+func stateName(s memberlist.NodeStateType) string {
+	switch s {
+	case memberlist.StateAlive:
+		return "alive"
+	case memberlist.StateSuspect:
+		return "suspect"
+	case memberlist.StateDead:
+		return "dead"
+	}
+	return "left"
+}
