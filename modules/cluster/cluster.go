@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"go.uber.org/zap"
 
+	"github.com/joyride-dns/joyride/pkg/discovery"
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
@@ -66,12 +68,19 @@ type Cluster struct {
 	// conflictErr is set when a join found another live node using this node's ID.
 	conflictErr atomic.Pointer[error]
 
-	ml     *memberlist.Memberlist
-	queue  *memberlist.TransmitLimitedQueue
-	sub    *events.Subscription
-	wake   chan struct{}
-	cancel context.CancelFunc
-	done   chan struct{}
+	ml    *memberlist.Memberlist
+	queue *memberlist.TransmitLimitedQueue
+	disc  *discovery.Announcer
+	// discovered are addresses LAN discovery found, joined by the loop (the announcer's callback must be quick).
+	discovered []string
+	// keyring is the keyring file's content last applied, to notice a rotation.
+	keyring      string
+	keyringCheck time.Time
+	ring         *memberlist.Keyring
+	sub          *events.Subscription
+	wake         chan struct{}
+	cancel       context.CancelFunc
+	done         chan struct{}
 }
 
 // version is one owner's version of one source in the store.
@@ -201,9 +210,39 @@ func (c *Cluster) Start(ctx context.Context) error {
 			return c.conflict()
 		}
 	}
+	if c.cfg.Discovery {
+		if err := c.startDiscovery(ctx, id); err != nil {
+			_ = ml.Leave(time.Second)
+			_ = ml.Shutdown()
+			c.sub.Close()
+			c.ml = nil
+			return err
+		}
+	}
 	loopCtx, cancel := context.WithCancel(context.Background())
 	c.cancel, c.done = cancel, make(chan struct{})
 	go c.run(loopCtx)
+	return nil
+}
+
+// startDiscovery announces this node's gossip address on the LAN and learns its peers', authenticated with the
+// primary key when there is one.
+func (c *Cluster) startDiscovery(ctx context.Context, id string) error {
+	var key []byte
+	if len(c.keys) > 0 {
+		key = c.keys[0]
+	}
+	d, err := discovery.New(discovery.Config{
+		NodeID: id, Advertise: c.address(), Port: c.cfg.DiscoveryPort, Target: c.cfg.DiscoveryAddress,
+		Interval: max(c.cfg.RejoinInterval/3, time.Second), Key: key,
+	}, c.log, func(p discovery.Peer) { c.AddPeer(p.NodeID, p.Addr) })
+	if err != nil {
+		return fmt.Errorf("cluster.discovery: %w", err)
+	}
+	if err := d.Start(ctx); err != nil {
+		return fmt.Errorf("cluster.discovery: %w", err)
+	}
+	c.disc = d
 	return nil
 }
 
@@ -224,6 +263,12 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	_ = c.ml.UpdateNode(timeout / 2)
 	if err := c.ml.Leave(timeout / 2); err != nil {
 		c.log.Warn("leaving the cluster", zap.Error(err))
+	}
+	if c.disc != nil {
+		if err := c.disc.Stop(ctx); err != nil {
+			c.log.Warn("stopping discovery", zap.Error(err))
+		}
+		c.disc = nil
 	}
 	err := c.ml.Shutdown()
 	c.cancel()
@@ -265,7 +310,11 @@ func (c *Cluster) createMemberlist(id string) (*memberlist.Memberlist, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cluster: keyring: %w", err)
 		}
-		mc.Keyring = ring
+		mc.Keyring, c.ring = ring, ring
+		if c.cfg.KeyringFile != "" {
+			b, _ := os.ReadFile(c.cfg.KeyringFile) // read a moment ago by keys(); a change is applied later
+			c.keyring, c.keyringCheck = string(b), time.Now()
+		}
 	}
 	if c.wrap != nil {
 		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
@@ -358,6 +407,7 @@ func (c *Cluster) run(ctx context.Context) {
 			rejoin.Reset(c.rejoinDelay(joined))
 		}
 		c.readLocal()
+		c.joinDiscovered()
 		c.mu.Lock()
 		sendMeta := c.metaDirty && time.Since(lastMeta) >= c.cfg.GossipInterval
 		if sendMeta {
@@ -381,6 +431,16 @@ func (c *Cluster) rejoinDelay(joined bool) time.Duration {
 		d = min(d, time.Second)
 	}
 	return d - d/4 + rand.N(d/2+1)
+}
+
+// joinDiscovered joins the addresses discovery found since the last time.
+func (c *Cluster) joinDiscovered() {
+	c.mu.Lock()
+	addrs := c.discovered
+	c.discovered = nil
+	c.mu.Unlock()
+	slices.Sort(addrs)
+	_ = c.join(slices.Compact(addrs))
 }
 
 // readLocal reads the local sources marked changed from the store and makes a new version of each that differs
@@ -495,6 +555,7 @@ func (c *Cluster) expire() {
 			c.dirty[name] = struct{}{}
 		}
 	}
+	c.checkKeyring(now)
 	c.self.collect(cutoff)
 	for _, o := range c.owners {
 		o.collect(cutoff)
@@ -703,23 +764,24 @@ func (c *Cluster) ForceSync(ctx context.Context) error {
 	return nil
 }
 
-// AddPeer adds a peer's gossip address to the ones the rejoin loop tries (LAN discovery), and joins it now.
+// AddPeer adds a peer's gossip address to the ones the rejoin loop tries (LAN discovery) and has the loop join it
+// soon. It does not wait.
 func (c *Cluster) AddPeer(node, addr string) {
 	c.mu.Lock()
 	_, known := c.seeds[addr]
 	c.seeds[addr] = struct{}{}
+	m, member := c.members[node]
+	if !member || m.state != memberlist.StateAlive || m.addr != addr {
+		c.discovered = append(c.discovered, addr)
+	}
 	if !known {
 		c.stats.NodesDiscovered++
 	}
-	m, member := c.members[node]
-	isMember := member && m.state == memberlist.StateAlive
 	c.mu.Unlock()
 	if !known {
 		c.publishNode(context.Background(), events.NodeDiscovered, node, addr)
 	}
-	if !isMember {
-		_ = c.join([]string{addr})
-	}
+	c.poke()
 }
 
 func (c *Cluster) publishNode(ctx context.Context, kind events.ClusterKind, node, addr string) {

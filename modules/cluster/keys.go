@@ -8,9 +8,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/memberlist"
+	"go.uber.org/zap"
 )
+
+// keyringPoll is how often the keyring file is read again.
+const keyringPoll = 2 * time.Second
 
 // parseKey decodes one base64 key. The key's text never appears in an error: errors name where it came from.
 func parseKey(where, s string) ([]byte, error) {
@@ -100,4 +105,31 @@ func containsKey(keys [][]byte, k []byte) bool {
 		}
 	}
 	return false
+}
+
+// checkKeyring applies the keyring file again when its content changed, at most every few seconds, so that a key
+// rotation (add the new key on every node, make it first, remove the old) needs no restart. A file that cannot be
+// read or holds a bad key is reported and the keys in use stay. Callers hold mu.
+func (c *Cluster) checkKeyring(now time.Time) {
+	if c.cfg.KeyringFile == "" || c.ring == nil || now.Sub(c.keyringCheck) < keyringPoll {
+		return
+	}
+	c.keyringCheck = now
+	b, err := os.ReadFile(c.cfg.KeyringFile)
+	if err == nil && string(b) == c.keyring {
+		return
+	}
+	keys, err := readKeyring(c.cfg.KeyringFile)
+	if err == nil {
+		err = rekey(c.ring, keys)
+	}
+	if err != nil {
+		if c.keyring != "\x00error" {
+			c.log.Error("keyring file not applied; the keys in use stay", zap.Error(err))
+		}
+		c.keyring = "\x00error"
+		return
+	}
+	c.keyring = string(b)
+	c.log.Info("keyring applied", zap.String("file", c.cfg.KeyringFile), zap.Int("keys", len(keys)))
 }

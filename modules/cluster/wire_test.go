@@ -2,8 +2,8 @@ package cluster
 
 import (
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
