@@ -267,3 +267,37 @@ func TestSteadyStateKeepsStoreGeneration(t *testing.T) {
 		"no push/pull happened")
 	require.Equal(t, gen, b.store.Snapshot().Generation(), "push/pull changed the store")
 }
+
+// A peer holding 10,000 records: a node that joins it has them all.
+func TestPeerWithManyRecordsJoins(t *testing.T) {
+	tc := newTestCluster(t)
+	a := tc.add("a")
+	pairs := make([]string, 10_000)
+	for i := range pairs {
+		pairs[i] = fmt.Sprintf("h%05d.lab.test=10.%d.%d.%d", i, i>>16, (i>>8)&255, i&255)
+	}
+	a.set("hosts:/etc/hosts.d/big", pairs...)
+	b := tc.add("b")
+	require.True(t, waitFor(10*time.Second, func() bool { return b.store.Snapshot().Len() == 10_000 }),
+		"b holds %d records", b.store.Snapshot().Len())
+	require.Equal(t, a.answers(), b.answers())
+}
+
+// A partition longer than memberlist's gossip to the dead (30 s in production): each side declares the other
+// dead and stops gossiping to it, and only the rejoin loop brings the sides together again.
+func TestLongPartitionHeals(t *testing.T) {
+	t.Parallel()
+	tc := newTestCluster(t)
+	prod := func(c *Config) { c.GossipToTheDead = 30 * time.Second; c.RejoinInterval = 2 * time.Second }
+	a, b, c := tc.add("a", prod), tc.add("b", prod), tc.add("c", prod)
+	tc.members(3, 5*time.Second)
+	c.set("docker:1", "c.lab.test=10.0.0.3")
+	tc.converge([]string{"c.lab.test=10.0.0.3"}, 3*time.Second)
+	tc.net.partition([]string{c.host}, []string{a.host, b.host})
+	require.True(t, waitFor(10*time.Second, func() bool { return len(a.answers()) == 0 && len(b.answers()) == 0 }))
+	a.set("docker:1", "a.lab.test=10.0.0.1")
+	time.Sleep(32 * time.Second) // longer than GossipToTheDead: memberlist alone would never heal this
+	tc.net.heal()
+	tc.members(3, 10*time.Second)
+	tc.converge([]string{"a.lab.test=10.0.0.1", "c.lab.test=10.0.0.3"}, 10*time.Second)
+}

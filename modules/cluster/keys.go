@@ -14,8 +14,8 @@ import (
 	"go.uber.org/zap"
 )
 
-// keyringPoll is how often the keyring file is read again.
-const keyringPoll = 2 * time.Second
+// keyringPoll is how often the keyring file is read again (a variable for tests).
+var keyringPoll = 2 * time.Second
 
 // parseKey decodes one base64 key. The key's text never appears in an error: errors name where it came from.
 func parseKey(where, s string) ([]byte, error) {
