@@ -202,13 +202,11 @@ func (c *Cluster) Start(ctx context.Context) error {
 	}
 	c.log.Info("cluster node started", zap.String("node_id", id), zap.String("address", c.address()),
 		zap.Strings("join", c.cfg.Join), zap.Strings("share", c.cfg.Share), zap.String("policy", c.cfg.Policy))
-	if len(c.cfg.Join) > 0 {
-		if err := c.join(c.cfg.Join); err != nil && c.conflict() != nil {
-			_ = ml.Shutdown() // no Leave: that would tell the cluster the other node, of the same name, left
-			c.sub.Close()
-			c.ml = nil
-			return c.conflict()
-		}
+	if err := c.joinSeeds(ctx); err != nil {
+		_ = ml.Shutdown() // no Leave: that would tell the cluster the other node, of the same name, left
+		c.sub.Close()
+		c.ml = nil
+		return err
 	}
 	if c.cfg.Discovery {
 		if err := c.startDiscovery(ctx, id); err != nil {
@@ -222,6 +220,38 @@ func (c *Cluster) Start(ctx context.Context) error {
 	loopCtx, cancel := context.WithCancel(context.Background())
 	c.cancel, c.done = cancel, make(chan struct{})
 	go c.run(loopCtx)
+	return nil
+}
+
+// seedWait bounds how long Start waits for the seeds: a seed host that is down without refusing connections
+// costs memberlist's TCP timeout per address, and start-up has a deadline of its own.
+const seedWait = 3 * time.Second
+
+// joinSeeds joins the seeds, waiting up to seedWait. A seed that is down is no error (the rejoin loop retries);
+// another live node with this node's ID is: returned when found in time, else it stops the application through
+// exit.
+func (c *Cluster) joinSeeds(ctx context.Context) error {
+	if len(c.cfg.Join) == 0 {
+		return nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.join(c.cfg.Join)
+	}()
+	select {
+	case <-done:
+		return c.conflict()
+	case <-ctx.Done():
+	case <-time.After(seedWait):
+	}
+	c.log.Info("the seeds are slow to answer; joining them in the background", zap.Strings("join", c.cfg.Join))
+	go func() {
+		<-done
+		if err := c.conflict(); err != nil && c.exit != nil {
+			c.exit(err)
+		}
+	}()
 	return nil
 }
 

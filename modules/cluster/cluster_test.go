@@ -146,12 +146,14 @@ func TestLeaveAndFailureWithGrace(t *testing.T) {
 	tc.converge([]string{"b.lab.test=10.0.0.2", "c.lab.test=10.0.0.3"}, 3*time.Second)
 	b.stop()
 	tc.converge([]string{"c.lab.test=10.0.0.3"}, 2*time.Second)
+	require.Equal(t, []string{"node_joined b", "node_left b"}, a.nodeEvents("b"))
 	c.kill()
 	require.True(t, waitFor(10*time.Second, func() bool {
 		st := a.c.Status()
 		return len(st.Members) == 2 && st.Members[1].NodeID == "c" && st.Members[1].State == "dead"
 	}), "c never declared dead: %+v", a.c.Status().Members)
 	require.Equal(t, []string{"c.lab.test=10.0.0.3"}, a.answers(), "a failed node's records went before the grace")
+	require.Equal(t, []string{"node_joined c", "node_failed c"}, a.nodeEvents("c"))
 }
 
 // A node restarted on a new address with the same name takes its place once the old address is found dead.

@@ -276,3 +276,14 @@ func waitFor(within time.Duration, cond func() bool) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// nodeEvents lists the node events about node in the bus's history: "kind node".
+func (n *testNode) nodeEvents(node string) []string {
+	var out []string
+	for _, e := range n.bus.History(events.Filter{Families: []events.Family{events.FamilyNode}}) {
+		if ev := e.(*events.NodeEvent); ev.NodeID == node {
+			out = append(out, string(ev.Kind)+" "+ev.NodeID)
+		}
+	}
+	return out
+}
