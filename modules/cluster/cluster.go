@@ -64,6 +64,7 @@ type Cluster struct {
 	reported  map[string]time.Time          // rate limit of error reports
 	metaDirty bool
 	leaving   bool
+	lastAlive int // other members alive when last counted, for cluster_state_changed
 	stats     Stats
 	// conflictErr is set when a join found another live node using this node's ID.
 	conflictErr atomic.Pointer[error]
@@ -167,6 +168,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 	c.local = make(map[string]struct{})
 	c.behind = make(map[string]time.Time)
 	c.seeds = make(map[string]struct{})
+	c.lastAlive = 0
 	c.reported = make(map[string]time.Time)
 	c.stats = Stats{}
 	for _, s := range c.cfg.Join {
@@ -587,8 +589,11 @@ func (c *Cluster) expire() {
 	}
 	c.checkKeyring(now)
 	c.self.collect(cutoff)
-	for _, o := range c.owners {
+	for name, o := range c.owners {
 		o.collect(cutoff)
+		if _, member := c.members[name]; !member && o.created.Before(cutoff) {
+			delete(c.owners, name)
+		}
 	}
 	if len(c.dirty) > 0 {
 		c.poke()

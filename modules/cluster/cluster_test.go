@@ -303,3 +303,23 @@ func TestLongPartitionHeals(t *testing.T) {
 	tc.members(3, 10*time.Second)
 	tc.converge([]string{"a.lab.test=10.0.0.1", "c.lab.test=10.0.0.3"}, 10*time.Second)
 }
+
+// An add delivered late, after the deletion that followed it, changes nothing: on the node it reaches, and on
+// every node after push/pull.
+func TestStaleAddAfterDelete(t *testing.T) {
+	tc := newTestCluster(t)
+	a, b := tc.add("a"), tc.add("b")
+	tc.add("c")
+	tc.members(3, 5*time.Second)
+	a.set("docker:1", "old.lab.test=10.0.0.1")
+	tc.converge([]string{"old.lab.test=10.0.0.1"}, 3*time.Second)
+	late := encode(msgDelta, wireOwner{Node: "a", Epoch: a.c.epoch, Sources: []wireSource{
+		src("docker:1", 1, rec("old.lab.test.", "10.0.0.1"))}})
+	a.set("docker:1")
+	tc.converge(nil, 3*time.Second)
+	(&delegate{b.c}).NotifyMsg(late)
+	require.NoError(t, b.c.ForceSync(t.Context()))
+	time.Sleep(100 * time.Millisecond) // a resurrection would have been published by now
+	tc.converge(nil, time.Second)
+	require.Contains(t, b.syncEvents(), "cluster_state_changed")
+}

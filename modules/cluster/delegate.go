@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+	"go.uber.org/zap"
 
 	"github.com/joyride-dns/joyride/pkg/events"
 )
@@ -56,11 +58,7 @@ func (d *delegate) NotifyMsg(b []byte) {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	o := c.owners[w.Node]
-	if o == nil {
-		o = newOwner(0, w.Priority)
-		c.owners[w.Node] = o
-	}
+	o := c.ownerLocked(w.Node, now)
 	switch kind {
 	case msgNotice:
 		if o.epoch < w.Epoch || (o.epoch == w.Epoch && o.head < w.Head) {
@@ -142,12 +140,7 @@ func (d *delegate) MergeRemoteState(buf []byte, join bool) {
 			claims = append(claims, w)
 			continue
 		}
-		o := c.owners[w.Node]
-		if o == nil {
-			o = newOwner(0, w.Priority)
-			c.owners[w.Node] = o
-		}
-		if o.merge(w, now) {
+		if c.ownerLocked(w.Node, now).merge(w, now) {
 			c.dirty[w.Node] = struct{}{}
 		}
 	}
@@ -230,6 +223,17 @@ func (d *delegate) NotifyConflict(existing, other *memberlist.Node) {
 		"live node at %s; ignored", strings.ToValidUTF8(other.Name, "?"), other.Address(), existing.Address()))
 }
 
+// ownerLocked returns this node's copy of owner's sources, a new empty one if there is none. Callers hold mu.
+func (c *Cluster) ownerLocked(owner string, now time.Time) *ownerState {
+	o := c.owners[owner]
+	if o == nil {
+		o = newOwner(0, 0)
+		o.created = now
+		c.owners[owner] = o
+	}
+	return o
+}
+
 // memberState records what memberlist says of n and publishes kind (when not empty).
 func (c *Cluster) memberState(n *memberlist.Node, state memberlist.NodeStateType, kind events.ClusterKind) {
 	if n.Name == c.id {
@@ -257,9 +261,32 @@ func (c *Cluster) memberState(n *memberlist.Node, state memberlist.NodeStateType
 		}
 	}
 	c.dirty[n.Name] = struct{}{}
+	alive, changed := c.aliveLocked()
 	c.mu.Unlock()
 	c.poke()
 	if kind != "" {
 		c.publishNode(context.Background(), kind, n.Name, n.Address())
 	}
+	if changed {
+		if err := c.bus.Publish(context.Background(), &events.SyncEvent{
+			Metadata: events.Metadata{Source: moduleName}, Kind: events.ClusterStateChanged, NodeID: c.ID(),
+			Message: fmt.Sprintf("%d of %d known nodes alive, this one included", alive+1, len(c.members)+1),
+		}); err != nil && !errors.Is(err, events.ErrClosed) {
+			c.log.Warn("publishing the cluster state", zap.Error(err))
+		}
+	}
+}
+
+// aliveLocked counts the other members alive or suspected and reports whether the count changed since it was
+// last counted. Callers hold mu.
+func (c *Cluster) aliveLocked() (int, bool) {
+	n := 0
+	for _, m := range c.members {
+		if m.state == memberlist.StateAlive || m.state == memberlist.StateSuspect {
+			n++
+		}
+	}
+	changed := n != c.lastAlive
+	c.lastAlive = n
+	return n, changed
 }

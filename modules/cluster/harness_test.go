@@ -287,3 +287,12 @@ func (n *testNode) nodeEvents(node string) []string {
 	}
 	return out
 }
+
+// syncEvents lists the kinds of the sync events in the bus's history.
+func (n *testNode) syncEvents() []string {
+	var out []string
+	for _, e := range n.bus.History(events.Filter{Families: []events.Family{events.FamilySync}}) {
+		out = append(out, string(e.EventKind()))
+	}
+	return out
+}

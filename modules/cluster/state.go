@@ -24,6 +24,9 @@ type ownerState struct {
 	head     uint64
 	priority int
 	sources  map[string]*entry
+	// created is when this node made the copy: a copy of a node that never becomes a member (a relay's stale
+	// state, a forgery) is dropped after tombstone_ttl.
+	created time.Time
 }
 
 type entry struct {
@@ -58,7 +61,7 @@ func (o *ownerState) applyDelta(epoch uint64, priority int, s wireSource, now ti
 			// state arrives; the old copy stays until then.
 			return deltaNewer
 		}
-		*o = *newOwner(epoch, priority)
+		o.reset(epoch, priority)
 	}
 	cur, ok := o.sources[s.Source]
 	if (ok && cur.counter >= s.Counter) || (!ok && s.Counter <= o.head) {
@@ -70,13 +73,19 @@ func (o *ownerState) applyDelta(epoch uint64, priority int, s wireSource, now ti
 	return deltaApplied
 }
 
+// reset empties the copy for a new epoch of its owner.
+func (o *ownerState) reset(epoch uint64, priority int) {
+	o.epoch, o.head, o.priority = epoch, 0, priority
+	o.sources = make(map[string]*entry)
+}
+
 // merge merges a full state (or a relay's copy) of the owner and reports whether the copy changed.
 func (o *ownerState) merge(r wireOwner, now time.Time) bool {
 	switch {
 	case r.Epoch < o.epoch:
 		return false
 	case r.Epoch > o.epoch:
-		*o = *newOwner(r.Epoch, r.Priority)
+		o.reset(r.Epoch, r.Priority)
 		o.head = r.Head
 		for _, s := range r.Sources {
 			o.sources[s.Source] = newEntry(s, now)
