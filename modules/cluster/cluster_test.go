@@ -52,8 +52,7 @@ func TestSameNameTwoOwners(t *testing.T) {
 // carries each node's head in its metadata and the node pulls.
 func TestDroppedChangeRepaired(t *testing.T) {
 	tc := newTestCluster(t)
-	a, b, c := tc.add("a"), tc.add("b"), tc.add("c")
-	tc.members(3, 5*time.Second)
+	a, b, c := tc.three()
 	tc.net.partition([]string{c.host}, []string{a.host, b.host})
 	a.set("docker:1", "late.lab.test=10.0.0.9")
 	require.True(t, waitFor(3*time.Second, func() bool { return len(b.answers()) == 1 }))
@@ -65,8 +64,7 @@ func TestDroppedChangeRepaired(t *testing.T) {
 // A deletion made while a node is partitioned away is never undone by that node's older copy when it returns.
 func TestDeletionDuringPartitionNotResurrected(t *testing.T) {
 	tc := newTestCluster(t)
-	a, b, c := tc.add("a"), tc.add("b"), tc.add("c")
-	tc.members(3, 5*time.Second)
+	a, b, c := tc.three()
 	a.set("docker:1", "gone.lab.test=10.0.0.1")
 	a.set("docker:2", "stays.lab.test=10.0.0.2")
 	tc.converge([]string{"gone.lab.test=10.0.0.1", "stays.lab.test=10.0.0.2"}, 3*time.Second)
@@ -98,8 +96,7 @@ func TestGracefulLeaveWithdrawsAtOnce(t *testing.T) {
 // returns with the same state (a partition, not a restart).
 func TestDeadNodeRecordsGoAndReturn(t *testing.T) {
 	tc := newTestCluster(t)
-	a, b, c := tc.add("a"), tc.add("b"), tc.add("c")
-	tc.members(3, 5*time.Second)
+	a, b, c := tc.three()
 	c.set("docker:1", "c.lab.test=10.0.0.3")
 	a.set("docker:1", "a.lab.test=10.0.0.1")
 	tc.converge([]string{"a.lab.test=10.0.0.1", "c.lab.test=10.0.0.3"}, 3*time.Second)

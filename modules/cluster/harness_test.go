@@ -251,6 +251,14 @@ func (tc *testCluster) converge(want []string, within time.Duration) {
 	}
 }
 
+// three starts nodes a, b and c and waits until each sees the three.
+func (tc *testCluster) three() (a, b, c *testNode) {
+	tc.t.Helper()
+	a, b, c = tc.add("a"), tc.add("b"), tc.add("c")
+	tc.members(3, 5*time.Second)
+	return a, b, c
+}
+
 // members waits until every running node sees want alive members (itself included).
 func (tc *testCluster) members(want int, within time.Duration) {
 	tc.t.Helper()
