@@ -66,6 +66,8 @@ type Cluster struct {
 	leaving   bool
 	lastAlive int // other members alive when last counted, for cluster_state_changed
 	stats     Stats
+	// running is the memberlist from Start to Stop, for the methods other goroutines call (Status, ForceSync).
+	running atomic.Pointer[memberlist.Memberlist]
 	// conflictErr is set when a join found another live node using this node's ID.
 	conflictErr atomic.Pointer[error]
 
@@ -147,7 +149,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 		c.log.Info("DNS synchronisation is off (cluster.enabled, ENABLE_DNS_SYNC)")
 		return nil
 	}
-	if c.ml != nil {
+	if c.running.Load() != nil {
 		return errors.New("cluster: already started")
 	}
 	id, err := nodeID(c.cfg.NodeID, c.cfg.DataDir)
@@ -207,7 +209,6 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if err := c.joinSeeds(ctx); err != nil {
 		_ = ml.Shutdown() // no Leave: that would tell the cluster the other node, of the same name, left
 		c.sub.Close()
-		c.ml = nil
 		return err
 	}
 	if c.cfg.Discovery {
@@ -215,13 +216,13 @@ func (c *Cluster) Start(ctx context.Context) error {
 			_ = ml.Leave(time.Second)
 			_ = ml.Shutdown()
 			c.sub.Close()
-			c.ml = nil
 			return err
 		}
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
 	c.cancel, c.done = cancel, make(chan struct{})
 	go c.run(loopCtx)
+	c.running.Store(ml)
 	return nil
 }
 
@@ -281,20 +282,24 @@ func (c *Cluster) startDiscovery(ctx context.Context, id string) error {
 // Stop leaves the cluster gracefully (its peers withdraw this node's records at once), stops the loop and
 // withdraws the peers' records from this node's store. It honours ctx and is safe after a failed Start.
 func (c *Cluster) Stop(ctx context.Context) error {
-	if c.ml == nil {
+	if c.running.Swap(nil) == nil {
 		return nil
 	}
 	timeout := 2 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		timeout = min(timeout, time.Until(d)/2)
 	}
-	c.mu.Lock()
-	c.leaving = true
-	c.mu.Unlock()
-	// The metadata first, so that peers withdraw this node's records at once rather than after failed_grace.
-	_ = c.ml.UpdateNode(timeout / 2)
-	if err := c.ml.Leave(timeout / 2); err != nil {
-		c.log.Warn("leaving the cluster", zap.Error(err))
+	// A node stopping because another live node has its ID does not leave: a leave in that name would withdraw
+	// the other node's records.
+	if c.conflict() == nil {
+		c.mu.Lock()
+		c.leaving = true
+		c.mu.Unlock()
+		// The metadata first, so that peers withdraw this node's records at once rather than after failed_grace.
+		_ = c.ml.UpdateNode(timeout / 2)
+		if err := c.ml.Leave(timeout / 2); err != nil {
+			c.log.Warn("leaving the cluster", zap.Error(err))
+		}
 	}
 	if c.disc != nil {
 		if err := c.disc.Stop(ctx); err != nil {
@@ -317,7 +322,6 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	c.owners = map[string]*ownerState{}
 	c.mu.Unlock()
 	c.reconcile(ctx)
-	c.ml = nil
 	return err
 }
 
@@ -783,12 +787,14 @@ func (c *Cluster) rejoin() bool {
 
 // ForceSync exchanges the full state with every live member now (the bus's sync_forced).
 func (c *Cluster) ForceSync(ctx context.Context) error {
-	if c.ml == nil {
+	ml := c.running.Load()
+	if ml == nil {
 		return errors.New("cluster: synchronisation is not running")
 	}
+	self := ml.LocalNode().Name
 	var addrs []string
-	for _, n := range c.ml.Members() {
-		if n.Name != c.ml.LocalNode().Name && n.State == memberlist.StateAlive {
+	for _, n := range ml.Members() {
+		if n.Name != self && n.State == memberlist.StateAlive {
 			addrs = append(addrs, n.Address())
 		}
 	}

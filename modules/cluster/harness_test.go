@@ -152,10 +152,10 @@ func (n *testNode) kill() {
 	if n.c == nil {
 		return
 	}
+	n.c.running.Store(nil)
 	_ = n.c.ml.Shutdown()
 	n.c.cancel()
 	<-n.c.done
-	n.c.ml = nil
 	_ = n.bus.Stop(context.Background())
 	n.c = nil
 }
