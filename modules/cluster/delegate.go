@@ -56,8 +56,8 @@ func (d *delegate) NotifyMsg(b []byte) {
 		return
 	}
 	now := time.Now()
+	relay := false
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	o := c.ownerLocked(w.Node, now)
 	switch kind {
 	case msgNotice:
@@ -68,13 +68,18 @@ func (d *delegate) NotifyMsg(b []byte) {
 		switch o.applyDelta(w.Epoch, w.Priority, w.Sources[0], now) {
 		case deltaApplied:
 			c.dirty[w.Node] = struct{}{}
-			// Relayed with its owner's version, unchanged: memberlist sends a broadcast to a few nodes only.
-			msg := slices.Clone(b)
-			c.queue.QueueBroadcast(&broadcast{name: w.Node + "\x00" + w.Sources[0].Source, msg: msg})
-			c.poke()
+			relay = true
 		case deltaNewer:
 			c.behind[w.Node] = now.Add(-time.Hour)
 		}
+	}
+	c.mu.Unlock()
+	if relay {
+		// Passed on with its owner's version, unchanged: memberlist sends a broadcast to a few nodes only. Queued
+		// without mu held: the queue asks memberlist for the member count under memberlist's lock, and memberlist
+		// calls the delegates, which take mu, under that lock.
+		c.queue.QueueBroadcast(&broadcast{name: w.Node + "\x00" + w.Sources[0].Source, msg: slices.Clone(b)})
+		c.poke()
 	}
 }
 
