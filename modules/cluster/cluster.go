@@ -238,13 +238,20 @@ func (c *Cluster) joinSeeds(ctx context.Context) error {
 		return nil
 	}
 	done := make(chan struct{})
+	var joinErr error
 	go func() {
 		defer close(done)
-		_ = c.join(c.cfg.Join)
+		joinErr = c.join(c.cfg.Join)
 	}()
 	select {
 	case <-done:
-		return c.conflict()
+		if err := c.conflict(); err != nil {
+			return err
+		}
+		if joinErr != nil && c.ml.NumMembers() < 2 {
+			c.alone(joinErr)
+		}
+		return nil
 	case <-ctx.Done():
 	case <-time.After(seedWait):
 	}
@@ -777,12 +784,29 @@ func (c *Cluster) rejoin() bool {
 	hasMembers := len(alive) > 0
 	c.mu.Unlock()
 	slices.Sort(targets)
-	if err := c.join(targets); err != nil {
-		if conflict := c.conflict(); conflict != nil && !hasMembers && c.exit != nil {
+	if err := c.join(targets); err != nil && !hasMembers {
+		if conflict := c.conflict(); conflict != nil && c.exit != nil {
 			c.exit(conflict)
+			return false
 		}
+		c.alone(err)
 	}
 	return hasMembers || c.ml.NumMembers() > 1
+}
+
+// alone says, at most once a minute, why a node that has no member could not join any: a seed that is down, a
+// wrong key (memberlist logs that at debug level only, on this side).
+func (c *Cluster) alone(err error) {
+	c.mu.Lock()
+	last, seen := c.reported["alone"]
+	now := time.Now()
+	if seen && now.Sub(last) < time.Minute {
+		c.mu.Unlock()
+		return
+	}
+	c.reported["alone"] = now
+	c.mu.Unlock()
+	c.log.Warn("this node has no member: no seed, discovered peer or former member could be joined", zap.Error(err))
 }
 
 // ForceSync exchanges the full state with every live member now (the bus's sync_forced).

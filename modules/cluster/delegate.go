@@ -203,13 +203,25 @@ func (d *delegate) NotifyMerge(peers []*memberlist.Node) error {
 		if host, port, err := net.SplitHostPort(other); err == nil && d.answers(p.Name, host, port) {
 			err := fmt.Errorf("cluster: node_id %q is already used by the live node at %s: give every node its own "+
 				"cluster.node_id (NODE_ID)", p.Name, other)
-			if p.Name == c.id {
+			if p.Name == c.id && c.newcomer(p) {
 				c.conflictErr.Store(&err)
 			}
 			return err
 		}
 	}
 	return nil
+}
+
+// newcomer reports whether this node, rather than other (a node with the same ID), is the one to give way: the
+// one that booted later, by the epochs in their metadata (both refuse the join; only the newcomer stops).
+func (c *Cluster) newcomer(other *memberlist.Node) bool {
+	var m meta
+	if json.Unmarshal(other.Meta, &m) != nil || m.Epoch == 0 {
+		return true // not a Joyride node of this version: this one gives way
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch > m.Epoch
 }
 
 func (d *delegate) answers(name, host, port string) bool {
