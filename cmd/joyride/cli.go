@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -72,7 +74,7 @@ func (c *cli) command() *cobra.Command {
 	}
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
-	root.AddCommand(c.runCommand(), c.versionCommand(), c.configCommand())
+	root.AddCommand(c.runCommand(), c.versionCommand(), c.configCommand(), c.clusterCommand())
 	return root
 }
 
@@ -236,4 +238,27 @@ func (c *cli) validateCommand() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&src.profile, "profile", "", "embedded profile: "+strings.Join(config.Profiles(), ", ")+" (default "+config.DefaultProfile+")")
 	return cmd
+}
+
+func (c *cli) clusterCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "cluster", Short: "Tools for running nodes as a cluster"}
+	cmd.AddCommand(c.keygenCommand())
+	return cmd
+}
+
+// keySize is AES-256's: the largest key memberlist takes, and the one keygen makes.
+const keySize = 32
+
+func (c *cli) keygenCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "keygen",
+		Short: "Print a new random cluster key (base64) for cluster.key, JOYRIDE_CLUSTER_KEY or a keyring file line",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			key := make([]byte, keySize)
+			_, _ = rand.Read(key) // crypto/rand.Read never fails (Go 1.24)
+			fmt.Fprintln(c.stdout, base64.StdEncoding.EncodeToString(key))
+			return nil
+		},
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net"
 	"os"
@@ -104,6 +105,30 @@ func TestConfigValidate(t *testing.T) {
 		"config: dns.port = 70000 (file "+bad+":2): must be at most 65535\n", errOut)
 }
 
+// keygen prints a fresh AES-256 key as one base64 line, in the form cluster.key takes.
+func TestClusterKeygen(t *testing.T) {
+	var keys []string
+	for range 2 {
+		code, out, errOut := command(t, nil, "cluster", "keygen")
+		require.Equal(t, 0, code, errOut)
+		assert.Empty(t, errOut)
+		require.True(t, strings.HasSuffix(out, "\n") && strings.Count(out, "\n") == 1, "one line: %q", out)
+		key := strings.TrimSuffix(out, "\n")
+		raw, err := base64.StdEncoding.DecodeString(key)
+		require.NoError(t, err, "standard base64: %q", key)
+		assert.Len(t, raw, 32)
+		keys = append(keys, key)
+	}
+	assert.NotEqual(t, keys[0], keys[1], "every run makes a new key")
+
+	// The configuration takes it as it is printed (it checks the base64 and the size) and masks it.
+	code, out, errOut := command(t, []string{"JOYRIDE_CLUSTER_KEY=" + keys[0]}, "config", "print", "--profile", "cluster")
+	require.Equal(t, 0, code, errOut)
+	assert.Empty(t, errOut)
+	assert.Contains(t, out, "key: '******' # env JOYRIDE_CLUSTER_KEY")
+	assert.NotContains(t, out, keys[0])
+}
+
 func TestUsageErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -114,6 +139,7 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown command", []string{"serve"}, `joyride: unknown command "serve" for "joyride" (see joyride --help)` + "\n"},
 		{"validate needs a file", []string{"config", "validate"}, "joyride: accepts 1 arg(s), received 0 (see joyride --help)\n"},
 		{"bad format", []string{"config", "print", "--format", "toml"}, `joyride: --format "toml": want yaml or json (see joyride --help)` + "\n"},
+		{"keygen takes no argument", []string{"cluster", "keygen", "32"}, `joyride: unknown command "32" for "joyride cluster keygen" (see joyride --help)` + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
