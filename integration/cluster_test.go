@@ -303,11 +303,10 @@ func TestClusterDuplicateNodeID(t *testing.T) {
 	}
 }
 
-// The node that refused a duplicate keeps running when it is later left alone. It does not today: the refusing
-// side of NotifyMerge also records the conflict (modules/cluster/delegate.go), the record is never cleared, and the
-// first failed rejoin once this node has no member shuts it down, naming the duplicate long gone.
+// The node that refused a duplicate keeps running when it is later left alone: only the node that booted later
+// gives way (it once did not: the refusing side recorded the conflict too, and its first failed rejoin once alone
+// shut it down, naming the duplicate long gone).
 func TestClusterRefusedDuplicateThenAlone(t *testing.T) {
-	t.Skip("known bug in modules/cluster: a node that refused a duplicate node_id exits once alone; see the comment")
 	c := newTestCluster(t, "127.0.0.11", "127.0.0.12", "127.0.0.13", "127.0.0.14")
 	nodes := threeNodes(t, c, "JOYRIDE_LOG_LEVEL=debug")
 	a := nodes[0]
