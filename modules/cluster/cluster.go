@@ -64,7 +64,9 @@ type Cluster struct {
 	reported  map[string]time.Time          // rate limit of error reports
 	metaDirty bool
 	leaving   bool
-	lastAlive int // other members alive when last counted, for cluster_state_changed
+	inflight  map[string]bool // addresses being joined
+	joins     sync.WaitGroup  // the joins in the background
+	lastAlive int             // other members alive when last counted, for cluster_state_changed
 	stats     Stats
 	// running is the memberlist from Start to Stop, for the methods other goroutines call (Status, ForceSync).
 	running atomic.Pointer[memberlist.Memberlist]
@@ -170,6 +172,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 	c.local = make(map[string]struct{})
 	c.behind = make(map[string]time.Time)
 	c.seeds = make(map[string]struct{})
+	c.inflight = make(map[string]bool)
 	c.lastAlive = 0
 	c.reported = make(map[string]time.Time)
 	c.stats = Stats{}
@@ -239,7 +242,9 @@ func (c *Cluster) joinSeeds(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	var joinErr error
+	c.joins.Add(1)
 	go func() {
+		defer c.joins.Done()
 		defer close(done)
 		joinErr = c.join(c.cfg.Join)
 	}()
@@ -316,8 +321,14 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	}
 	err := c.ml.Shutdown()
 	c.cancel()
+	joined := make(chan struct{})
+	go func() {
+		<-c.done
+		c.joins.Wait() // a join under way ends at its dial's timeout at the latest
+		close(joined)
+	}()
 	select {
-	case <-c.done:
+	case <-joined:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -443,7 +454,7 @@ func (c *Cluster) run(ctx context.Context) {
 			return
 		case <-c.wake:
 		case <-tick.C:
-			c.catchUp(ctx)
+			c.catchUp()
 			c.expire()
 		case <-rejoin.C:
 			joined := c.rejoin()
@@ -483,7 +494,7 @@ func (c *Cluster) joinDiscovered() {
 	c.discovered = nil
 	c.mu.Unlock()
 	slices.Sort(addrs)
-	_ = c.join(slices.Compact(addrs))
+	c.joinInBackground(slices.Compact(addrs), nil)
 }
 
 // readLocal reads the local sources marked changed from the store and makes a new version of each that differs
@@ -539,7 +550,7 @@ func (c *Cluster) broadcast(delta wireOwner) {
 // catchUp pulls the state of every member this node's copy has been behind for two gossip intervals (time for
 // the deltas in flight to arrive): memberlist carries each node's epoch and head in its metadata reliably, where
 // it sends user messages only a few times, so no change is missed for long.
-func (c *Cluster) catchUp(ctx context.Context) {
+func (c *Cluster) catchUp() {
 	c.mu.Lock()
 	grace := 2 * c.cfg.GossipInterval
 	var addrs []string
@@ -562,12 +573,9 @@ func (c *Cluster) catchUp(ctx context.Context) {
 	}
 	c.mu.Unlock()
 	for i, a := range addrs {
-		if ctx.Err() != nil {
-			return
-		}
 		c.log.Debug("pulling state", zap.String("node_id", owners[i]), zap.String("address", a))
-		_ = c.join([]string{a})
 	}
+	c.joinInBackground(addrs, nil)
 }
 
 // isBehind reports whether this node's copy of owner is older than m says the owner is. Callers hold mu.
@@ -784,14 +792,49 @@ func (c *Cluster) rejoin() bool {
 	hasMembers := len(alive) > 0
 	c.mu.Unlock()
 	slices.Sort(targets)
-	if err := c.join(targets); err != nil && !hasMembers {
+	c.joinInBackground(targets, func(err error) {
+		if err == nil || hasMembers {
+			return
+		}
 		if conflict := c.conflict(); conflict != nil && c.exit != nil {
 			c.exit(conflict)
-			return false
+			return
 		}
 		c.alone(err)
+	})
+	return hasMembers
+}
+
+// joinInBackground joins (or pulls the state of) the addresses not already being joined, in a goroutine of its
+// own, and then calls then (if not nil) with the result. The loop never waits for a join: one to an address whose
+// packets are dropped takes memberlist's TCP timeout (10 s on a LAN), and meanwhile this node's own changes must
+// keep flowing.
+func (c *Cluster) joinInBackground(addrs []string, then func(error)) {
+	c.mu.Lock()
+	var todo []string
+	for _, a := range addrs {
+		if !c.inflight[a] {
+			c.inflight[a] = true
+			todo = append(todo, a)
+		}
 	}
-	return hasMembers || c.ml.NumMembers() > 1
+	c.mu.Unlock()
+	if len(todo) == 0 {
+		return
+	}
+	c.joins.Add(1)
+	go func() {
+		defer c.joins.Done()
+		err := c.join(todo)
+		c.mu.Lock()
+		for _, a := range todo {
+			delete(c.inflight, a)
+		}
+		c.mu.Unlock()
+		if then != nil {
+			then(err)
+		}
+	}()
 }
 
 // alone says, at most once a minute, why a node that has no member could not join any: a seed that is down, a
