@@ -116,10 +116,8 @@ func buildSleeperImage() (string, error) {
 		return "", err
 	}
 	defer os.RemoveAll(dir)
-	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", filepath.Join(dir, "sleeper"), "./testdata/sleeper")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build sleeper: %v\n%s", err, out)
+	if err := goBuildStatic(filepath.Join(dir, "sleeper"), "./testdata/sleeper", "-s -w"); err != nil {
+		return "", err
 	}
 	bin, err := os.ReadFile(filepath.Join(dir, "sleeper"))
 	if err != nil {
@@ -138,6 +136,16 @@ func buildSleeperImage() (string, error) {
 		return "", fmt.Errorf("docker build: %w", err)
 	}
 	return tag, nil
+}
+
+// goBuildStatic compiles pkg into out as a static Linux binary, for an image FROM scratch.
+func goBuildStatic(out, pkg, ldflags string) error {
+	build := exec.Command("go", "build", "-trimpath", "-ldflags", ldflags, "-o", out, pkg)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	if b, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
 }
 
 var containerSeq atomic.Int64

@@ -41,6 +41,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "integration: building joyride:", err)
 		return 1
 	}
+	defer removeJoyrideImage()
 	return m.Run()
 }
 

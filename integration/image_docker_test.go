@@ -2,11 +2,13 @@ package integration
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -24,19 +26,7 @@ const imageHostIP = "10.0.0.98"
 func TestDockerImage(t *testing.T) {
 	requireDocker(t)
 	socket := engineSocketPath(t)
-
-	buildCtx := t.TempDir()
-	version := "it-" + runID
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version="+version,
-		"-o", filepath.Join(buildCtx, "joyride"), "../cmd/joyride")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "static build: %s", out)
-
-	tag := "joyride-it:" + runID
-	t.Cleanup(func() { _, _ = dockerRun("image", "rm", "-f", tag) })
-	// No --label: the legacy builder would add a step, about a second; the tag is unique and removed at the end.
-	dockerCLI(t, "build", "-q", "-f", "../Containerfile", "-t", tag, buildCtx)
+	tag := joyrideImage(t)
 
 	t.Run("image configuration", func(t *testing.T) {
 		var cfg struct {
@@ -54,7 +44,7 @@ func TestDockerImage(t *testing.T) {
 		assert.Contains(t, cfg.Env, "HOSTS_DIRECTORY=/app/hosts")
 		// The static binary runs in an empty image and carries the version it was built with.
 		assert.Contains(t, dockerCLI(t, "run", "--rm", "--network", "none", "--label", testLabel+"="+runID, tag, "version"),
-			"joyride "+version)
+			"joyride "+imageVersion)
 	})
 
 	t.Run("answers DNS for a labelled container", func(t *testing.T) {
@@ -115,4 +105,48 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// imageVersion is the version the test image's binary carries.
+var imageVersion = "it-" + runID
+
+var (
+	imageOnce sync.Once
+	imageTag  string
+	imageErr  error
+)
+
+// joyrideImage returns the tag of the Containerfile's image built from a static binary compiled here, as
+// `task image` does: no base image is pulled. It is built once per test process, for every test that runs
+// Joyride in a container, and removed when the package's tests end (removeJoyrideImage).
+func joyrideImage(t *testing.T) string {
+	t.Helper()
+	imageOnce.Do(func() { imageErr = buildJoyrideImage() })
+	require.NoError(t, imageErr, "building the joyride image")
+	return imageTag
+}
+
+func buildJoyrideImage() error {
+	dir, err := os.MkdirTemp("", "joyride-it-image-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := goBuildStatic(filepath.Join(dir, "joyride"), "../cmd/joyride", "-s -w -X main.version="+imageVersion); err != nil {
+		return err
+	}
+	tag := "joyride-it:" + runID
+	// No --label: the legacy builder would add a step, about a second; the tag is unique and removed at the end.
+	if _, err := dockerRun("build", "-q", "-f", "../Containerfile", "-t", tag, dir); err != nil {
+		return fmt.Errorf("docker build: %w", err)
+	}
+	imageTag = tag
+	return nil
+}
+
+// removeJoyrideImage removes the image joyrideImage built, if it did.
+func removeJoyrideImage() {
+	if imageTag != "" {
+		_, _ = dockerRun("image", "rm", "-f", imageTag)
+	}
 }
