@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"runtime"
@@ -169,18 +170,22 @@ func BenchmarkConvergence(b *testing.B) {
 
 // BenchmarkCatchUp: a node joins a peer that shares a hosts file of 10,000 names, until the joiner's store has all
 // of them. The time runs from the joiner's Start (bind, join: a push/pull over TCP) to the last record in its
-// store; each iteration is a new cluster of two.
+// store; each iteration is a new cluster of two. stream-B/catch-up is what the two send over TCP meanwhile.
 func BenchmarkCatchUp(b *testing.B) {
 	const count = 10_000
 	const source = "hosts:/etc/hosts.bench"
 	pairs := hostsPairs(count)
 	var times, joins []time.Duration
+	m := &meter{}
+	var sent int64
 	for b.Loop() {
 		b.StopTimer()
 		tc := newBenchCluster(b, 2)
+		tc.tap = m.tap
 		holder := tc.add("holder", lan)
 		holder.set(source, pairs...)
 		waitAll(b, []*testNode{holder}, 10*time.Second, func(n *testNode) bool { return n.c.Status().Records == count })
+		r := m.read()
 		b.StartTimer()
 		start := time.Now()
 		joiner := tc.add("joiner", lan)
@@ -188,11 +193,13 @@ func BenchmarkCatchUp(b *testing.B) {
 		waitAll(b, []*testNode{joiner}, 30*time.Second, holds("holder", source, count))
 		times = append(times, time.Since(start))
 		b.StopTimer()
+		sent += m.read().streamBytes - r.streamBytes
 		stopAll(tc.nodes)
 		b.StartTimer()
 	}
 	reportTimes(b, times, "catch-up")
 	reportTimes(b, joins, "start")
+	b.ReportMetric(float64(sent)/float64(len(times)), "stream-B/catch-up")
 }
 
 // liveHeap is the live heap after two full collections (the second frees what sweeping left from the first).
@@ -333,8 +340,9 @@ func (c *meteredConn) Write(b []byte) (int, error) {
 
 // BenchmarkBytesPerChange: what all five nodes of a cluster at steady state send in a window of 3 s that starts
 // with a one-record change, less what they send in the 3 s window just before it, with no change. With push/pull
-// every 30 s (the default) a push/pull may fall in either window; with it off (push_pull_interval 0) the idle
-// traffic is probes alone. ns/op is the change's convergence.
+// every 30 s (the default) a push/pull may fall in either window (memberlist's first one comes 30 to 60 s after a
+// node starts); with it off (push_pull_interval 0) the idle traffic is probes alone. B/push-pull is one full
+// exchange, measured once at the start. ns/op is the change's convergence.
 func BenchmarkBytesPerChange(b *testing.B) {
 	const window = 3 * time.Second
 	for _, pushPull := range []time.Duration{DefaultConfig().PushPullInterval, 0} {
@@ -350,6 +358,12 @@ func BenchmarkBytesPerChange(b *testing.B) {
 			src := nodes[2]
 			src.set("docker:bench", changePairs(src.name, 1, 0)...)
 			waitAll(b, nodes, 30*time.Second, answersAll(changePairs(src.name, 1, 0)))
+			// One full exchange with each of the four others: the size of a push/pull in this cluster.
+			r := m.read()
+			if err := nodes[0].c.ForceSync(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+			pp := m.read().sub(r)
 			time.Sleep(settle)
 			var idle, changed meterReading
 			i := 1
@@ -376,6 +390,7 @@ func BenchmarkBytesPerChange(b *testing.B) {
 			b.ReportMetric(float64(changed.streams-idle.streams)/n, "streams/change")
 			b.ReportMetric(float64(idle.packetBytes+idle.streamBytes)/n, "B/idle-window")
 			b.ReportMetric(float64(changed.streamBytes-idle.streamBytes)/n, "stream-B/change")
+			b.ReportMetric(float64(pp.streamBytes)/float64(pp.streams), "B/push-pull")
 		})
 	}
 }
