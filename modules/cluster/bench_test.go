@@ -39,16 +39,19 @@ func newBenchCluster(b *testing.B, size int) *testCluster {
 	}
 	h := nextHost
 	nextHost += max(size, 12)
+	if nextHost > 250 {
+		nextHost = 10
+	}
 	return &testCluster{t: b, net: newNetwork(), hosts: h}
 }
 
 // startLAN starts size nodes at LAN timings and waits until each sees all the others.
-func startLAN(b *testing.B, size int, edit ...func(*Config)) (*testCluster, []*testNode) {
+func startLAN(b *testing.B, size int) (*testCluster, []*testNode) {
 	b.Helper()
 	tc := newBenchCluster(b, size)
 	nodes := make([]*testNode, size)
 	for i := range nodes {
-		nodes[i] = tc.add("n"+strconv.Itoa(i), append([]func(*Config){lan}, edit...)...)
+		nodes[i] = tc.add("n"+strconv.Itoa(i), lan)
 	}
 	tc.members(size, 60*time.Second)
 	return tc, nodes
