@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/memberlist"
 	"github.com/miekg/dns"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
@@ -50,6 +51,7 @@ type testNode struct {
 	store *dnsstore.Store
 	c     *Cluster
 	net   *network
+	tap   func(memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
 }
 
 // testCluster is a set of nodes on one loopback network.
@@ -58,6 +60,8 @@ type testCluster struct {
 	net   *network
 	nodes []*testNode
 	hosts int
+	// tap, when set (benchmarks), wraps each node's own transport inside the network's filter.
+	tap func(memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
 }
 
 func newTestCluster(t testing.TB) *testCluster {
@@ -95,7 +99,7 @@ func (tc *testCluster) add(name string, edit ...func(*Config)) *testNode {
 	for _, e := range edit {
 		e(&cfg)
 	}
-	n := &testNode{t: tc.t, name: name, host: host, cfg: cfg, net: tc.net}
+	n := &testNode{t: tc.t, name: name, host: host, cfg: cfg, net: tc.net, tap: tc.tap}
 	require.NoError(tc.t, n.start())
 	tc.nodes = append(tc.nodes, n)
 	return n
@@ -124,6 +128,10 @@ func (n *testNode) start() error {
 	c, err := NewCluster(cfg, log, bus, n.store)
 	require.NoError(n.t, err)
 	c.wrap = n.net.wrap(n.host)
+	if n.tap != nil {
+		filter := c.wrap
+		c.wrap = func(t memberlist.NodeAwareTransport) memberlist.NodeAwareTransport { return filter(n.tap(t)) }
+	}
 	if err := c.Start(context.Background()); err != nil {
 		_ = bus.Stop(context.Background())
 		return err
