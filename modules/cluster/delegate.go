@@ -63,6 +63,7 @@ func (d *delegate) NotifyMsg(b []byte) {
 	case msgNotice:
 		if o.epoch < w.Epoch || (o.epoch == w.Epoch && o.head < w.Head) {
 			c.behind[w.Node] = now.Add(-time.Hour) // pull at the next tick
+			relay = true
 		}
 	case msgDelta:
 		switch o.applyDelta(w.Epoch, w.Priority, w.Sources[0], now) {
@@ -75,10 +76,15 @@ func (d *delegate) NotifyMsg(b []byte) {
 	}
 	c.mu.Unlock()
 	if relay {
-		// Passed on with its owner's version, unchanged: memberlist sends a broadcast to a few nodes only. Queued
+		// Passed on with its owner's version, unchanged (a delta, or a notice this node had not heard):
+		// memberlist sends a broadcast to a few nodes only. Queued
 		// without mu held: the queue asks memberlist for the member count under memberlist's lock, and memberlist
 		// calls the delegates, which take mu, under that lock.
-		c.queue.QueueBroadcast(&broadcast{name: w.Node + "\x00" + w.Sources[0].Source, msg: slices.Clone(b)})
+		name := w.Node + "\x00notice"
+		if kind == msgDelta {
+			name = w.Node + "\x00" + w.Sources[0].Source
+		}
+		c.queue.QueueBroadcast(&broadcast{name: name, msg: slices.Clone(b)})
 		c.poke()
 	}
 }
