@@ -63,11 +63,18 @@ type Cluster struct {
 	seeds     map[string]struct{}           // addresses to rejoin: seeds, discovered peers, members last seen
 	reported  map[string]time.Time          // rate limit of error reports
 	metaDirty bool
-	leaving   bool
-	inflight  map[string]bool // addresses being joined
-	joins     sync.WaitGroup  // the joins in the background
-	lastAlive int             // other members alive when last counted, for cluster_state_changed
-	stats     Stats
+	// announced is false until this node's own sources have settled after Start (see settle): until then peers
+	// keep what they had of it, so that a node restarted before it was found dead does not replace its records
+	// everywhere with the few its producers have loaded so far.
+	announced  bool
+	started    time.Time
+	settledGen uint64
+	settledAt  time.Time
+	leaving    bool
+	inflight   map[string]bool // addresses being joined
+	joins      sync.WaitGroup  // the joins in the background
+	lastAlive  int             // other members alive when last counted, for cluster_state_changed
+	stats      Stats
 	// running is the memberlist from Start to Stop, for the methods other goroutines call (Status, ForceSync).
 	running atomic.Pointer[memberlist.Memberlist]
 	// conflictErr is set when a join found another live node using this node's ID.
@@ -164,6 +171,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 	}
 	c.mu.Lock()
 	c.id, c.epoch, c.leaving = id, epoch, false
+	c.announced, c.started, c.settledGen, c.settledAt = false, time.Now(), 0, time.Now()
 	c.self = newOwner(epoch, c.cfg.Priority)
 	c.owners = make(map[string]*ownerState)
 	c.members = make(map[string]*member)
@@ -454,6 +462,7 @@ func (c *Cluster) run(ctx context.Context) {
 			return
 		case <-c.wake:
 		case <-tick.C:
+			c.settle()
 			c.catchUp()
 			c.expire()
 		case <-rejoin.C:
@@ -532,11 +541,46 @@ func (c *Cluster) readLocal() {
 	}
 }
 
+// How long this node's own sources must stay unchanged after Start before it announces its new epoch, and the
+// longest it waits for that.
+const (
+	settleQuiet = 300 * time.Millisecond
+	settleMax   = 3 * time.Second
+)
+
+// settle announces this node's state once its local sources have settled: the store unchanged for settleQuiet,
+// or settleMax after Start. Announcing is making the epoch and head known in the metadata and sending a notice:
+// every peer then pulls the state, which replaces what it had of an earlier boot.
+func (c *Cluster) settle() {
+	now := time.Now()
+	gen := c.store.Snapshot().Generation()
+	c.mu.Lock()
+	if c.announced {
+		c.mu.Unlock()
+		return
+	}
+	if gen != c.settledGen {
+		c.settledGen, c.settledAt = gen, now
+	}
+	if now.Sub(c.settledAt) < settleQuiet && now.Sub(c.started) < settleMax {
+		c.mu.Unlock()
+		return
+	}
+	c.announced, c.metaDirty = true, true
+	notice := wireOwner{Node: c.id, Epoch: c.epoch, Head: c.self.head, Priority: c.self.priority}
+	c.mu.Unlock()
+	c.log.Debug("state announced", zap.Uint64("epoch", notice.Epoch), zap.Uint64("changes", notice.Head))
+	c.queue.QueueBroadcast(&broadcast{name: notice.Node + "\x00notice", msg: encode(msgNotice, notice)})
+}
+
 // broadcast queues a change of this node's: the delta itself when it fits a packet, else a notice that makes
 // every node that hears it pull this node's state. A newer change to a source replaces its queued older one.
 func (c *Cluster) broadcast(delta wireOwner) {
-	if c.queue == nil {
-		return // not started yet: the state travels by push/pull when the node joins
+	c.mu.Lock()
+	announced := c.announced
+	c.mu.Unlock()
+	if c.queue == nil || !announced {
+		return // the state travels whole once announced
 	}
 	msg := encode(msgDelta, delta)
 	name := delta.Node + "\x00" + delta.Sources[0].Source

@@ -34,7 +34,10 @@ func (c *Cluster) conflict() error {
 func (d *delegate) NodeMeta(limit int) []byte {
 	c := d.c
 	c.mu.Lock()
-	m := meta{Epoch: c.epoch, Head: c.self.head, Priority: c.self.priority, Leaving: c.leaving}
+	m := meta{Priority: c.self.priority, Leaving: c.leaving}
+	if c.announced {
+		m.Epoch, m.Head = c.epoch, c.self.head
+	}
 	c.mu.Unlock()
 	b, _ := json.Marshal(m)
 	if len(b) > limit {
@@ -124,7 +127,9 @@ func (d *delegate) LocalState(join bool) []byte {
 	c := d.c
 	c.mu.Lock()
 	s := wireState{Version: 1, Owners: make([]wireOwner, 0, len(c.owners)+1)}
-	s.Owners = append(s.Owners, c.self.wire(c.id))
+	if c.announced {
+		s.Owners = append(s.Owners, c.self.wire(c.id))
+	}
 	for name, o := range c.owners {
 		if o.epoch != 0 {
 			s.Owners = append(s.Owners, o.wire(name))
@@ -222,11 +227,14 @@ func (d *delegate) NotifyMerge(peers []*memberlist.Node) error {
 // one that booted later, by the epochs in their metadata (both refuse the join; only the newcomer stops).
 func (c *Cluster) newcomer(other *memberlist.Node) bool {
 	var m meta
-	if json.Unmarshal(other.Meta, &m) != nil || m.Epoch == 0 {
-		return true // not a Joyride node of this version: this one gives way
-	}
+	_ = json.Unmarshal(other.Meta, &m)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if m.Epoch == 0 {
+		// The other has not announced its epoch: it started a moment ago (or is no Joyride node). This node gives
+		// way only if it has not announced either.
+		return !c.announced
+	}
 	return c.epoch > m.Epoch
 }
 

@@ -25,6 +25,10 @@
 //   - a notice when it does not fit (a container with 200 names): nodes pull the owner's full state over TCP.
 //   - the full state in memberlist's push/pull: at every join and every push_pull_interval, and on demand.
 //
+// A node announces a new epoch (in its metadata, by a notice, and in push/pull) only once its own sources have
+// settled after Start (settle): until then its peers keep what they had of its previous boot, rather than
+// replacing it with the few sources its producers have loaded so far.
+//
 // Each node's memberlist metadata carries its epoch and head. memberlist disseminates metadata reliably, so a
 // node whose copy of an owner stays behind the owner's metadata for two gossip intervals pulls the owner's state
 // (catchUp): no change is missed for long, in clusters of any size.
