@@ -320,3 +320,26 @@ func TestStaleAddAfterDelete(t *testing.T) {
 	tc.converge(nil, time.Second)
 	require.Contains(t, b.syncEvents(), "cluster_state_changed")
 }
+
+// A node restarted before it is found dead, whose producers load a moment after its start: its peers answer its
+// records the whole time. (Announcing the new epoch at once would replace them with the empty state it starts
+// with, until its producers' load followed.)
+func TestRestartWithoutGap(t *testing.T) {
+	tc := newTestCluster(t)
+	a, _, c := tc.three()
+	c.set("docker:1", "c.lab.test=10.0.0.3")
+	tc.converge([]string{"c.lab.test=10.0.0.3"}, 3*time.Second)
+	c.kill()
+	require.NoError(t, c.start())
+	missing := 0
+	for start := time.Now(); time.Since(start) < 2*time.Second; time.Sleep(5 * time.Millisecond) {
+		if len(a.lookup("c.lab.test")) == 0 {
+			missing++
+		}
+		if time.Since(start) > 100*time.Millisecond && len(c.answers()) == 0 {
+			c.set("docker:1", "c.lab.test=10.0.0.3") // the producers' first load
+		}
+	}
+	require.Zero(t, missing, "a answered c.lab.test with nothing during c's restart")
+	tc.converge([]string{"c.lab.test=10.0.0.3"}, 3*time.Second)
+}
