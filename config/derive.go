@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -25,6 +26,9 @@ type derived struct {
 //     on the host the containers' records point at, which inside a bridge network auto-detection gets wrong.
 //     Either of traefikfile's own keys keeps docker's out entirely, so a configured host_ip never gains docker's
 //     AAAA. docker's section is read even with the docker module off.
+//   - cluster.advertise_address, when empty and the gossip binds every address, is docker's host_ip (HOSTIP): peers
+//     reach the node where its containers' records point; left to itself memberlist would pick any private address
+//     of the host, a Docker bridge's among them.
 //   - dns.addresses, when empty, are docker's host_ip and host_ip6 (HOSTIP, HOSTIP6): the zones' nameserver name
 //     (ns.<zone>) answers with the address this node is reached at, the one its containers' records point at.
 func derive(user Config) (Config, []derived) {
@@ -54,6 +58,10 @@ func derive(user Config) (Config, []derived) {
 			out = append(out, derived{Key: "traefikfile.host_ip6", From: "docker.host_ip6"})
 		}
 	}
+	if cfg.Cluster.AdvertiseAddress == "" && cfg.Docker.HostIP != "" && unspecified(cfg.Cluster.BindAddress) {
+		cfg.Cluster.AdvertiseAddress = cfg.Docker.HostIP
+		out = append(out, derived{Key: "cluster.advertise_address", From: "docker.host_ip"})
+	}
 	if len(cfg.DNS.Addresses) == 0 {
 		var from []string
 		for _, a := range []struct{ key, ip string }{{"docker.host_ip", cfg.Docker.HostIP}, {"docker.host_ip6", cfg.Docker.HostIP6}} {
@@ -67,4 +75,10 @@ func derive(user Config) (Config, []derived) {
 		}
 	}
 	return cfg, out
+}
+
+// unspecified reports whether ip is an unspecified address (0.0.0.0, ::), which binds every interface.
+func unspecified(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	return err == nil && a.IsUnspecified()
 }

@@ -45,30 +45,33 @@ func TestDerive(t *testing.T) {
 		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, cluster: []string{"a.test"}, ip: "192.0.2.1", ip6: "2001:db8::1",
 			addresses: []string{"192.0.2.1", "2001:db8::1"},
 			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}, {"traefikfile.host_ip6", "docker.host_ip6"},
-				{"dns.addresses", "docker.host_ip, docker.host_ip6"}}},
+				{"cluster.advertise_address", "docker.host_ip"}, {"dns.addresses", "docker.host_ip, docker.host_ip6"}}},
 		{name: "docker's IPv4 alone", edit: func(c *Config) {
 			allowOnly(c, "a.test")
 			c.Docker.HostIP = "192.0.2.1"
 		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, cluster: []string{"a.test"}, ip: "192.0.2.1", addresses: []string{"192.0.2.1"},
-			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}, {"dns.addresses", "docker.host_ip"}}},
+			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}, {"cluster.advertise_address", "docker.host_ip"},
+				{"dns.addresses", "docker.host_ip"}}},
 		{name: "dns.addresses set are kept", edit: func(c *Config) {
 			allowOnly(c, "a.test")
 			c.Docker.HostIP = "192.0.2.1"
 			c.DNS.Addresses = []string{"192.0.2.53"}
 		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, cluster: []string{"a.test"}, ip: "192.0.2.1", addresses: []string{"192.0.2.53"},
-			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}}},
+			derived: []derived{{"traefikfile.host_ip", "docker.host_ip"}, {"cluster.advertise_address", "docker.host_ip"}}},
 		{name: "traefikfile's host_ip keeps docker's pair out", edit: func(c *Config) {
 			allowOnly(c, "a.test")
 			c.Docker.HostIP, c.Docker.HostIP6 = "192.0.2.1", "2001:db8::1"
 			c.Traefikfile.HostIP = "192.0.2.2"
 		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, cluster: []string{"a.test"}, ip: "192.0.2.2",
-			addresses: []string{"192.0.2.1", "2001:db8::1"}, derived: []derived{{"dns.addresses", "docker.host_ip, docker.host_ip6"}}},
+			addresses: []string{"192.0.2.1", "2001:db8::1"}, derived: []derived{{"cluster.advertise_address", "docker.host_ip"},
+				{"dns.addresses", "docker.host_ip, docker.host_ip6"}}},
 		{name: "traefikfile's host_ip6 keeps docker's pair out", edit: func(c *Config) {
 			allowOnly(c, "a.test")
 			c.Docker.HostIP, c.Docker.HostIP6 = "192.0.2.1", "2001:db8::1"
 			c.Traefikfile.HostIP6 = "2001:db8::2"
 		}, docker: []string{"a.test"}, traefik: []string{"a.test"}, cluster: []string{"a.test"}, ip6: "2001:db8::2",
-			addresses: []string{"192.0.2.1", "2001:db8::1"}, derived: []derived{{"dns.addresses", "docker.host_ip, docker.host_ip6"}}},
+			addresses: []string{"192.0.2.1", "2001:db8::1"}, derived: []derived{{"cluster.advertise_address", "docker.host_ip"},
+				{"dns.addresses", "docker.host_ip, docker.host_ip6"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,5 +112,24 @@ func TestDerivedProvenance(t *testing.T) {
 	} {
 		_, from := value(t, r, key)
 		assert.Equal(t, want, from, key)
+	}
+}
+
+func TestDeriveAdvertiseAddress(t *testing.T) {
+	tests := []struct {
+		name, bind, advertise, hostIP, want string
+	}{
+		{"HOSTIP when binding every address", "0.0.0.0", "", "192.0.2.1", "192.0.2.1"},
+		{"nothing without HOSTIP", "0.0.0.0", "", "", ""},
+		{"a set address is kept", "0.0.0.0", "192.0.2.9", "192.0.2.1", "192.0.2.9"},
+		{"a bound address advertises itself", "192.0.2.7", "", "192.0.2.1", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			user := Default()
+			user.Cluster.BindAddress, user.Cluster.AdvertiseAddress, user.Docker.HostIP = tt.bind, tt.advertise, tt.hostIP
+			got, _ := derive(user)
+			assert.Equal(t, tt.want, got.Cluster.AdvertiseAddress)
+		})
 	}
 }

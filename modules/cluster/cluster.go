@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/netip"
 	"os"
 	"slices"
 	"strconv"
@@ -21,6 +22,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/hostaddr"
 	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
@@ -355,7 +357,7 @@ func (c *Cluster) createMemberlist(id string) (*memberlist.Memberlist, error) {
 	mc := memberlist.DefaultLANConfig()
 	mc.Name = id
 	mc.BindAddr, mc.BindPort = c.cfg.BindAddress, c.cfg.Port
-	mc.AdvertiseAddr, mc.AdvertisePort = c.cfg.AdvertiseAddress, c.cfg.Port
+	mc.AdvertiseAddr, mc.AdvertisePort = c.advertise(), c.cfg.Port
 	mc.GossipInterval = c.cfg.GossipInterval
 	mc.ProbeInterval = c.cfg.ProbeInterval
 	mc.ProbeTimeout = c.cfg.ProbeTimeout
@@ -395,6 +397,22 @@ func (c *Cluster) createMemberlist(id string) (*memberlist.Memberlist, error) {
 		return nil, fmt.Errorf("cluster: gossip on %s: %w", net.JoinHostPort(c.cfg.BindAddress, strconv.Itoa(c.cfg.Port)), err)
 	}
 	return ml, nil
+}
+
+// advertise is the address peers are told to reach this node at: the configured one, else the bound one, else
+// (binding every address) the source address of the default route, rather than the first private address
+// memberlist would pick, which on a Docker host may be a bridge's.
+func (c *Cluster) advertise() string {
+	if c.cfg.AdvertiseAddress != "" {
+		return c.cfg.AdvertiseAddress
+	}
+	if ip, err := netip.ParseAddr(c.cfg.BindAddress); err == nil && !ip.IsUnspecified() {
+		return ""
+	}
+	if ip, err := hostaddr.Detect(); err == nil {
+		return ip.String()
+	}
+	return ""
 }
 
 // ID is this node's ID ("" before Start).
