@@ -54,6 +54,7 @@ type Cluster struct {
 
 	mu        sync.Mutex
 	id        string
+	addr      string // this node's gossip address
 	epoch     uint64
 	self      *ownerState
 	owners    map[string]*ownerState
@@ -76,6 +77,7 @@ type Cluster struct {
 	inflight   map[string]bool // addresses being joined
 	joins      sync.WaitGroup  // the joins in the background
 	lastAlive  int             // other members alive when last counted, for cluster_state_changed
+	updating   atomic.Bool     // a metadata update is under way
 	stats      Stats
 	// running is the memberlist from Start to Stop, for the methods other goroutines call (Status, ForceSync).
 	running atomic.Pointer[memberlist.Memberlist]
@@ -212,6 +214,9 @@ func (c *Cluster) Start(ctx context.Context) error {
 		return err
 	}
 	c.ml = ml
+	c.mu.Lock()
+	c.addr = ml.LocalNode().Address()
+	c.mu.Unlock()
 	c.queue = &memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: 3}
 	if len(c.keys) == 0 {
 		c.log.Warn("cluster traffic is neither encrypted nor authenticated: anyone who can reach the gossip port " +
@@ -422,12 +427,12 @@ func (c *Cluster) ID() string {
 	return c.id
 }
 
-// address is the host:port peers reach this node's gossip at.
+// address is the host:port peers reach this node's gossip at, read once at Start: memberlist's LocalNode is its
+// own node state, which it changes under its lock while a reader has none.
 func (c *Cluster) address() string {
-	if c.ml == nil {
-		return ""
-	}
-	return c.ml.LocalNode().Address()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.addr
 }
 
 func (c *Cluster) shared(source string) bool {
@@ -452,10 +457,26 @@ func (c *Cluster) handle(ctx context.Context, e events.Event) error {
 		c.poke()
 	case *events.SyncEvent:
 		if ev.Source != moduleName {
-			return c.ForceSync(ctx)
+			// In the background: this subscription also carries the local changes, which must not wait on dials.
+			c.joinInBackground(c.aliveAddrs(), nil)
 		}
 	}
 	return nil
+}
+
+// aliveAddrs are the gossip addresses of the other members alive, as memberlist last told (not memberlist's
+// Members: the nodes it returns are its own, which it changes under a lock their reader does not hold).
+func (c *Cluster) aliveAddrs() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var addrs []string
+	for _, m := range c.members {
+		if m.state == memberlist.StateAlive {
+			addrs = append(addrs, m.addr)
+		}
+	}
+	slices.Sort(addrs)
+	return addrs
 }
 
 // poke wakes the loop without waiting.
@@ -495,17 +516,25 @@ func (c *Cluster) run(ctx context.Context) {
 			c.metaDirty = false
 		}
 		c.mu.Unlock()
-		if sendMeta {
+		if sendMeta && !c.updating.Swap(true) {
 			lastMeta = time.Now()
-			// UpdateNode waits until the new metadata is sent to one member (or the timeout, when alone).
-			_ = c.ml.UpdateNode(c.cfg.GossipInterval)
+			// UpdateNode waits until the new metadata is sent to one member (or the timeout, when alone): beside
+			// the loop, one at a time.
+			go func() {
+				defer c.updating.Store(false)
+				_ = c.ml.UpdateNode(c.cfg.GossipInterval)
+			}()
+		} else if sendMeta {
+			c.mu.Lock()
+			c.metaDirty = true // an update is under way: the next one carries this change
+			c.mu.Unlock()
 		}
 		c.reconcile(ctx)
 	}
 }
 
-// rejoinDelay is the next rejoin: RejoinInterval jittered by up to a quarter either way, or a quick retry with
-// growing delay while this node has never had a member (a cluster restarted at once must form again fast).
+// rejoinDelay is the next rejoin: RejoinInterval jittered by up to a quarter either way, or about a second while
+// this node has no member (a cluster restarted at once must form again fast).
 func (c *Cluster) rejoinDelay(joined bool) time.Duration {
 	d := c.cfg.RejoinInterval
 	if !joined {
@@ -916,17 +945,10 @@ func (c *Cluster) alone(err error) {
 
 // ForceSync exchanges the full state with every live member now (the bus's sync_forced).
 func (c *Cluster) ForceSync(ctx context.Context) error {
-	ml := c.running.Load()
-	if ml == nil {
+	if c.running.Load() == nil {
 		return errors.New("cluster: synchronisation is not running")
 	}
-	self := ml.LocalNode().Name
-	var addrs []string
-	for _, n := range ml.Members() {
-		if n.Name != self && n.State == memberlist.StateAlive {
-			addrs = append(addrs, n.Address())
-		}
-	}
+	addrs := c.aliveAddrs()
 	err := c.join(addrs)
 	if len(addrs) > 0 && err != nil {
 		return fmt.Errorf("cluster: sync: %w", err)

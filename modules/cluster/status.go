@@ -37,16 +37,13 @@ type Member struct {
 
 // Status returns the node's view of the cluster, its members sorted by ID.
 func (c *Cluster) Status() Status {
-	// memberlist calls the delegates, which take mu, while it holds its own lock: its address is read first.
 	ml := c.running.Load()
-	address := ""
-	if ml != nil {
-		address = ml.LocalNode().Address()
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := Status{Enabled: c.cfg.Enabled, Running: ml != nil, NodeID: c.id, Address: address, Policy: c.cfg.Policy,
-		Stats: c.stats}
+	s := Status{Enabled: c.cfg.Enabled, Running: ml != nil, NodeID: c.id, Policy: c.cfg.Policy, Stats: c.stats}
+	if ml != nil {
+		s.Address = c.addr
+	}
 	if c.self != nil {
 		s.Records = c.self.records()
 	}
