@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -371,7 +372,7 @@ func (c *Cluster) createMemberlist(id string) (*memberlist.Memberlist, error) {
 	mc.GossipToTheDeadTime = c.cfg.GossipToTheDead
 	// A node restarted on another address takes its name back once the old one is found dead.
 	mc.DeadNodeReclaimTime = c.cfg.ProbeInterval
-	mc.Logger = newMemberlistLogger(c.log.Named("memberlist"))
+	mc.Logger = newMemberlistLogger(c.log.Named("memberlist"), c.suspected)
 	d := &delegate{c}
 	mc.Delegate, mc.Events, mc.Merge, mc.Conflict = d, d, d, d
 	if len(c.keys) > 0 {
@@ -418,6 +419,29 @@ func (c *Cluster) advertise() string {
 		return ip.String()
 	}
 	return ""
+}
+
+// suspected marks a member this node's probe found unresponsive as suspect and publishes node_suspected. Only
+// the node whose probe failed learns it this way (memberlist says nothing of suspicion to the others' users);
+// a later alive message makes the member alive again, its death dead.
+func (c *Cluster) suspected(node string) {
+	c.mu.Lock()
+	m, ok := c.members[node]
+	if !ok || m.state != memberlist.StateAlive {
+		c.mu.Unlock()
+		return
+	}
+	m.state, m.since = memberlist.StateSuspect, time.Now()
+	addr := m.addr
+	c.mu.Unlock()
+	c.publishNode(context.Background(), events.NodeSuspected, node, addr)
+}
+
+// suspicionMax is the longest memberlist suspects a node before declaring it dead (its suspicion timeout with
+// no confirmation), plus a probe: a member still suspect after that was refuted. Callers hold mu.
+func (c *Cluster) suspicionMax() time.Duration {
+	n := float64(len(c.members) + 1)
+	return time.Duration(6*float64(c.cfg.SuspicionMult)*max(1, math.Log10(n))*float64(c.cfg.ProbeInterval)) + c.cfg.ProbeInterval
 }
 
 // ID is this node's ID ("" before Start).
@@ -685,6 +709,9 @@ func (c *Cluster) expire() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for name, m := range c.members {
+		if m.state == memberlist.StateSuspect && now.Sub(m.since) > c.suspicionMax() {
+			m.state = memberlist.StateAlive // refuted: memberlist says nothing of a refutation either
+		}
 		if m.state == memberlist.StateDead && !m.since.IsZero() && now.Sub(m.since) >= c.cfg.FailedGrace {
 			if _, done := c.published[name]; done && len(c.published[name]) > 0 {
 				c.dirty[name] = struct{}{}

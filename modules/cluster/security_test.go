@@ -130,7 +130,7 @@ func TestHostilePeer(t *testing.T) {
 	}})
 	mc := memberlist.DefaultLANConfig()
 	mc.Name, mc.BindAddr, mc.BindPort, mc.Delegate = "evil", "127.0.0."+strconv.Itoa(tc.hosts+5), 0, r
-	mc.Logger = newMemberlistLogger(a.c.log.Named("rogue"))
+	mc.Logger = newMemberlistLogger(a.c.log.Named("rogue"), nil)
 	ml, err := memberlist.Create(mc)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ml.Shutdown() })
