@@ -162,8 +162,8 @@ func (l *loader) setRecords(delta int) {
 
 // reportBadLines logs one warning for a file's bad lines, quoting the first few, and returns that summary. A
 // summary the file already had is not logged again: a log file written into the directory by mistake, whose
-// first bad lines never change, is warned about once however often it grows, so Joyride's own log cannot feed
-// on itself.
+// first bad lines never change, is warned about once however often it grows (even when first read with fewer bad
+// lines than are quoted), so Joyride's own log cannot feed on itself.
 func (l *loader) reportBadLines(path string, old *fileState, bad []*LineError) string {
 	if len(bad) == 0 {
 		return ""
@@ -173,7 +173,9 @@ func (l *loader) reportBadLines(path string, old *fileState, bad []*LineError) s
 		first = append(first, fmt.Sprintf("line %d: %v", le.Line, le.Err))
 	}
 	summary := strings.Join(first, "\n")
-	if old != nil && old.reported == summary {
+	// The same summary, or one that only adds lines after it (a growing file first read with fewer bad lines
+	// than are quoted), is no news.
+	if old != nil && old.reported != "" && (old.reported == summary || strings.HasPrefix(summary, old.reported+"\n")) {
 		return summary
 	}
 	l.log.Warn("skipping bad lines in hosts file", zap.String("file", path), zap.Int("bad_lines", len(bad)),

@@ -141,6 +141,7 @@ func TestBadLinesReportedOnce(t *testing.T) {
 		{name: "a quoted bad line fixed", content: "10.0.0.1 a.lan\n10.0.0.2 b.lan\n" + bad(2, 60), warns: true},
 		{name: "all fixed", content: "10.0.0.1 a.lan\n"},
 		{name: "broken again", content: "10.0.0.1 a.lan\n" + bad(2, 2), warns: true},
+		{name: "grown past the quoted lines", content: "10.0.0.1 a.lan\n" + bad(2, 40)},
 	}
 	warned := 0
 	for _, s := range steps {
