@@ -79,6 +79,7 @@ type Cluster struct {
 	joins      sync.WaitGroup  // the joins in the background
 	lastAlive  int             // other members alive when last counted, for cluster_state_changed
 	updating   atomic.Bool     // a metadata update is under way
+	numNodes   atomic.Int32    // live members, this node included, for the broadcast queue's retransmit count
 	stats      Stats
 	// running is the memberlist from Start to Stop, for the methods other goroutines call (Status, ForceSync).
 	running atomic.Pointer[memberlist.Memberlist]
@@ -209,6 +210,9 @@ func (c *Cluster) Start(ctx context.Context) error {
 	}
 	c.readLocal()
 
+	// The queue exists before memberlist does: memberlist delivers messages (which relays queue) from Create on.
+	c.numNodes.Store(1)
+	c.queue = &memberlist.TransmitLimitedQueue{NumNodes: func() int { return int(c.numNodes.Load()) }, RetransmitMult: 3}
 	ml, err := c.createMemberlist(id)
 	if err != nil {
 		c.sub.Close()
@@ -218,7 +222,6 @@ func (c *Cluster) Start(ctx context.Context) error {
 	c.mu.Lock()
 	c.addr = ml.LocalNode().Address()
 	c.mu.Unlock()
-	c.queue = &memberlist.TransmitLimitedQueue{NumNodes: ml.NumMembers, RetransmitMult: 3}
 	if len(c.keys) == 0 {
 		c.log.Warn("cluster traffic is neither encrypted nor authenticated: anyone who can reach the gossip port " +
 			"can publish names; set cluster.key or cluster.keyring_file")

@@ -319,5 +319,6 @@ func (c *Cluster) aliveLocked() (int, bool) {
 	}
 	changed := n != c.lastAlive
 	c.lastAlive = n
+	c.numNodes.Store(int32(n + 1))
 	return n, changed
 }
