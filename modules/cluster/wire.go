@@ -165,6 +165,9 @@ func checkOwner(w *wireOwner) error {
 	if w.Epoch == 0 {
 		return fmt.Errorf("node %q: epoch 0", w.Node)
 	}
+	if len(w.Sources) == 0 {
+		w.Sources = nil // "s":[] and no "s" are the same state
+	}
 	if len(w.Sources) > maxSourcesPerNode {
 		return fmt.Errorf("node %q: %d sources, more than %d", w.Node, len(w.Sources), maxSourcesPerNode)
 	}
@@ -206,6 +209,9 @@ func checkSource(node string, s *wireSource) error {
 	}
 	if len(s.Records) > maxRecordsPerSrc {
 		return fmt.Errorf("node %q: source %q: %d records, more than %d", node, s.Source, len(s.Records), maxRecordsPerSrc)
+	}
+	if len(s.Records) == 0 {
+		s.Records = nil // "r":[] and no "r" are the same source, held and relayed alike
 	}
 	for i, r := range s.Records {
 		rec, err := dnsstore.NewRecord(r.Name, r.Type, r.Value, r.TTL)
