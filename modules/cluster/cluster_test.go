@@ -24,15 +24,22 @@ func TestJoinWithRecordsAlreadyPresent(t *testing.T) {
 }
 
 func TestAddAndRemoveSeenByAll(t *testing.T) {
-	tc := newTestCluster(t)
-	nodes := []*testNode{tc.add("a"), tc.add("b"), tc.add("c"), tc.add("d"), tc.add("e")}
-	tc.members(5, 5*time.Second)
-	nodes[2].set("docker:c1", "web.lab.test=10.0.0.3")
-	tc.converge([]string{"web.lab.test=10.0.0.3"}, 3*time.Second)
-	nodes[2].set("docker:c1", "web.lab.test=10.0.0.4")
-	tc.converge([]string{"web.lab.test=10.0.0.4"}, 3*time.Second)
-	nodes[2].set("docker:c1")
-	tc.converge(nil, 3*time.Second)
+	for _, size := range []int{5, 9} {
+		t.Run(fmt.Sprintf("nodes=%d", size), func(t *testing.T) {
+			tc := newTestCluster(t)
+			for i := range size {
+				tc.add(fmt.Sprintf("n%d", i))
+			}
+			tc.members(size, 10*time.Second)
+			src := tc.nodes[2]
+			src.set("docker:c1", "web.lab.test=10.0.0.3")
+			tc.converge([]string{"web.lab.test=10.0.0.3"}, 3*time.Second)
+			src.set("docker:c1", "web.lab.test=10.0.0.4")
+			tc.converge([]string{"web.lab.test=10.0.0.4"}, 3*time.Second)
+			src.set("docker:c1")
+			tc.converge(nil, 3*time.Second)
+		})
+	}
 }
 
 // The same name from two nodes: removing one node's record keeps the other's (records are removed by owner and
