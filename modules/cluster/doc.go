@@ -63,9 +63,10 @@
 // # Lifecycle
 //
 // NewCluster wires and does no I/O. Start resolves the node ID (cluster.node_id, else the ID kept in data_dir,
-// else the host name), binds the gossip port (UDP and TCP), joins the seeds, and starts one loop goroutine; the
-// memberlist delegates (delegate.go) only update the state under a mutex and wake the loop, which reads local
-// sources from the store (the records handler announces each replaced source with a source_replaced DNSEvent),
-// publishes peers' records, pulls, expires and rejoins. Stop leaves gracefully, stops the loop and withdraws the
-// peers' records. Status and ForceSync are for the HTTP API.
+// else the host name), binds the gossip port (UDP and TCP), joins the seeds, and starts one loop goroutine
+// (loop.go); the memberlist delegates (delegate.go) only update the state under a mutex and wake the loop. The
+// loop reads local sources from the store (the records handler announces each replaced source with a
+// source_replaced DNSEvent), puts peers' records in the store through the bus (publish.go), pulls, expires and
+// rejoins; joins and metadata updates, which may wait on the network, run beside it. Stop leaves gracefully,
+// stops the loop and withdraws the peers' records. Status and ForceSync are for the HTTP API.
 package cluster
