@@ -88,14 +88,15 @@ func TestDeletionDuringPartitionNotResurrected(t *testing.T) {
 
 func TestGracefulLeaveWithdrawsAtOnce(t *testing.T) {
 	tc := newTestCluster(t)
-	a, b := tc.add("a"), tc.add("b")
-	tc.add("c")
+	// With a failure grace of a minute, only the leave itself can withdraw b's records within the test.
+	grace := func(c *Config) { c.FailedGrace = time.Minute }
+	a, b := tc.add("a", grace), tc.add("b", grace)
+	tc.add("c", grace)
 	tc.members(3, 5*time.Second)
 	b.set("docker:1", "b.lab.test=10.0.0.2")
 	a.set("docker:1", "a.lab.test=10.0.0.1")
 	tc.converge([]string{"a.lab.test=10.0.0.1", "b.lab.test=10.0.0.2"}, 3*time.Second)
 	b.stop()
-	// Well before failure detection could have found it dead.
 	tc.converge([]string{"a.lab.test=10.0.0.1"}, time.Second)
 }
 
