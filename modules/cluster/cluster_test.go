@@ -370,3 +370,27 @@ func TestSuspectedEvent(t *testing.T) {
 		}
 	}
 }
+
+// A copy left behind a node that is suspected at that moment is still brought up to date by a pull, without
+// waiting for push/pull (switched off here): suspicion, which a loaded machine's slow probes cause, once dropped
+// the pending pull for good.
+func TestBehindSuspectedNodeIsPulled(t *testing.T) {
+	tc := newTestCluster(t)
+	noPushPull := func(c *Config) { c.PushPullInterval = 0 }
+	a, b := tc.add("a", noPushPull), tc.add("b", noPushPull)
+	tc.members(2, 5*time.Second)
+	b.set("docker:1", "b.lab.test=10.0.0.2")
+	tc.converge([]string{"b.lab.test=10.0.0.2"}, 3*time.Second)
+	a.c.suspected("b")
+	a.c.mu.Lock()
+	copyOfB := a.c.owners["b"]
+	delete(copyOfB.sources, "docker:1") // as if the delta had never arrived
+	copyOfB.head = 0
+	a.c.behind["b"] = time.Now().Add(-time.Hour)
+	a.c.mu.Unlock()
+	require.True(t, waitFor(5*time.Second, func() bool {
+		a.c.mu.Lock()
+		defer a.c.mu.Unlock()
+		return a.c.owners["b"].head >= 1
+	}), "a's copy of the suspected b was never pulled")
+}

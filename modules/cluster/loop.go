@@ -34,14 +34,14 @@ func (c *Cluster) handle(ctx context.Context, e events.Event) error {
 	return nil
 }
 
-// aliveAddrs are the gossip addresses of the other members alive, as memberlist last told (not memberlist's
+// aliveAddrs are the gossip addresses of the other members alive or suspected, as memberlist last told (not memberlist's
 // Members: the nodes it returns are its own, which it changes under a lock their reader does not hold).
 func (c *Cluster) aliveAddrs() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var addrs []string
 	for _, m := range c.members {
-		if m.state == memberlist.StateAlive {
+		if m.state == memberlist.StateAlive || m.state == memberlist.StateSuspect {
 			addrs = append(addrs, m.addr)
 		}
 	}
@@ -218,7 +218,9 @@ func (c *Cluster) catchUp() {
 	var owners []string
 	for o, since := range c.behind {
 		m, ok := c.members[o]
-		if !ok || m.state != memberlist.StateAlive {
+		if !ok || (m.state != memberlist.StateAlive && m.state != memberlist.StateSuspect) {
+			// A suspected node is still pulled from: dropping it here would leave the copy behind, with nothing
+			// to bring it up to date, until the next push/pull.
 			delete(c.behind, o)
 			continue
 		}
