@@ -15,6 +15,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/events"
 )
 
 // The benchmarks run in-process clusters on 127.0.0.x at LAN timings: memberlist's gossip, probe, suspicion,
@@ -101,7 +102,7 @@ func answersAll(pairs []string) func(*testNode) bool {
 // holds reports whether n's store has count records of the source peer shares as source.
 func holds(peer, source string, count int) func(*testNode) bool {
 	return func(n *testNode) bool {
-		set := n.store.Snapshot().SourceRecords(PeerPrefix + peer + "/" + source)
+		set := n.store.Snapshot().SourceRecords(events.PeerSource(peer, source))
 		return len(set) == count
 	}
 }
@@ -257,7 +258,7 @@ func BenchmarkPeerRecordsHeap(b *testing.B) {
 			}
 			recs = append(recs, r.WithSetAt(setAt))
 		}
-		s.ReplaceOwnedFrom(PeerPrefix+"holder/"+source, dnsstore.Origin{Node: "holder"}, recs)
+		s.ReplaceOwnedFrom(events.PeerSource("holder", source), dnsstore.Origin{Node: "holder"}, recs)
 		store += liveHeap() - before
 		runtime.KeepAlive(s)
 	}

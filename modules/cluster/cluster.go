@@ -25,9 +25,6 @@ import (
 	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
-// PeerPrefix starts the store source of every peer record: "node:<node id>/<the peer's own source>".
-const PeerPrefix = "node:"
-
 // moduleName is the cluster's name on the bus and in errors.
 const moduleName = "cluster"
 
@@ -111,6 +108,12 @@ type member struct {
 	lastAlive time.Time
 }
 
+// up reports whether memberlist has the member alive or suspected: a member whose records are answered and
+// that is joined, pulled from and counted as live.
+func (m *member) up() bool {
+	return m.state == memberlist.StateAlive || m.state == memberlist.StateSuspect
+}
+
 // Stats are counters of the node's synchronisation since start.
 type Stats struct {
 	NodesDiscovered int       `json:"nodes_discovered"`
@@ -149,7 +152,7 @@ func NewCluster(cfg Config, log *zap.Logger, bus *events.Bus, store *dnsstore.St
 	c := &Cluster{cfg: cfg, log: log.Named(moduleName), bus: bus, store: store, domains: domains, keys: keys,
 		policy: policy}
 	for _, k := range cfg.Share {
-		c.share = append(c.share, sourceKinds[k])
+		c.share = append(c.share, k+":")
 	}
 	return c, nil
 }

@@ -202,7 +202,7 @@ func (d *delegate) NotifyMerge(peers []*memberlist.Node) error {
 		c.mu.Lock()
 		if p.Name == c.id && addr != own {
 			other = addr
-		} else if m, ok := c.members[p.Name]; ok && m.addr != addr && (m.state == memberlist.StateAlive || m.state == memberlist.StateSuspect) {
+		} else if m, ok := c.members[p.Name]; ok && m.addr != addr && m.up() {
 			other = m.addr
 		}
 		c.mu.Unlock()
@@ -313,7 +313,7 @@ func (c *Cluster) memberState(n *memberlist.Node, state memberlist.NodeStateType
 func (c *Cluster) aliveLocked() (int, bool) {
 	n := 0
 	for _, m := range c.members {
-		if m.state == memberlist.StateAlive || m.state == memberlist.StateSuspect {
+		if m.up() {
 			n++
 		}
 	}

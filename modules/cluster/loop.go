@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -41,7 +42,7 @@ func (c *Cluster) aliveAddrs() []string {
 	defer c.mu.Unlock()
 	var addrs []string
 	for _, m := range c.members {
-		if m.state == memberlist.StateAlive || m.state == memberlist.StateSuspect {
+		if m.up() {
 			addrs = append(addrs, m.addr)
 		}
 	}
@@ -218,7 +219,7 @@ func (c *Cluster) catchUp() {
 	var owners []string
 	for o, since := range c.behind {
 		m, ok := c.members[o]
-		if !ok || (m.state != memberlist.StateAlive && m.state != memberlist.StateSuspect) {
+		if !ok || !m.up() {
 			// A suspected node is still pulled from: dropping it here would leave the copy behind, with nothing
 			// to bring it up to date, until the next push/pull.
 			delete(c.behind, o)
@@ -304,30 +305,23 @@ func (c *Cluster) join(addrs []string) error {
 // reconnect loop does, so that a partition longer than memberlist's gossip to the dead heals by itself. It
 // reports whether this node has another member.
 func (c *Cluster) rejoin() bool {
+	alive := c.aliveAddrs()
 	c.mu.Lock()
-	alive := map[string]struct{}{}
-	for _, m := range c.members {
-		if m.state == memberlist.StateAlive || m.state == memberlist.StateSuspect {
-			alive[m.addr] = struct{}{}
-		}
-	}
-	var targets []string
+	targets := map[string]bool{}
 	for a := range c.seeds {
-		if _, ok := alive[a]; !ok {
-			targets = append(targets, a)
-		}
+		targets[a] = true
 	}
 	for _, m := range c.members {
-		if (m.state == memberlist.StateDead || m.state == memberlist.StateLeft) && !m.lastAlive.IsZero() {
-			if _, ok := alive[m.addr]; !ok && !slices.Contains(targets, m.addr) {
-				targets = append(targets, m.addr)
-			}
+		if !m.up() && !m.lastAlive.IsZero() {
+			targets[m.addr] = true
 		}
+	}
+	c.mu.Unlock()
+	for _, a := range alive {
+		delete(targets, a)
 	}
 	hasMembers := len(alive) > 0
-	c.mu.Unlock()
-	slices.Sort(targets)
-	c.joinInBackground(targets, func(err error) {
+	c.joinInBackground(slices.Sorted(maps.Keys(targets)), func(err error) {
 		if err == nil || hasMembers {
 			return
 		}
@@ -375,15 +369,9 @@ func (c *Cluster) joinInBackground(addrs []string, then func(error)) {
 // alone says, at most once a minute, why a node that has no member could not join any: a seed that is down, a
 // wrong key (memberlist logs that at debug level only, on this side).
 func (c *Cluster) alone(err error) {
-	c.mu.Lock()
-	last, seen := c.reported["alone"]
-	now := time.Now()
-	if seen && now.Sub(last) < time.Minute {
-		c.mu.Unlock()
+	if !c.due("alone") {
 		return
 	}
-	c.reported["alone"] = now
-	c.mu.Unlock()
 	c.log.Warn("this node has no member: no seed, discovered peer or former member could be joined", zap.Error(err))
 }
 

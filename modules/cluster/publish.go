@@ -18,16 +18,7 @@ import (
 // failed_grace. A node that left, or that this node never saw as a member, is not. Callers hold mu.
 func (c *Cluster) live(owner string) bool {
 	m, ok := c.members[owner]
-	if !ok {
-		return false
-	}
-	switch m.state {
-	case memberlist.StateAlive, memberlist.StateSuspect:
-		return true
-	case memberlist.StateDead:
-		return time.Since(m.since) < c.cfg.FailedGrace
-	}
-	return false
+	return ok && (m.up() || (m.state == memberlist.StateDead && time.Since(m.since) < c.cfg.FailedGrace))
 }
 
 // reconcile makes the store hold, for every owner marked dirty, what its copy says when it is live and nothing
@@ -49,7 +40,7 @@ func (c *Cluster) reconcile(ctx context.Context) {
 		if o != nil && c.live(owner) {
 			for s, e := range o.sources {
 				if !e.deleted {
-					want[PeerPrefix+owner+"/"+s] = e
+					want[events.PeerSource(owner, s)] = e
 				}
 			}
 		}
@@ -71,7 +62,7 @@ func (c *Cluster) reconcile(ctx context.Context) {
 		recs, outside := c.allowed(p.recs)
 		if len(outside) > 0 {
 			c.report(ctx, "outside:"+p.source, fmt.Sprintf("node %q: source %q: %d name(s) outside cluster.allowed_domains "+
-				"dropped: %s", p.owner, strings.TrimPrefix(p.source, PeerPrefix+p.owner+"/"), len(outside),
+				"dropped: %s", p.owner, strings.TrimPrefix(p.source, events.PeerSource(p.owner, "")), len(outside),
 				strings.Join(outside[:min(5, len(outside))], ", ")))
 		}
 		err := c.bus.Publish(ctx, &events.SyncEvent{
@@ -126,17 +117,10 @@ func (c *Cluster) allowed(recs []wireRecord) ([]events.Record, []string) {
 func (c *Cluster) report(ctx context.Context, key, msg string) {
 	c.mu.Lock()
 	c.stats.Rejected++
-	last, seen := c.reported[key]
-	now := time.Now()
-	if seen && now.Sub(last) < time.Minute {
-		c.mu.Unlock()
+	c.mu.Unlock()
+	if !c.due(key) {
 		return
 	}
-	if len(c.reported) > 1000 {
-		clear(c.reported)
-	}
-	c.reported[key] = now
-	c.mu.Unlock()
 	err := c.bus.Publish(ctx, &events.ErrorEvent{
 		Metadata: events.Metadata{Source: moduleName}, Kind: events.ErrorInput, Module: moduleName, Message: msg,
 	})
@@ -151,4 +135,20 @@ func (c *Cluster) publishNode(ctx context.Context, kind events.ClusterKind, node
 	}); err != nil && !errors.Is(err, events.ErrClosed) {
 		c.log.Warn("publishing a node event", zap.String("kind", string(kind)), zap.Error(err))
 	}
+}
+
+// due reports whether what key names may be said now: once a minute per key. The keys are kept in a bounded map
+// (a hostile peer could invent many causes), cleared when it is full.
+func (c *Cluster) due(key string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if last, seen := c.reported[key]; seen && now.Sub(last) < time.Minute {
+		return false
+	}
+	if len(c.reported) > 1000 {
+		clear(c.reported)
+	}
+	c.reported[key] = now
+	return true
 }

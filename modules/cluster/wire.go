@@ -32,14 +32,9 @@ const (
 	maxSourceName     = 4096
 )
 
-// sourceKinds are the kinds a node may share, by the prefix of their store sources. A peer's source must be one
-// of them; it is filed in the receiver's store under "node:<owner>/", so a peer can never write a local source.
-var sourceKinds = map[string]string{
-	"docker":  "docker:",
-	"traefik": "traefik:",
-	"hosts":   "hosts:",
-	"static":  "static:",
-}
+// sourceKinds are the kinds a node may share; a kind's store sources are "<kind>:…". A peer's source must be of
+// one of them; it is filed in the receiver's store under "node:<owner>/", so a peer can never write a local source.
+var sourceKinds = map[string]bool{"docker": true, "traefik": true, "hosts": true, "static": true}
 
 // wireRecord is one record as its owner stored it, with the owner's set-at time (Unix milliseconds) for the
 // newest policy.
@@ -226,8 +221,7 @@ func checkSource(node string, s *wireSource) error {
 // shareable reports whether source is in the namespace of a kind nodes share.
 func shareable(source string) bool {
 	kind, rest, ok := strings.Cut(source, ":")
-	prefix, known := sourceKinds[kind]
-	return ok && known && rest != "" && strings.HasPrefix(source, prefix)
+	return ok && sourceKinds[kind] && rest != ""
 }
 
 func fromStore(r dnsstore.Record, setAt int64) wireRecord {

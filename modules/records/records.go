@@ -20,9 +20,6 @@ import (
 // StaticSource owns the records of the configuration file.
 const StaticSource = "static:config"
 
-// peerPrefix starts the sources of records synced from a cluster peer: "node:<peer>/<the peer's source>".
-const peerPrefix = "node:"
-
 // Static is a record written in the configuration file (top-level `records:`).
 type Static struct {
 	Name  string `koanf:"name" json:"name" yaml:"name" validate:"required"`
@@ -166,16 +163,16 @@ func (h *Handler) Handle(ctx context.Context, e events.Event) error {
 // containers), or pass its records off as a peer's to win under a policy.
 func snapshotOrigin(e events.Event, snap *events.RecordSnapshot) (dnsstore.Origin, error) {
 	_, sync := e.(*events.SyncEvent)
-	peer := strings.HasPrefix(snap.Source, peerPrefix)
+	peer := strings.HasPrefix(snap.Source, events.PeerPrefix)
 	switch {
 	case !sync && !peer:
 		return dnsstore.Origin{}, nil
 	case !sync:
 		return dnsstore.Origin{}, fmt.Errorf("%s: snapshot from %q rejected: only cluster sync events may carry %q sources",
-			snap.Source, e.Meta().Source, peerPrefix)
-	case snap.Node == "" || !strings.HasPrefix(snap.Source, peerPrefix+snap.Node+"/"):
+			snap.Source, e.Meta().Source, events.PeerPrefix)
+	case snap.Node == "" || !strings.HasPrefix(snap.Source, events.PeerSource(snap.Node, "")):
 		return dnsstore.Origin{}, fmt.Errorf("%s: sync snapshot from %q (node %q) rejected: its source must be %q",
-			snap.Source, e.Meta().Source, snap.Node, peerPrefix+cmp.Or(snap.Node, "<node>")+"/…")
+			snap.Source, e.Meta().Source, snap.Node, events.PeerSource(cmp.Or(snap.Node, "<node>"), "…"))
 	}
 	return dnsstore.Origin{Node: snap.Node, Priority: snap.Priority}, nil
 }

@@ -67,6 +67,14 @@ type RecordSnapshot struct {
 	Priority int    `json:"priority,omitempty"`
 }
 
+// PeerPrefix starts the source of every record synced from a cluster peer: PeerSource(node, source).
+const PeerPrefix = "node:"
+
+// PeerSource is the store source under which a peer's own source is kept, "node:<node>/<source>"; with an empty
+// source it is the prefix of all of that node's. The cluster module names peers' snapshots with it and the
+// records handler checks them against it, so the two cannot disagree on the rule.
+func PeerSource(node, source string) string { return PeerPrefix + node + "/" + source }
+
 // Snapshotter is implemented by events that may carry a record snapshot (containers, files, sync, and an
 // embedding application's own).
 type Snapshotter interface {
