@@ -516,6 +516,9 @@ records:
 			`config: cluster.join[1] = "nohost" (env JOYRIDE_CLUSTER_JOIN): must be host:port, such as 1.1.1.1:53, [2606:4700::1111]:53 or dns.lan:53`,
 			`config: cluster.share[1] = "files" (env JOYRIDE_CLUSTER_SHARE): must be one of docker, traefik, hosts, static`,
 		}},
+		{"node id with a slash", Options{Env: []string{"NODE_ID=rack1/dns"}}, []string{
+			`config: cluster.node_id = "rack1/dns" (env NODE_ID): must not contain "/"`,
+		}},
 		{"cluster key and keyring", Options{Env: []string{"JOYRIDE_CLUSTER_KEY=" + key32, "JOYRIDE_CLUSTER_KEYRING_FILE=/etc/joyride/keyring"}}, []string{
 			"config: cluster.key = ****** (env JOYRIDE_CLUSTER_KEY): must not be set with cluster.keyring_file: use one or the other",
 		}},

@@ -12,7 +12,8 @@ type Config struct {
 	Enabled bool `koanf:"enabled"`
 	// NodeID names this node in the cluster (NODE_ID). Empty means a stable default: the ID kept in DataDir when
 	// that is set (created once from the host's name), else the host's name. Never one that changes per process.
-	NodeID string `koanf:"node_id" validate:"omitempty,max=128,printascii"`
+	// It may not contain "/": peers' sources are named "node:<node id>/<source>".
+	NodeID string `koanf:"node_id" validate:"omitempty,max=128,printascii,excludes=/"`
 	// BindAddress is the address the gossip listeners (UDP and TCP, the same port) bind to.
 	BindAddress string `koanf:"bind_address" validate:"required,ip"`
 	// AdvertiseAddress is the address peers reach this node at; empty means BindAddress, or the address of the
@@ -52,7 +53,8 @@ type Config struct {
 	// RejoinInterval is how often (jittered) the node joins the seeds, the discovered peers and the peers last
 	// seen alive that are not members now, so that a partition heals by itself.
 	RejoinInterval time.Duration `koanf:"rejoin_interval" validate:"min=100ms"`
-	// TombstoneTTL bounds how long a deletion is remembered once every live member has seen it.
+	// TombstoneTTL is how long a node remembers a deletion after learning it. A copy older than the deletion
+	// that shows up later is still recognised as stale by its version, so this only bounds memory.
 	TombstoneTTL time.Duration `koanf:"tombstone_ttl" validate:"min=1s"`
 
 	// memberlist's timing.

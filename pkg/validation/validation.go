@@ -229,6 +229,10 @@ func message(fe validator.FieldError) string {
 		return "must be base64"
 	case "ttl":
 		return fmt.Sprintf("must be at most %d seconds (RFC 2181 section 8)", ttl.Max)
+	case "printascii":
+		return "must be printable ASCII"
+	case "excludes":
+		return fmt.Sprintf("must not contain %q", p)
 	}
 	return "fails rule " + rule(fe)
 }
