@@ -72,10 +72,11 @@ type Cluster struct {
 	leaving    bool
 	inflight   map[string]bool // addresses being joined
 	joins      sync.WaitGroup  // the joins in the background
-	lastAlive  int             // other members alive when last counted, for cluster_state_changed
 	updating   atomic.Bool     // a metadata update is under way
-	numNodes   atomic.Int32    // live members, this node included, for the broadcast queue's retransmit count
-	stats      Stats
+	// numNodes is the live members, this node included, as last counted: the broadcast queue's retransmit count,
+	// and what cluster_state_changed is published on a change of.
+	numNodes atomic.Int32
+	stats    Stats
 	// running is the memberlist from Start to Stop, for the methods other goroutines call (Status, ForceSync).
 	running atomic.Pointer[memberlist.Memberlist]
 	// conflictErr is set when a join found another live node using this node's ID.
@@ -188,7 +189,6 @@ func (c *Cluster) Start(ctx context.Context) error {
 	c.behind = make(map[string]time.Time)
 	c.seeds = make(map[string]struct{})
 	c.inflight = make(map[string]bool)
-	c.lastAlive = 0
 	c.reported = make(map[string]time.Time)
 	c.stats = Stats{}
 	for _, s := range c.cfg.Join {

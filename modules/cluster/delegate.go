@@ -317,8 +317,5 @@ func (c *Cluster) aliveLocked() (int, bool) {
 			n++
 		}
 	}
-	changed := n != c.lastAlive
-	c.lastAlive = n
-	c.numNodes.Store(int32(n + 1))
-	return n, changed
+	return n, c.numNodes.Swap(int32(n+1)) != int32(n+1)
 }
