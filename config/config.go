@@ -8,6 +8,7 @@ import (
 	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/docker"
 	"github.com/joyride-dns/joyride/modules/hosts"
+	"github.com/joyride-dns/joyride/modules/httpapi"
 	"github.com/joyride-dns/joyride/modules/logging"
 	"github.com/joyride-dns/joyride/modules/records"
 	"github.com/joyride-dns/joyride/modules/traefikfile"
@@ -35,7 +36,7 @@ type Config struct {
 	// static list.
 	RecordEvents int            `koanf:"record_events" validate:"min=0"`
 	Logging      logging.Config `koanf:"logging"`
-	HTTP         HTTP           `koanf:"http"`
+	HTTP         httpapi.Config `koanf:"http"`
 	Cluster      cluster.Config `koanf:"cluster"`
 }
 
@@ -55,16 +56,10 @@ type Service struct {
 	StopTimeout  time.Duration `koanf:"stop_timeout" validate:"min=100ms"`
 }
 
-// HTTP is the dashboard and JSON API listener (joyride-python's FLASK_HOST and FLASK_PORT). Its module comes in a
-// later issue; the keys exist now so that the joyride-python variables are accepted and shown.
-type HTTP struct {
-	Host string `koanf:"host" validate:"required,ip|hostname"`
-	Port int    `koanf:"port" validate:"min=0,max=65535"`
-}
-
 // knownModules are the names `modules` accepts; cmd/joyride has one fx option per name (a test there checks the
 // two agree). events and dnsstore are not listed: every application has them.
-var knownModules = []string{"cluster", "dns", "docker", "hosts", "logging", "records", "system", "traefikfile"}
+var knownModules = []string{"cluster", "dns", "docker", "health", "hosts", "http", "logging", "metrics", "records", "system",
+	"traefikfile"}
 
 // KnownModules returns the module names `modules` accepts, sorted.
 func KnownModules() []string { return slices.Clone(knownModules) }
@@ -93,7 +88,7 @@ func Default() Config {
 		Traefikfile:  traefikfile.DefaultConfig(),
 		RecordEvents: records.DefaultConfig().MaxEvents,
 		Logging:      logging.DefaultConfig(),
-		HTTP:         HTTP{Host: "0.0.0.0", Port: 5000},
+		HTTP:         httpapi.DefaultConfig(),
 		Cluster:      cluster.DefaultConfig(),
 	}
 }

@@ -43,7 +43,7 @@ func TestConvertHook(t *testing.T) {
 		{"empty list is nil", []any{}, reflect.TypeFor[[]string](), nil, ""},
 		{"mapping as list", map[string]any{"a": 1}, reflect.TypeFor[[]string](), nil, "must be a list"},
 		{"scalar as a list of mappings", "a", reflect.TypeFor[[]records.Static](), nil, "must be a list (set it in a configuration file)"},
-		{"scalar as a section", 53, reflect.TypeFor[HTTP](), nil, "must be a mapping"},
+		{"scalar as a section", 53, reflect.TypeFor[Log](), nil, "must be a mapping"},
 		{"scalar as a map", "dns", reflect.TypeFor[map[string]bool](), nil, "must be a mapping"},
 		{"static record without ttl", map[string]any{"name": "a"}, reflect.TypeFor[records.Static](),
 			map[string]any{"name": "a", "ttl": ttl.Default}, ""},

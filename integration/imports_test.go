@@ -27,6 +27,9 @@ var moduleRoles = map[string]string{
 	"modules/system":      "producer",
 	"modules/records":     "handler",
 	"modules/logging":     "handler",
+	"modules/metrics":     "handler",
+	"modules/health":      "handler",
+	"modules/httpapi":     "handler",
 	"modules/dnsserver":   "server",
 	"modules/cluster":     "cluster",
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
@@ -12,13 +13,17 @@ import (
 	"github.com/joyride-dns/joyride/modules/cluster"
 	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/docker"
+	"github.com/joyride-dns/joyride/modules/health"
 	"github.com/joyride-dns/joyride/modules/hosts"
+	"github.com/joyride-dns/joyride/modules/httpapi"
 	"github.com/joyride-dns/joyride/modules/logging"
+	"github.com/joyride-dns/joyride/modules/metrics"
 	"github.com/joyride-dns/joyride/modules/records"
 	"github.com/joyride-dns/joyride/modules/system"
 	"github.com/joyride-dns/joyride/modules/traefikfile"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/status"
 )
 
 // modules has one entry per name config.KnownModules accepts: the module and its section of the configuration.
@@ -27,8 +32,11 @@ var modules = map[string]func(config.Config) fx.Option{
 	"cluster": func(c config.Config) fx.Option { return fx.Options(cluster.Module, fx.Supply(c.Cluster)) },
 	"dns":     func(c config.Config) fx.Option { return fx.Options(dnsserver.Module, fx.Supply(c.DNS)) },
 	"docker":  func(c config.Config) fx.Option { return fx.Options(docker.Module, fx.Supply(c.Docker)) },
+	"health":  func(config.Config) fx.Option { return health.Module },
 	"hosts":   func(c config.Config) fx.Option { return fx.Options(hosts.Module, fx.Supply(c.Hosts)) },
+	"http":    func(c config.Config) fx.Option { return fx.Options(httpapi.Module, fx.Supply(c.HTTP)) },
 	"logging": func(c config.Config) fx.Option { return fx.Options(logging.Module, fx.Supply(c.Logging)) },
+	"metrics": func(config.Config) fx.Option { return metrics.Module },
 	"records": func(c config.Config) fx.Option {
 		r := records.Config{Static: c.Records, MaxEvents: c.RecordEvents}
 		return fx.Options(records.Module, fx.Supply(r))
@@ -47,7 +55,9 @@ var modules = map[string]func(config.Config) fx.Option{
 // configuration, and nothing at all for a disabled one. log is the process logger; modules name their own.
 func Options(cfg config.Config, log *zap.Logger) fx.Option {
 	opts := []fx.Option{
-		fx.Supply(log, cfg.Events),
+		fx.Supply(log, cfg.Events, status.Service{
+			Name: cfg.Service.Name, Environment: cfg.Service.Environment, Version: cfg.Service.Version, Started: time.Now(),
+		}),
 		events.Module,
 		dnsstore.Module,
 		fx.StartTimeout(cfg.Service.StartTimeout),

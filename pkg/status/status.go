@@ -1,0 +1,119 @@
+// Package status is the contract between the modules and the operator's window: the HTTP API, the dashboard,
+// the health handler and the metrics. Modules meet on the bus and import no other module, so what the window
+// reads from a module it reads through this leaf package, in value groups a module adds to:
+//
+//   - a Reporter (Group ReporterGroup) names the module, snapshots its state for /status and the dashboard, and
+//     may explain its records (Explain) or force a synchronisation (Sync);
+//   - a Route (RouteGroup) is an HTTP handler a module serves through the HTTP module (the metrics module's
+//     /metrics);
+//   - a prometheus.Collector (CollectorGroup) is a module's own metrics, read from its counters at scrape time so
+//     that nothing is added to its hot path;
+//   - Health is what the health handler provides: each module's health and the node's readiness.
+//
+// A module that provides a Reporter also reports its health on the bus: a HealthEvent whose Component is the
+// Reporter's Name, Healthy once its first load is done (bound, listed, scanned, joined), Unhealthy while it fails.
+// The node is ready once every Reporter's module has reported Healthy at least once and the application has
+// started.
+//
+// Value groups are only built when something consumes them: without the HTTP, health or metrics module, no
+// Reporter, Route or Collector is constructed.
+package status
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/fx"
+)
+
+// The value groups' tags, exported so that an embedding application can add its own members.
+const (
+	ReporterGroup  = `group:"joyride.status"`
+	RouteGroup     = `group:"joyride.routes"`
+	CollectorGroup = `group:"joyride.collectors"`
+)
+
+// Reporter is one module as the operator's window sees it.
+type Reporter struct {
+	// Name is the module's name, as in the configuration's `modules:` and in its HealthEvents' Component.
+	Name string
+	// Status returns a snapshot of the module's state, encoded as a JSON object in /status and the dashboard.
+	Status func() any
+	// Explain, if set, tells why source holds records at name: the container and its label, the file and line,
+	// the router and its rule. It returns nil for a source that is not the module's.
+	Explain func(source, name string) []Provenance
+	// Sync, if set, starts a full synchronisation with the module's peers (POST /dns/sync).
+	Sync func(ctx context.Context) error
+}
+
+// Provenance is where a record comes from, as precisely as its module knows. Kind is always set; the other
+// fields are those that apply.
+type Provenance struct {
+	Kind        string `json:"kind"` // "container", "hosts", "traefik", "static" or a module's own
+	File        string `json:"file,omitempty"`
+	Line        int    `json:"line,omitempty"`
+	Text        string `json:"text,omitempty"` // the file's line, as written
+	Container   string `json:"container,omitempty"`
+	ContainerID string `json:"container_id,omitempty"`
+	Label       string `json:"label,omitempty"` // "joyride.host.name=app.lab.test"
+	Router      string `json:"router,omitempty"`
+	Rule        string `json:"rule,omitempty"`
+}
+
+// Route is an HTTP handler a module serves on the HTTP module's listener.
+type Route struct {
+	// Pattern is a net/http ServeMux pattern with its method: "GET /metrics".
+	Pattern string
+	Handler http.Handler
+	// Write marks a route that changes state: the HTTP module's token rule applies to it.
+	Write bool
+}
+
+// Health is the node's health as the health handler keeps it.
+type Health interface {
+	// Ready reports whether the application has started and every reporting module has finished its first load.
+	Ready() bool
+	// Components returns every module's health, sorted by name.
+	Components() []Component
+}
+
+// Component states.
+const (
+	Starting  = "starting" // no health reported yet: its first load is not done
+	Healthy   = "healthy"
+	Unhealthy = "unhealthy"
+)
+
+// Component is one module's health.
+type Component struct {
+	Name    string    `json:"name"`
+	State   string    `json:"state"` // Starting, Healthy or Unhealthy
+	Message string    `json:"message,omitempty"`
+	Since   time.Time `json:"since,omitzero"` // when State last changed
+	// Loaded is true once the module has reported Healthy at least once.
+	Loaded bool `json:"loaded"`
+}
+
+// Provide adds what constructor f returns, a Reporter, to ReporterGroup. f takes the module's own types, e.g.
+// func(p *Producer) status.Reporter.
+func Provide(f any) fx.Option { return fx.Provide(fx.Annotate(f, fx.ResultTags(ReporterGroup))) }
+
+// ProvideRoute adds what constructor f returns, a Route, to RouteGroup.
+func ProvideRoute(f any) fx.Option { return fx.Provide(fx.Annotate(f, fx.ResultTags(RouteGroup))) }
+
+// ProvideCollector adds what constructor f returns, a prometheus.Collector, to CollectorGroup.
+func ProvideCollector(f any) fx.Option {
+	return fx.Provide(fx.Annotate(f, fx.As(new(prometheus.Collector)), fx.ResultTags(CollectorGroup)))
+}
+
+// Service is what the window shows of the running service: joyride-python's SERVICE_NAME, ENVIRONMENT and
+// SEMANTIC_VERSION, and when the process started. The application supplies it once for every module that
+// shows it.
+type Service struct {
+	Name        string
+	Environment string
+	Version     string
+	Started     time.Time
+}
