@@ -6,6 +6,7 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/status"
 )
 
 // Module runs a cluster node: it provides *Cluster (its Status and ForceSync are what an HTTP API shows and
@@ -13,6 +14,7 @@ import (
 // with AllowedDomains set, or the configuration's section).
 var Module = fx.Module(moduleName,
 	fx.Provide(New),
+	status.ProvideCollector(newCollector),
 	fx.Invoke(func(*Cluster) {}),
 )
 

@@ -6,12 +6,14 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/status"
 )
 
 // Module provides the *Server and runs it with the application: it binds in OnStart and shuts down in OnStop.
 // The empty Invoke anchors it, so the server starts even though nothing else consumes it.
 var Module = fx.Module("dnsserver",
 	fx.Provide(New),
+	status.ProvideCollector(newCollector),
 	fx.Invoke(func(*Server) {}),
 )
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/miekg/dns"
 	"go.uber.org/zap"
@@ -265,10 +266,11 @@ var packBuffers = sync.Pool{New: func() any { b := make([]byte, 4096); return &b
 // ctx is the run's context, cancelled on Stop to abort forwarding.
 func (s *Server) handler(ctx context.Context) dns.HandlerFunc {
 	return func(w dns.ResponseWriter, req *dns.Msg) {
+		read := time.Now()
 		s.stats.queries.Add(1)
 		defer func() {
 			if v := recover(); v != nil {
-				s.send(w, req, s.recovered(req, v))
+				s.send(w, req, s.recovered(req, v), read)
 			}
 		}()
 		if s.beforeAnswer != nil {
@@ -279,12 +281,12 @@ func (s *Server) handler(ctx context.Context) dns.HandlerFunc {
 			s.stats.forwarded.Add(1)
 			m = s.forward(ctx, req)
 		}
-		s.send(w, req, m)
+		s.send(w, req, m, read)
 	}
 }
 
-// send packs m, the reply to req, for TCP and sends it.
-func (s *Server) send(w dns.ResponseWriter, req, m *dns.Msg) {
+// send packs m, the reply to req read at read, for TCP and sends it.
+func (s *Server) send(w dns.ResponseWriter, req, m *dns.Msg, read time.Time) {
 	bp := packBuffers.Get().(*[]byte)
 	defer packBuffers.Put(bp)
 	out := s.pack(m, dns.MaxMsgSize, *bp, req)
@@ -297,7 +299,7 @@ func (s *Server) send(w dns.ResponseWriter, req, m *dns.Msg) {
 		}
 		return
 	}
-	s.stats.answered(m.Rcode)
+	s.stats.answered(replyCell(req, m), time.Since(read))
 }
 
 // pack sizes m to size octets (setting TC when records had to go; 0 leaves it whole) and packs it into buf,

@@ -475,6 +475,7 @@ func TestReconnectAndReconcile(t *testing.T) {
 		"an unchanged container is not re-published by the reconcile")
 	assert.Equal(t, []events.HealthKind{events.Healthy, events.Unhealthy, events.Healthy}, h.healthKinds())
 	assert.NotEmpty(t, h.producer.Status().LastError)
+	assert.Equal(t, 1, h.producer.Status().Reconnects)
 	assert.Empty(t, proxy.writes(), "the producer must only read from the engine")
 	assert.NotEmpty(t, proxy.requests())
 }
@@ -499,6 +500,7 @@ func TestEngineUnreachableAtStart(t *testing.T) {
 	h.requireResolves(name("waiting"))
 	h.expectContainer(events.ContainerDiscovered, id)
 	h.watch.Expect(t, "healthy", eventstest.Kind(events.FamilyHealth, events.Kind(events.Healthy)))
+	assert.Zero(t, h.producer.Status().Reconnects, "the first connection is not a reconnect, however late")
 }
 
 func TestNoEngineAtAll(t *testing.T) {

@@ -27,8 +27,9 @@ type Status struct {
 	Enabled     bool     `json:"enabled"`
 	Directories []string `json:"directories"`
 	Running     bool     `json:"running"`
-	Files       int      `json:"files"`   // hosts files currently loaded
-	Records     int      `json:"records"` // records across those files
+	Files       int      `json:"files"`     // hosts files currently loaded
+	Records     int      `json:"records"`   // records across those files
+	BadLines    int      `json:"bad_lines"` // lines skipped in those files as they were last loaded
 }
 
 // Producer watches the configured directories and publishes their hosts files on the bus. Create it with
@@ -90,9 +91,9 @@ func (p *Producer) setRunning(running bool) {
 	p.mu.Unlock()
 }
 
-func (p *Producer) setCounts(files, records int) {
+func (p *Producer) setCounts(files, records, bad int) {
 	p.mu.Lock()
-	p.status.Files, p.status.Records = files, records
+	p.status.Files, p.status.Records, p.status.BadLines = files, records, bad
 	p.mu.Unlock()
 }
 
