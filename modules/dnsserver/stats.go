@@ -133,6 +133,10 @@ func (l *latency) observe(d time.Duration, n int) {
 	l.sumNS.Add(uint64(max(d, 0)) * uint64(n))
 }
 
+// clock is the time since the server was created, from one reading of the monotonic clock (time.Now reads
+// the wall clock too): answer times need only differences, and the UDP worker takes two per batch.
+func (s *Server) clock() time.Duration { return time.Since(s.epoch) }
+
 // counters are atomics so that concurrent queries never contend on a lock to count themselves.
 type counters struct {
 	queries, forwarded, panics, invalid, cacheHits atomic.Uint64

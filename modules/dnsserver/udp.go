@@ -124,9 +124,9 @@ type worker struct {
 	key     [maxKeyLen]byte
 	tally   tally
 	oobs    map[string][]byte // received control message → the one for the reply (session only)
-	// read is when the batch being answered was read: its replies' answer time is measured from it, and so is
-	// that of a query it hands to forwarding.
-	read time.Time
+	// read is when the batch being answered was read (Server.clock): its replies' answer time is measured from
+	// it, and so is that of a query it hands to forwarding.
+	read time.Duration
 }
 
 func (u *udpServer) work() {
@@ -183,10 +183,10 @@ func isTransient(err error) bool {
 // batch answers the n datagrams read into w.in and sends the replies.
 //
 // Every reply of a batch leaves with the batch, so each is counted as taking the batch's time, from the read's
-// return to the last send: two clock readings per batch rather than two per query.
+// return to the last send: two readings of the monotonic clock per batch rather than per query.
 func (w *worker) batch(n int) {
 	u, s := w.u, w.u.s
-	w.read = time.Now()
+	w.read = s.clock()
 	snap := s.store.Snapshot() // one snapshot per batch: every query in it arrived before this load
 	k := 0
 	for i := range n {
@@ -222,7 +222,7 @@ func (w *worker) batch(n int) {
 			sent++
 		}
 	}
-	w.tally.flush(&s.stats, time.Since(w.read))
+	w.tally.flush(&s.stats, s.clock()-w.read)
 	for i := range k {
 		w.out[i].Addr, w.out[i].Buffers[0] = nil, nil // let addresses and any grown reply be collected
 	}
@@ -312,7 +312,7 @@ func cacheable(req, m *dns.Msg, q plainQuery, size int, p, reply []byte) bool {
 
 // forward answers req, read at read, from the forwarders in a goroutine of its own, which sends the reply
 // itself. When maxForwarding queries are already waiting on upstreams, req is answered SERVFAIL at once, in out.
-func (u *udpServer) forward(req *dns.Msg, addr net.Addr, oob, out []byte, read time.Time) ([]byte, int) {
+func (u *udpServer) forward(req *dns.Msg, addr net.Addr, oob, out []byte, read time.Duration) ([]byte, int) {
 	s := u.s
 	select {
 	case u.fwdSlots <- struct{}{}:
@@ -339,7 +339,7 @@ func (u *udpServer) forward(req *dns.Msg, addr net.Addr, oob, out []byte, read t
 			}
 			return
 		}
-		s.stats.answered(replyCell(req, m), time.Since(read))
+		s.stats.answered(replyCell(req, m), s.clock()-read)
 	}()
 	return nil, -1
 }
