@@ -1,5 +1,3 @@
-// Package metrics is the metrics handler: Prometheus metrics from the bus's events and counters, the store, and
-// the collectors other modules add to status.CollectorGroup, served as GET /metrics through the HTTP module.
 package metrics
 
 import (
