@@ -2,14 +2,9 @@ package cluster
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/joyride-dns/joyride/pkg/status"
 )
-
-// collector exports the node's Status to Prometheus when scraped (status.CollectorGroup).
-type collector struct{ c *Cluster }
-
-var _ prometheus.Collector = collector{}
-
-func newCollector(c *Cluster) collector { return collector{c} }
 
 // memberStates are the states joyride_cluster_members reports, each even when no member is in it, so that an
 // alert on a state sees it go from 0.
@@ -32,15 +27,13 @@ var (
 		"Records this node shares with its peers.", nil, nil)
 )
 
-func (collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{membersDesc, discoveredDesc, syncsDesc, syncedDesc, rejectedDesc,
-		lastSyncDesc, sharedDesc} {
-		ch <- d
-	}
+// newCollector exports the node's Status to Prometheus when scraped (status.CollectorGroup).
+func newCollector(c *Cluster) prometheus.Collector {
+	return status.NewCollector(func(ch chan<- prometheus.Metric) { collectStatus(c.Status(), ch) },
+		membersDesc, discoveredDesc, syncsDesc, syncedDesc, rejectedDesc, lastSyncDesc, sharedDesc)
 }
 
-func (c collector) Collect(ch chan<- prometheus.Metric) {
-	st := c.c.Status()
+func collectStatus(st Status, ch chan<- prometheus.Metric) {
 	byState := make(map[string]int, len(memberStates))
 	for _, m := range st.Members {
 		byState[m.State]++

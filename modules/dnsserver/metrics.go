@@ -2,16 +2,9 @@ package dnsserver
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/joyride-dns/joyride/pkg/status"
 )
-
-// collector exports the server's counters to Prometheus when scraped: the query path only counts, as it did
-// before there were metrics, and the labels and the histogram are built here.
-type collector struct{ s *Server }
-
-var _ prometheus.Collector = collector{}
-
-// newCollector is the server's prometheus.Collector (status.CollectorGroup).
-func newCollector(s *Server) collector { return collector{s} }
 
 var (
 	queriesDesc = prometheus.NewDesc("joyride_dns_queries_total",
@@ -32,15 +25,15 @@ var (
 		"1 while both DNS listeners serve, 0 before start, after stop or once one has failed.", nil, nil)
 )
 
-func (collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{queriesDesc, latencyDesc, cacheHitsDesc, forwardedDesc, invalidDesc,
-		panicsDesc, servingDesc} {
-		ch <- d
-	}
+// newCollector exports the server's counters to Prometheus when scraped (status.CollectorGroup): the query
+// path only counts, as it did before there were metrics, and the labels and the histogram are built here.
+func newCollector(s *Server) prometheus.Collector {
+	return status.NewCollector(s.collect, queriesDesc, latencyDesc, cacheHitsDesc, forwardedDesc, invalidDesc,
+		panicsDesc, servingDesc)
 }
 
-func (c collector) Collect(ch chan<- prometheus.Metric) {
-	st := &c.s.stats
+func (s *Server) collect(ch chan<- prometheus.Metric) {
+	st := &s.stats
 	// Only the pairs that occurred: there are hundreds, and most never do.
 	for i := range st.replies {
 		if n := st.replies[i].Load(); n > 0 {
@@ -69,7 +62,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(m.d, prometheus.CounterValue, float64(m.n))
 	}
 	serving := 0.0
-	if c.s.Running() {
+	if s.Running() {
 		serving = 1
 	}
 	ch <- prometheus.MustNewConstMetric(servingDesc, prometheus.GaugeValue, serving)

@@ -2,14 +2,9 @@ package docker
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/joyride-dns/joyride/pkg/status"
 )
-
-// collector exports the producer's Status to Prometheus when scraped (status.CollectorGroup).
-type collector struct{ p *Producer }
-
-var _ prometheus.Collector = collector{}
-
-func newCollector(p *Producer) collector { return collector{p} }
 
 var (
 	connectedDesc = prometheus.NewDesc("joyride_docker_connected",
@@ -20,19 +15,16 @@ var (
 		"Containers whose records are served (including those within their stop grace).", nil, nil)
 )
 
-func (collector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- connectedDesc
-	ch <- reconnectsDesc
-	ch <- containersDesc
-}
-
-func (c collector) Collect(ch chan<- prometheus.Metric) {
-	st := c.p.Status()
-	connected := 0.0
-	if st.Connected {
-		connected = 1
-	}
-	ch <- prometheus.MustNewConstMetric(connectedDesc, prometheus.GaugeValue, connected)
-	ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, float64(st.Reconnects))
-	ch <- prometheus.MustNewConstMetric(containersDesc, prometheus.GaugeValue, float64(st.Containers))
+// newCollector exports the producer's Status to Prometheus when scraped (status.CollectorGroup).
+func newCollector(p *Producer) prometheus.Collector {
+	return status.NewCollector(func(ch chan<- prometheus.Metric) {
+		st := p.Status()
+		connected := 0.0
+		if st.Connected {
+			connected = 1
+		}
+		ch <- prometheus.MustNewConstMetric(connectedDesc, prometheus.GaugeValue, connected)
+		ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, float64(st.Reconnects))
+		ch <- prometheus.MustNewConstMetric(containersDesc, prometheus.GaugeValue, float64(st.Containers))
+	}, connectedDesc, reconnectsDesc, containersDesc)
 }

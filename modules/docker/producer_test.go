@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
@@ -27,6 +28,8 @@ import (
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
+	"github.com/joyride-dns/joyride/pkg/status"
+	"github.com/joyride-dns/joyride/pkg/status/statustest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -595,13 +598,17 @@ func TestModule(t *testing.T) {
 	bus := eventstest.NewBus(t)
 	watch := eventstest.NewWatcher(t, bus, events.Filter{Sources: []string{moduleName}})
 	var p *Producer
+	var collectors []prometheus.Collector
 	app := fxtest.New(t,
 		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
 		fx.Supply(zaptest.NewLogger(t), cfg, bus),
 		Module,
 		fx.Populate(&p),
+		fx.Invoke(fx.Annotate(func(cs []prometheus.Collector) { collectors = cs }, fx.ParamTags(status.CollectorGroup))),
 	)
 	app.RequireStart()
+	require.Len(t, collectors, 1, "the module's metrics")
+	require.Contains(t, statustest.Collect(t, collectors...).Families, "joyride_docker_connected")
 	watch.Expect(t, "unhealthy", eventstest.Kind(events.FamilyHealth, events.Kind(events.Unhealthy)))
 	assert.True(t, p.Status().Running)
 	assert.ErrorContains(t, p.Start(context.Background()), "already started")

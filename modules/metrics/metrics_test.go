@@ -139,7 +139,7 @@ func TestRecordCollector(t *testing.T) {
 				}
 				store.Replace(src, recs)
 			}
-			got := statustest.Collect(t, recordCollector{store}).Series
+			got := statustest.Collect(t, newRecordCollector(store)).Series
 			assert.Equal(t, c.want, got)
 		})
 	}
@@ -196,7 +196,7 @@ func TestHealthCollector(t *testing.T) {
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := statustest.Collect(t, healthCollector{c.health}).Series
+			got := statustest.Collect(t, newHealthCollector(c.health)).Series
 			for series, v := range c.want {
 				if assert.Contains(t, got, series) {
 					assert.Equal(t, v, got[series], series)

@@ -51,11 +51,11 @@ func New(p Params) (*Handler, error) {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		newEventCollector(p.Bus),
-		recordCollector{p.Store},
+		newRecordCollector(p.Store),
 		newBuildInfo(p.Service),
 	}
 	if p.Health != nil {
-		cs = append(cs, healthCollector{p.Health})
+		cs = append(cs, newHealthCollector(p.Health))
 	}
 	for _, c := range append(cs, p.Collectors...) {
 		if err := reg.Register(c); err != nil {

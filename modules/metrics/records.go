@@ -6,13 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/status"
 )
-
-// recordCollector counts the store's records by source kind when scraped, from the snapshot of the moment:
-// nothing is counted as records change.
-type recordCollector struct{ store *dnsstore.Store }
-
-var _ prometheus.Collector = recordCollector{}
 
 var recordsDesc = prometheus.NewDesc("joyride_records",
 	"DNS records in the store, by source kind (docker, hosts, traefik, static, node: a peer's); a record two "+
@@ -25,15 +20,17 @@ func sourceKind(source string) string {
 	return kind
 }
 
-func (recordCollector) Describe(ch chan<- *prometheus.Desc) { ch <- recordsDesc }
-
-func (c recordCollector) Collect(ch chan<- prometheus.Metric) {
-	snap := c.store.Snapshot()
-	kinds := make(map[string]int)
-	for _, src := range snap.Sources() {
-		kinds[sourceKind(src)] += snap.SourceLen(src)
-	}
-	for kind, n := range kinds {
-		ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.GaugeValue, float64(n), kind)
-	}
+// newRecordCollector counts the store's records by source kind when scraped, from the snapshot of the moment:
+// nothing is counted as records change.
+func newRecordCollector(store *dnsstore.Store) prometheus.Collector {
+	return status.NewCollector(func(ch chan<- prometheus.Metric) {
+		snap := store.Snapshot()
+		kinds := make(map[string]int)
+		for _, src := range snap.Sources() {
+			kinds[sourceKind(src)] += snap.SourceLen(src)
+		}
+		for kind, n := range kinds {
+			ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.GaugeValue, float64(n), kind)
+		}
+	}, recordsDesc)
 }

@@ -31,11 +31,6 @@ func newBuildInfo(svc status.Service) prometheus.Collector {
 	return g
 }
 
-// healthCollector reports the health handler's view: readiness and each module's state.
-type healthCollector struct{ health status.Health }
-
-var _ prometheus.Collector = healthCollector{}
-
 var (
 	readyDesc = prometheus.NewDesc("joyride_ready",
 		"1 once the node is ready (every module has finished its first load; GET /ready answers 200), else 0.",
@@ -45,19 +40,17 @@ var (
 		[]string{"module", "state"}, nil)
 )
 
-func (healthCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- readyDesc
-	ch <- moduleDesc
-}
-
-func (c healthCollector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, flag(c.health.Ready()))
-	for _, comp := range c.health.Components() {
-		for _, state := range []string{status.Starting, status.Healthy, status.Unhealthy} {
-			ch <- prometheus.MustNewConstMetric(moduleDesc, prometheus.GaugeValue, flag(comp.State == state),
-				comp.Name, state)
+// newHealthCollector reports the health handler's view: readiness and each module's state.
+func newHealthCollector(h status.Health) prometheus.Collector {
+	return status.NewCollector(func(ch chan<- prometheus.Metric) {
+		ch <- prometheus.MustNewConstMetric(readyDesc, prometheus.GaugeValue, flag(h.Ready()))
+		for _, comp := range h.Components() {
+			for _, state := range []string{status.Starting, status.Healthy, status.Unhealthy} {
+				ch <- prometheus.MustNewConstMetric(moduleDesc, prometheus.GaugeValue, flag(comp.State == state),
+					comp.Name, state)
+			}
 		}
-	}
+	}, readyDesc, moduleDesc)
 }
 
 // flag is a boolean as a gauge's value.
