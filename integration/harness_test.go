@@ -51,7 +51,7 @@ type proc struct {
 	cmd    *exec.Cmd
 	udp    string
 	tcp    string
-	http   string // the HTTP API's address; "" when the http module does not run
+	http   string   // the HTTP API's address; "" when the http module does not run
 	logs   *lineLog // stdout and stderr, interleaved
 	stderr *lineLog
 	exited chan struct{}
