@@ -48,7 +48,7 @@
 // JSON 500 and reported as an ErrorEvent (kind panic) with its stack; the process never dies of one.
 //
 // An event stream subscribes to the bus for as long as its client stays, with a bounded queue
-// (events.WithQueueLimit): past it, informational events are dropped for that client only. The stream lifts the
-// server's read deadline and renews the write deadline before each write, so that Config.WriteTimeout cuts a
-// client that stopped reading but not a healthy long-lived stream.
+// (events.WithQueueLimit): past it, informational events are dropped for that client only. The stream renews
+// the write deadline before each write, so that Config.WriteTimeout cuts a client that stopped reading but not a
+// healthy long-lived stream.
 package httpapi

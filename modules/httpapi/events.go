@@ -129,15 +129,15 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveStream sends every bus event as a server-sent event until the client leaves or the server stops. The
-// server's read and write timeouts would cut a long-lived stream, so the read deadline is lifted and the write
-// deadline renewed before each write: a client that stops reading is still cut after one write timeout.
+// server's write timeout would cut a long-lived stream, so the write deadline is renewed before each write: a
+// client that stops reading is still cut after one write timeout. (The read timeout does not apply: net/http
+// lifts the read deadline once the request is read, to watch for the client closing the connection.)
 func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 	var stopped <-chan struct{} // nil (never) when the handler is served without Start, as in tests
 	if ch := s.streams.Load(); ch != nil {
 		stopped = *ch
 	}
 	rc := http.NewResponseController(w)
-	_ = rc.SetReadDeadline(time.Time{}) // the request is read; only a closed connection ends the stream
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")

@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,4 +96,73 @@ func newTestServer(t *testing.T, cfg Config, opts ...func(*Params)) *Server {
 	s, err := New(p)
 	require.NoError(t, err)
 	return s
+}
+
+// The stream sends bus events and pings, survives the server's read and write timeouts, and ends on Stop
+// without Stop waiting for its client.
+func TestEventStream(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReadTimeout, cfg.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
+	s := newTestServer(t, cfg)
+	s.pingEvery = 50 * time.Millisecond
+	require.NoError(t, s.Start(context.Background()))
+	stopped := false
+	defer func() {
+		if !stopped {
+			require.NoError(t, s.Stop(context.Background()))
+		}
+	}()
+
+	resp, err := http.Get("http://" + s.Addr() + "/events/stream")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	next := func(what string, match func(string) bool) string {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				require.True(t, ok, "the stream ended before %s", what)
+				if match(l) {
+					return l
+				}
+			case <-timeout:
+				t.Fatalf("no %s on the stream", what)
+			}
+		}
+	}
+	next("connected comment", func(l string) bool { return l == ": connected" })
+	// Pings outlast several read and write timeouts: the stream is not cut by them.
+	for range 5 {
+		next("ping", func(l string) bool { return l == ": ping" })
+	}
+	require.NoError(t, s.bus.Publish(context.Background(), &events.HealthEvent{Metadata: events.Metadata{Source: "hosts"},
+		Kind: events.Healthy, Component: "hosts"}))
+	next("event line", func(l string) bool { return l == "event: health" })
+	data := next("data line", func(l string) bool { return strings.HasPrefix(l, "data: ") })
+	var ev map[string]any
+	require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(data, "data: ")), &ev))
+	assert.Equal(t, "hosts healthy", ev["summary"])
+	assert.Equal(t, "health", ev["family"])
+
+	require.NoError(t, s.Stop(context.Background()), "stop does not wait for the stream's client")
+	stopped = true
+	require.Eventually(t, func() bool {
+		select {
+		case _, ok := <-lines:
+			return !ok
+		default:
+			return false
+		}
+	}, 10*time.Second, 10*time.Millisecond, "the stream ends on stop")
 }
