@@ -375,4 +375,3 @@ func TestHTTPEventStream(t *testing.T) {
 	// The stream ends when the server stops, and does not hold the stop up.
 	p.stop(t)
 }
-
