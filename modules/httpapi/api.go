@@ -173,12 +173,16 @@ var absolutePath = regexp.MustCompile(`(^|[\s"'(=:])/[^\s"')]*`)
 
 // sanitise makes error text fit for a client: its first line, without file system paths, at most 200 bytes.
 func sanitise(msg string) string {
-	msg, _, _ = strings.Cut(msg, "\n")
-	msg = absolutePath.ReplaceAllString(msg, "$1<path>")
-	if len(msg) > 200 {
-		msg = strings.ToValidUTF8(msg[:200], "") + "…"
+	return shorten(absolutePath.ReplaceAllString(msg, "$1<path>"))
+}
+
+// shorten returns the first line of s, cut at 200 bytes: a line for a client or a list, not a stack.
+func shorten(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "…"
 	}
-	return msg
+	return s
 }
 
 // badParam answers 400 naming a query parameter and its value.

@@ -93,11 +93,7 @@ func summary(e events.Event) string {
 	default:
 		s = string(e.Family()) + " " + string(e.EventKind())
 	}
-	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > 200 {
-		s = strings.ToValidUTF8(s[:200], "") + "…"
-	}
-	return s
+	return shorten(s)
 }
 
 // serveEvents returns the bus history's last events (?limit=N, 100 by default), newest last, optionally of some
