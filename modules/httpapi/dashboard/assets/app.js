@@ -34,6 +34,7 @@
     filter: { name: "", source: "", node: "*" },
     records: new Map(), // key -> {tr, rec}
     recordsLoaded: false,
+    shownFilter: "",
     recordsSeq: 0,
     status: null,
     statusAt: 0,
@@ -260,6 +261,10 @@
       String(a.value ?? a.ip_address).localeCompare(String(b.value ?? b.ip_address), undefined, { numeric: true }) ||
       String(a.source).localeCompare(String(b.source)));
     const shown = list.slice(0, RECORD_LIMIT);
+    // Rows are flashed when the records changed, not when the operator changed the filter.
+    const filterKey = JSON.stringify(state.filter);
+    const fresh = state.recordsLoaded && state.shownFilter === filterKey;
+    state.shownFilter = filterKey;
     const tbody = $("records").tBodies[0];
     const keep = new Map();
     for (const r of shown) {
@@ -268,7 +273,7 @@
       let row = state.records.get(key);
       if (!row) {
         row = { tr: recordRow(r), rec: r };
-        if (state.recordsLoaded) row.tr.classList.add("fresh");
+        if (fresh) row.tr.classList.add("fresh");
       }
       row.rec = r;
       fillRecordRow(row.tr, r);
