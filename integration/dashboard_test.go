@@ -40,8 +40,8 @@ func TestDashboard(t *testing.T) {
 	t.Run("a hosts file written while the page is open", func(t *testing.T) {
 		before := dashboardtest.Eval[int](t, ctx, `window.notReloaded = true; `+rowCount)
 		writeFile(t, filepath.Join(hosts, "office"), "10.0.0.50 printer.lab.test\n10.0.0.51 scanner.lab.test\n")
-		dashboardtest.Eventually(t, ctx, "its records", `document.querySelector('#records tr[data-name="printer.lab.test"]') &&
-			document.querySelector('#records tr[data-name="scanner.lab.test"]')`, rows)
+		dashboardtest.Eventually(t, ctx, "its records", `["printer.lab.test", "scanner.lab.test"].every(n =>
+			document.querySelector('#records tr[data-name="' + n + '"]'))`, rows)
 		assert.Equal(t, before+2, dashboardtest.Eval[int](t, ctx, rowCount))
 		assert.True(t, dashboardtest.Eval[bool](t, ctx, `window.notReloaded === true`), "updated in place, not reloaded")
 		dashboardtest.Eventually(t, ctx, "the events that carried it, with their correlation IDs",
