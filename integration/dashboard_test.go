@@ -49,33 +49,21 @@ func TestDashboard(t *testing.T) {
 			`document.getElementById("events").textContent`)
 	})
 
-	setFilter := func(t *testing.T, id, value string) {
-		t.Helper()
-		ev := "input"
-		if id == "filter-node" {
-			ev = "change"
-		}
-		dashboardtest.Eval[chromedp.Void](t, ctx, `(() => { const e = document.getElementById(`+dashboardtest.Quote(id)+`);
-			e.value = `+dashboardtest.Quote(value)+`; e.dispatchEvent(new Event("`+ev+`")); })()`)
-	}
 	filters := []struct {
-		name, field, value string
-		want               []string
+		name, byName, bySource, byNode string
+		want                           []string
 	}{
-		{"by name", "filter-name", "WW", []string{"www.lab.test"}},
-		{"by source", "filter-source", "office", []string{"printer.lab.test", "scanner.lab.test"}},
-		{"by node: this one", "filter-node", "", []string{"db.lab.test", "printer.lab.test", "scanner.lab.test", "web.lab.test", "www.lab.test"}},
+		{"by name", "WW", "", "*", []string{"www.lab.test"}},
+		{"by source", "", "office", "*", []string{"printer.lab.test", "scanner.lab.test"}},
+		{"by node: this one", "", "", "", []string{"db.lab.test", "printer.lab.test", "scanner.lab.test", "web.lab.test", "www.lab.test"}},
 	}
 	for _, tc := range filters {
 		t.Run("filter "+tc.name, func(t *testing.T) {
-			setFilter(t, "filter-name", "")
-			setFilter(t, "filter-source", "")
-			setFilter(t, "filter-node", "*")
-			setFilter(t, tc.field, tc.value)
+			dashboardtest.Filter(t, ctx, tc.byName, tc.bySource, tc.byNode)
 			dashboardtest.Eventually(t, ctx, "the matching rows", rows+`.join(",") === `+dashboardtest.Quote(strings.Join(tc.want, ",")), rows)
 		})
 	}
-	setFilter(t, "filter-node", "*")
+	dashboardtest.Filter(t, ctx, "", "", "*")
 	dashboardtest.Eventually(t, ctx, "every row back", rowCount+` === 5`, rows)
 
 	t.Run("explain a name", func(t *testing.T) {
@@ -103,16 +91,7 @@ func TestDashboard(t *testing.T) {
 	})
 
 	t.Run("screenshots", func(t *testing.T) {
-		for _, theme := range []string{"dark", "light"} {
-			if dashboardtest.Eval[string](t, ctx, `document.documentElement.dataset.theme`) != theme {
-				require.NoError(t, chromedp.Do(ctx, chromedp.Click("#theme-toggle")))
-			}
-			dashboardtest.Screenshot(t, ctx, "dashboard-"+theme)
-			dashboardtest.Phone(t, ctx, true)
-			assert.True(t, dashboardtest.Eval[bool](t, ctx, `document.documentElement.scrollWidth <= window.innerWidth`), "nothing wider than a phone")
-			dashboardtest.Screenshot(t, ctx, "dashboard-phone-"+theme)
-			dashboardtest.Phone(t, ctx, false)
-		}
+		dashboardtest.Screenshots(t, ctx, "dashboard")
 	})
 	p.stop(t)
 }

@@ -86,31 +86,28 @@ func TestPage(t *testing.T) {
 	})
 
 	filters := []struct {
-		name, js string
-		rows     []string
+		name, byName, bySource, byNode string
+		rows                           []string
 	}{
-		{"by name", `setFilter("filter-name", "WEB", "input")`, []string{"web.lab.test", "web.lab.test", "web.lab.test"}},
-		{"by source", `setFilter("filter-source", "docker", "input")`, []string{"grafana.lab.test", "media.lab.test"}},
-		{"by node", `setFilter("filter-node", "node-b", "change")`, []string{"media.lab.test", "web.lab.test"}},
-		{"by this node and source", `setFilter("filter-node", "", "change"); setFilter("filter-source", "hosts:", "input")`,
-			[]string{"db.lab.test", "nas.lab.test", "printer.lab.test", "web.lab.test", "web.lab.test"}},
+		{"by name", "WEB", "", "*", []string{"web.lab.test", "web.lab.test", "web.lab.test"}},
+		{"by source", "", "docker", "*", []string{"grafana.lab.test", "media.lab.test"}},
+		{"by node", "", "", "node-b", []string{"media.lab.test", "web.lab.test"}},
+		{"by this node and source", "", "hosts:", "", []string{"db.lab.test", "nas.lab.test", "printer.lab.test", "web.lab.test", "web.lab.test"}},
 	}
 	for _, tc := range filters {
 		t.Run("filter "+tc.name, func(t *testing.T) {
-			dashboardtest.Eval[chromedp.Void](t, ctx, `window.setFilter = (id, v, ev) => {
-				const e = document.getElementById(id); e.value = v; e.dispatchEvent(new Event(ev)); };
-				["filter-name", "filter-source"].forEach(id => setFilter(id, "", "input")); setFilter("filter-node", "*", "change"); `+tc.js)
+			dashboardtest.Filter(t, ctx, tc.byName, tc.bySource, tc.byNode)
 			want := dashboardtest.Quote(strings.Join(tc.rows, ","))
 			dashboardtest.Eventually(t, ctx, "the matching rows", rowNames+`.join(",") === `+want, rowNames)
 		})
 	}
 	t.Run("typing a filter", func(t *testing.T) {
-		dashboardtest.Eval[chromedp.Void](t, ctx, `["filter-name", "filter-source"].forEach(id => setFilter(id, "", "input")); setFilter("filter-node", "*", "change")`)
+		dashboardtest.Filter(t, ctx, "", "", "*")
 		dashboardtest.Eventually(t, ctx, "every row back", `document.querySelectorAll("#records tbody tr").length === 9`, rowNames)
 		require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys("#filter-name", "nas")))
 		dashboardtest.Eventually(t, ctx, "one row", rowNames+`.join(",") === "nas.lab.test"`, rowNames)
 		assert.Equal(t, "?name=nas", dashboardtest.Eval[string](t, ctx, `location.search`), "the filter is in the address, to bookmark")
-		dashboardtest.Eval[chromedp.Void](t, ctx, `setFilter("filter-name", "", "input")`)
+		dashboardtest.Filter(t, ctx, "", "", "*")
 		dashboardtest.Eventually(t, ctx, "every row back", `document.querySelectorAll("#records tbody tr").length === 9`, rowNames)
 	})
 
@@ -147,17 +144,7 @@ func TestPage(t *testing.T) {
 
 	t.Run("screenshots and the phone layout", func(t *testing.T) {
 		dashboardtest.Eventually(t, ctx, "the events", `document.querySelectorAll("#events li").length === 9`, `document.getElementById("events").textContent`)
-		for _, theme := range []string{"dark", "light"} {
-			if dashboardtest.Eval[string](t, ctx, `document.documentElement.dataset.theme`) != theme {
-				require.NoError(t, chromedp.Do(ctx, chromedp.Click("#theme-toggle")))
-			}
-			dashboardtest.Screenshot(t, ctx, "dashboard-unit-"+theme)
-			dashboardtest.Phone(t, ctx, true)
-			assert.Equal(t, 1, dashboardtest.Eval[int](t, ctx, `getComputedStyle(document.querySelector("main")).gridTemplateColumns.split(" ").length`), "one column")
-			assert.True(t, dashboardtest.Eval[bool](t, ctx, `document.documentElement.scrollWidth <= window.innerWidth`), "nothing wider than the phone")
-			dashboardtest.Screenshot(t, ctx, "dashboard-unit-phone-"+theme)
-			dashboardtest.Phone(t, ctx, false)
-		}
+		dashboardtest.Screenshots(t, ctx, "dashboard-unit")
 	})
 }
 

@@ -140,3 +140,34 @@ func Quote(s string) string {
 	b, _ := json.Marshal(s) // a string always encodes
 	return string(b)
 }
+
+// Filter sets the page's three record filters as an operator would, each firing the event the page listens to;
+// node "*" is every node and "" this node.
+func Filter(t *testing.T, ctx context.Context, name, source, node string) {
+	t.Helper()
+	Eval[chromedp.Void](t, ctx, `(() => {
+		const set = (id, v, ev) => { const e = document.getElementById(id); e.value = v; e.dispatchEvent(new Event(ev)); };
+		set("filter-name", `+Quote(name)+`, "input");
+		set("filter-source", `+Quote(source)+`, "input");
+		set("filter-node", `+Quote(node)+`, "change");
+	})()`)
+}
+
+// Screenshots saves <prefix>-dark, <prefix>-light, <prefix>-phone-dark and <prefix>-phone-light, and checks on
+// the phone that the page is one column and no wider than the screen.
+func Screenshots(t *testing.T, ctx context.Context, prefix string) {
+	t.Helper()
+	for _, theme := range []string{"dark", "light"} {
+		if Eval[string](t, ctx, `document.documentElement.dataset.theme || ""`) != theme {
+			require.NoError(t, chromedp.Do(ctx, chromedp.Click("#theme-toggle")))
+		}
+		require.Equal(t, theme, Eval[string](t, ctx, `document.documentElement.dataset.theme`))
+		Screenshot(t, ctx, prefix+"-"+theme)
+		Phone(t, ctx, true)
+		require.Equal(t, 1, Eval[int](t, ctx, `getComputedStyle(document.querySelector("main")).gridTemplateColumns.split(" ").length`),
+			"one column on a phone")
+		require.True(t, Eval[bool](t, ctx, `document.documentElement.scrollWidth <= window.innerWidth`), "nothing wider than a phone")
+		Screenshot(t, ctx, prefix+"-phone-"+theme)
+		Phone(t, ctx, false)
+	}
+}
