@@ -69,8 +69,11 @@ func Browser(t *testing.T, width, height int) context.Context {
 	})
 	// The first action starts the browser: a browser that cannot start fails here, not in the test's first step.
 	require.NoError(t, chromedp.Do(ctx), "starting %s", path)
-	return ctx
+	return context.WithValue(ctx, windowKey{}, [2]int64{int64(width), int64(height)})
 }
+
+// windowKey holds the browser window's size in the tab's context, for Phone to return to.
+type windowKey struct{}
 
 // Open navigates the tab to rawURL, which must be on a loopback address.
 func Open(t *testing.T, ctx context.Context, rawURL string) {
@@ -132,7 +135,9 @@ func Phone(t *testing.T, ctx context.Context, on bool) {
 		require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile)))
 		return
 	}
-	require.NoError(t, chromedp.Do(ctx, chromedp.ResetViewport()))
+	// Back to the window's size explicitly: chromedp.ResetViewport left the next full screenshot phone-sized.
+	size, _ := ctx.Value(windowKey{}).([2]int64)
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1])))
 }
 
 // Quote returns s as a JavaScript string literal (JSON's is one), for building expressions from test data.
