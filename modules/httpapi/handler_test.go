@@ -88,7 +88,9 @@ func TestRouting(t *testing.T) {
 		{"health", "GET", "/health", http.StatusOK, ""},
 		{"HEAD of a GET route", "HEAD", "/health", http.StatusOK, ""},
 		{"unknown path", "GET", "/nope", http.StatusNotFound, "no such endpoint: /nope"},
-		{"root without the dashboard", "GET", "/", http.StatusNotFound, "no such endpoint: /"},
+		{"the dashboard at the root", "GET", "/", http.StatusOK, ""},
+		{"a dashboard asset", "GET", "/assets/app.js", http.StatusOK, ""},
+		{"an unknown asset", "GET", "/assets/nope.js", http.StatusNotFound, ""},
 		{"wrong method", "POST", "/health", http.StatusMethodNotAllowed, "method POST is not allowed for /health"},
 		{"GET of a write route", "GET", "/dns/sync", http.StatusMethodNotAllowed, "method GET is not allowed for /dns/sync"},
 	}

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/joyride-dns/joyride/modules/httpapi/dashboard"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/status"
 )
@@ -20,7 +21,11 @@ import (
 // routes builds the server's handler: the API's endpoints and the other modules' Routes on one ServeMux, behind
 // panic recovery, the body limit and JSON answers for what the mux cannot route.
 func (s *Server) routes(extra []status.Route) (http.Handler, error) {
+	page := dashboard.Handler()
 	own := []status.Route{
+		// "GET /{$}" is the root alone: "GET /" would match every unknown path and end the JSON 404s.
+		{Pattern: "GET /{$}", Handler: page},
+		{Pattern: "GET /assets/", Handler: page},
 		{Pattern: "GET /health", Handler: http.HandlerFunc(s.serveHealth)},
 		{Pattern: "GET /status", Handler: http.HandlerFunc(s.serveStatus)},
 		{Pattern: "GET /ready", Handler: http.HandlerFunc(s.serveReady)},
