@@ -249,8 +249,8 @@ func (w *Watcher) Open() error {
 	return nil
 }
 
-// Run delivers the files of every present directory as one batch, then every change as it happens, until ctx
-// ends. deliver runs on Run's goroutine, so nothing is noticed while it runs; events that arrive meanwhile wait
+// Run delivers the files of every present directory as one batch (delivered even when empty), then every change
+// as it happens, until ctx ends. deliver runs on Run's goroutine, so nothing is noticed while it runs; events that arrive meanwhile wait
 // in fsnotify's queue. Run closes fsnotify when it returns.
 func (w *Watcher) Run(ctx context.Context, deliver func(context.Context, Batch)) {
 	defer w.closeFS()
@@ -259,7 +259,10 @@ func (w *Watcher) Run(ctx context.Context, deliver func(context.Context, Batch))
 			w.fullScan(d)
 		}
 	}
-	w.deliver(ctx, deliver)
+	// The first batch is delivered even when empty (no directory present yet): the caller's first load is done
+	// with it, and it says so (a producer reports itself healthy).
+	first, _ := w.take()
+	deliver(ctx, first)
 	ticker := time.NewTicker(w.cfg.PollInterval)
 	defer ticker.Stop()
 	debounce := time.NewTimer(time.Hour)
@@ -299,6 +302,30 @@ func (w *Watcher) Run(ctx context.Context, deliver func(context.Context, Batch))
 			debounce.Reset(time.Until(due))
 		}
 	}
+}
+
+// First returns a deliver function for Run that passes every batch to deliver and, after the first batch only,
+// calls loaded: the caller's first load is then done.
+func First(deliver, loaded func(context.Context, Batch)) func(context.Context, Batch) {
+	done := false
+	return func(ctx context.Context, b Batch) {
+		deliver(ctx, b)
+		if !done {
+			done = true
+			loaded(ctx, b)
+		}
+	}
+}
+
+// Missing returns the directories of dirs that first, a first batch, did not scan: those not there (yet).
+func Missing(dirs []string, first Batch) []string {
+	var out []string
+	for _, d := range dirs {
+		if !slices.Contains(first.Scanned, d) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // deliver hands the changes gathered so far to f, if there are any.

@@ -458,3 +458,40 @@ func TestUnlisted(t *testing.T) {
 		})
 	}
 }
+
+// The first batch comes even when no directory is there yet, so a caller knows its first load is done; First
+// calls its function after that batch only.
+func TestFirstBatchWithoutDirectories(t *testing.T) {
+	tests := []struct {
+		name    string
+		present bool
+		want    int // changes in the first batch
+	}{
+		{name: "missing directory", present: false, want: 0},
+		{name: "present directory", present: true, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "hosts")
+			if tt.present {
+				require.NoError(t, os.Mkdir(dir, 0o755))
+				write(t, filepath.Join(dir, "f"), "1")
+			}
+			w, err := New(testConfig(Poll, dir), zap.NewNop())
+			require.NoError(t, err)
+			require.NoError(t, w.Open())
+			var batches, loaded []Batch
+			ctx, cancel := context.WithCancel(context.Background())
+			deliver := First(
+				func(_ context.Context, b Batch) { batches = append(batches, b) },
+				func(_ context.Context, b Batch) { loaded = append(loaded, b); cancel() },
+			)
+			w.Run(ctx, deliver)
+			require.Len(t, batches, 1)
+			assert.Len(t, batches[0].Changes, tt.want)
+			assert.Equal(t, batches, loaded, "loaded is called with the first batch")
+			deliver(context.Background(), Batch{})
+			assert.Len(t, loaded, 1, "only after the first batch")
+		})
+	}
+}
