@@ -366,6 +366,7 @@ func (l *loop) publish(ctx context.Context, kind events.ContainerKind, c *contai
 	if err := l.p.bus.Publish(ctx, e); err != nil && !errors.Is(err, events.ErrClosed) {
 		l.log.Error("publishing container event", zap.String("container", c.name), zap.Error(err))
 	}
+	l.p.served(c)
 }
 
 // checkAddress detects the host address and, when it changed, re-publishes every container that uses it. A

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -135,11 +134,7 @@ func (p *Producer) Start(context.Context) error {
 // first load is done (pkg/status). A directory that is not there yet does not hold it up; it is named.
 func (p *Producer) loaded(ctx context.Context, b dirwatch.Batch) {
 	st := p.Status()
-	msg := fmt.Sprintf("loaded %d files, %d records", st.Files, st.RecordsCount)
-	if missing := dirwatch.Missing(p.dirs, b); len(missing) > 0 {
-		msg += "; not found yet: " + strings.Join(missing, ", ")
-	}
-	producer.Health(ctx, p.bus, p.log, moduleName, events.Healthy, msg)
+	producer.Health(ctx, p.bus, p.log, moduleName, events.Healthy, dirwatch.Summary(st.Files, st.RecordsCount, p.dirs, b))
 }
 
 // Stop cancels the loop (which closes fsnotify) and waits for it, or for ctx. It is safe without a Start.

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -317,15 +318,20 @@ func First(deliver, loaded func(context.Context, Batch)) func(context.Context, B
 	}
 }
 
-// Missing returns the directories of dirs that first, a first batch, did not scan: those not there (yet).
-func Missing(dirs []string, first Batch) []string {
-	var out []string
+// Summary describes a caller's first load for its health report: "loaded 2 files, 5 records", naming the
+// directories of dirs that first, the first batch, did not scan because they are not there (yet).
+func Summary(files, records int, dirs []string, first Batch) string {
+	msg := fmt.Sprintf("loaded %d files, %d records", files, records)
+	var missing []string
 	for _, d := range dirs {
 		if !slices.Contains(first.Scanned, d) {
-			out = append(out, d)
+			missing = append(missing, d)
 		}
 	}
-	return out
+	if len(missing) > 0 {
+		msg += "; not found yet: " + strings.Join(missing, ", ")
+	}
+	return msg
 }
 
 // deliver hands the changes gathered so far to f, if there are any.

@@ -495,3 +495,22 @@ func TestFirstBatchWithoutDirectories(t *testing.T) {
 		})
 	}
 }
+
+func TestSummary(t *testing.T) {
+	tests := []struct {
+		name  string
+		dirs  []string
+		first Batch
+		want  string
+	}{
+		{name: "every directory scanned", dirs: []string{"/a", "/b"}, first: Batch{Scanned: []string{"/a", "/b"}},
+			want: "loaded 2 files, 5 records"},
+		{name: "one not there yet", dirs: []string{"/a", "/b", "/c"}, first: Batch{Scanned: []string{"/b"}},
+			want: "loaded 2 files, 5 records; not found yet: /a, /c"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, Summary(2, 5, tt.dirs, tt.first))
+		})
+	}
+}
