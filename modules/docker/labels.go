@@ -46,8 +46,8 @@ type target struct {
 	names []string // canonical, valid and allowed, in label order, without duplicates
 	// labels are the labels that named each of names, "key=value", for the HTTP API's explain.
 	labels []string
-	addrs []netip.Addr // from IPLabel; nil means the host address
-	ttl   uint32
+	addrs  []netip.Addr // from IPLabel; nil means the host address
+	ttl    uint32
 }
 
 // problem is a label value that was ignored; the caller logs it with the container's name. Only the label
