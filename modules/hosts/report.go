@@ -4,10 +4,9 @@ import (
 	"bytes"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
-	"strings"
 
+	"github.com/joyride-dns/joyride/pkg/dirwatch"
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/status"
 )
@@ -26,8 +25,8 @@ func Reporter(p *Producer) status.Reporter {
 // now, or no longer names it, is still named, without a line. It returns nil for another module's source, a
 // file outside the watched directories, or a name that is not a valid DNS name.
 func (p *Producer) Explain(source, name string) []status.Provenance {
-	path, ok := strings.CutPrefix(source, SourcePrefix)
-	if !ok || !slices.Contains(p.dirs, filepath.Dir(path)) {
+	path, ok := dirwatch.File(source, SourcePrefix, p.dirs)
+	if !ok {
 		return nil
 	}
 	want, err := dnsname.Canonical(name)

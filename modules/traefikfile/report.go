@@ -1,10 +1,9 @@
 package traefikfile
 
 import (
-	"path/filepath"
 	"slices"
-	"strings"
 
+	"github.com/joyride-dns/joyride/pkg/dirwatch"
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/status"
 )
@@ -19,8 +18,8 @@ func Reporter(p *Producer) status.Reporter {
 // parsed now, or whose routers no longer name it, is still named, without a router. It returns nil for another
 // module's source, a file outside the watched directories, or a name that is not a valid DNS name.
 func (p *Producer) Explain(source, name string) []status.Provenance {
-	path, ok := strings.CutPrefix(source, SourcePrefix)
-	if !ok || !slices.Contains(p.dirs, filepath.Dir(path)) {
+	path, ok := dirwatch.File(source, SourcePrefix, p.dirs)
+	if !ok {
 		return nil
 	}
 	want, err := dnsname.Canonical(name)

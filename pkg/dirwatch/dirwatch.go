@@ -318,6 +318,14 @@ func First(deliver, loaded func(context.Context, Batch)) func(context.Context, B
 	}
 }
 
+// File returns the path of source, a caller's store source for one file ("<prefix><path>"), when the file lies
+// directly in one of dirs (as Dirs returns them): the file a caller may read again to explain its records. Any
+// other source is refused, so that a request to explain one cannot make the caller read another file.
+func File(source, prefix string, dirs []string) (string, bool) {
+	path, ok := strings.CutPrefix(source, prefix)
+	return path, ok && slices.Contains(dirs, filepath.Dir(path))
+}
+
 // Summary describes a caller's first load for its health report: "loaded 2 files, 5 records", naming the
 // directories of dirs that first, the first batch, did not scan because they are not there (yet).
 func Summary(files, records int, dirs []string, first Batch) string {

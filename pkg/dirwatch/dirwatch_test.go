@@ -514,3 +514,28 @@ func TestSummary(t *testing.T) {
 		})
 	}
 }
+
+func TestFile(t *testing.T) {
+	dirs := []string{"/app/hosts", "/etc/hosts.d"}
+	tests := []struct {
+		name, source string
+		want         string
+		ok           bool
+	}{
+		{name: "a file of a watched directory", source: "hosts:/app/hosts/lab", want: "/app/hosts/lab", ok: true},
+		{name: "of the second directory", source: "hosts:/etc/hosts.d/nas", want: "/etc/hosts.d/nas", ok: true},
+		{name: "outside every directory", source: "hosts:/etc/passwd", want: "/etc/passwd"},
+		{name: "below a watched directory, not in it", source: "hosts:/app/hosts/sub/lab", want: "/app/hosts/sub/lab"},
+		{name: "climbing out", source: "hosts:/app/hosts/../../etc/passwd", want: "/app/hosts/../../etc/passwd"},
+		{name: "another prefix", source: "traefik:/app/hosts/lab"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := File(tt.source, "hosts:", dirs)
+			assert.Equal(t, tt.ok, ok)
+			if ok {
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+}
