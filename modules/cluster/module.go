@@ -6,6 +6,7 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/status"
 )
 
 // Module runs a cluster node: it provides *Cluster (its Status and ForceSync are what an HTTP API shows and
@@ -14,6 +15,7 @@ import (
 var Module = fx.Module(moduleName,
 	fx.Provide(New),
 	fx.Invoke(func(*Cluster) {}),
+	status.Provide(Reporter),
 )
 
 // Params are the module's dependencies.

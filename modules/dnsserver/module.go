@@ -6,6 +6,7 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/status"
 )
 
 // Module provides the *Server and runs it with the application: it binds in OnStart and shuts down in OnStop.
@@ -13,6 +14,7 @@ import (
 var Module = fx.Module("dnsserver",
 	fx.Provide(New),
 	fx.Invoke(func(*Server) {}),
+	status.Provide(Reporter),
 )
 
 // Params are the server's dependencies. Bus is optional: without it the reports it would carry (recovered
