@@ -81,17 +81,9 @@ func (s *Server) readiness() (bool, []status.Component, string) {
 	if comps == nil {
 		comps = []status.Component{}
 	}
-	if s.health.Ready() {
-		return true, comps, ""
-	}
-	var waiting []string
-	for _, c := range comps {
-		if !c.Loaded {
-			waiting = append(waiting, c.Name)
-		}
-	}
+	waiting := s.health.Waiting()
 	if len(waiting) == 0 {
-		return false, comps, "waiting for: start-up to complete"
+		return true, comps, ""
 	}
 	return false, comps, "waiting for: " + strings.Join(waiting, ", ")
 }

@@ -71,11 +71,12 @@ func withRoutes(rs ...status.Route) func(*Params) {
 
 // fakeHealth is a health handler in a fixed state.
 type fakeHealth struct {
-	ready bool
-	comps []status.Component
+	waiting []string
+	comps   []status.Component
 }
 
-func (h fakeHealth) Ready() bool                    { return h.ready }
+func (h fakeHealth) Ready() bool                    { return len(h.waiting) == 0 }
+func (h fakeHealth) Waiting() []string              { return h.waiting }
 func (h fakeHealth) Components() []status.Component { return h.comps }
 
 func TestRouting(t *testing.T) {
@@ -284,7 +285,7 @@ func TestStatus(t *testing.T) {
 			}},
 			clusterReporter(map[string]any{"enabled": true, "running": true, "node_id": "node-a"}, nil, nil),
 		), func(p *Params) {
-			p.Health = fakeHealth{ready: true, comps: []status.Component{{Name: "dns", State: status.Healthy, Loaded: true}}}
+			p.Health = fakeHealth{comps: []status.Component{{Name: "dns", State: status.Healthy, Loaded: true}}}
 		})
 		body := decode(t, serve(t, s, "GET", "/status", local, nil))
 		assert.Equal(t, map[string]any{"port": 5353.0, "bind_address": "0.0.0.0", "running": true, "queries": 12.0}, body["dns_server"])
@@ -322,10 +323,11 @@ func TestReady(t *testing.T) {
 	}{
 		{"no health module, not started", nil, false, http.StatusServiceUnavailable, "waiting for: http"},
 		{"no health module, started", nil, true, http.StatusOK, ""},
-		{"waiting for modules", fakeHealth{comps: comps}, true, http.StatusServiceUnavailable, "waiting for: docker, hosts"},
-		{"loaded, start not complete", fakeHealth{comps: comps[:1]}, true, http.StatusServiceUnavailable,
-			"waiting for: start-up to complete"},
-		{"ready", fakeHealth{ready: true, comps: comps[:1]}, true, http.StatusOK, ""},
+		{"waiting for modules", fakeHealth{waiting: []string{"docker", "hosts"}, comps: comps}, true,
+			http.StatusServiceUnavailable, "waiting for: docker, hosts"},
+		{"loaded, start not complete", fakeHealth{waiting: []string{"start"}, comps: comps[:1]}, true,
+			http.StatusServiceUnavailable, "waiting for: start"},
+		{"ready", fakeHealth{comps: comps[:1]}, true, http.StatusOK, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -81,6 +81,9 @@ type Route struct {
 type Health interface {
 	// Ready reports whether the application has started and every reporting module has finished its first load.
 	Ready() bool
+	// Waiting names what readiness waits for, sorted ("start", modules not loaded yet, a critical module that
+	// is unhealthy); empty when Ready is true. /ready says it.
+	Waiting() []string
 	// Components returns every module's health, sorted by name.
 	Components() []Component
 }
