@@ -153,9 +153,13 @@ func TestHTTPEndpoints(t *testing.T) {
 		assert.Equal(t, false, body["docker_monitor"].(map[string]any)["running"], "the docker module is off")
 		requireTypes(t, "hosts_monitor", body["hosts_monitor"], map[string]string{"enabled": "bool", "directory": "str|null",
 			"running": "bool", "records_count": "int"})
-		// enabled says whether the hosts module reports (its Reporter), as joyride-python's said whether it had one.
-		_, hostsReports := body["modules"].(map[string]any)["hosts"]
-		assert.Equal(t, hostsReports, body["hosts_monitor"].(map[string]any)["enabled"])
+		hostsMonitor := body["hosts_monitor"].(map[string]any)
+		assert.Equal(t, true, hostsMonitor["enabled"])
+		assert.Equal(t, true, hostsMonitor["running"])
+		assert.Equal(t, 3.0, hostsMonitor["records_count"], "the hosts file's three records")
+		dnsServer := body["dns_server"].(map[string]any)
+		assert.Equal(t, true, dnsServer["running"])
+		assert.Equal(t, "127.0.0.1", dnsServer["bind_address"])
 		assert.Equal(t, map[string]any{"enabled": false, "running": false}, body["dns_sync_cluster"], "no cluster module: joyride-python's shape")
 		_, err := time.Parse(time.RFC3339, body["timestamp"].(string))
 		assert.NoError(t, err)
@@ -387,23 +391,15 @@ func TestHTTPCluster(t *testing.T) {
 	b := c.node(t, "b", "127.0.0.22", []string{c.gossip("127.0.0.21")}, "10.0.0.22 b.lab.test\n10.0.9.9 both.lab.test\n")
 	a.start(t)
 
-	health := a.p.call(t, "GET", "/status", nil).json(t)["health"].([]any)
-	realHealth := len(health) > 0 // the health module's skeleton reports no component and is never ready
-	if realHealth {
-		r := a.p.call(t, "GET", "/ready", nil)
-		require.Equal(t, http.StatusServiceUnavailable, r.code, "not ready before its seed is reachable: %s", r.body)
-		body := r.json(t)
-		assert.Equal(t, "not_ready", body["status"])
-		assert.Contains(t, body["message"], "cluster")
-	}
+	r := a.p.call(t, "GET", "/ready", nil)
+	require.Equal(t, http.StatusServiceUnavailable, r.code, "not ready before its seed is reachable: %s", r.body)
+	body := r.json(t)
+	assert.Equal(t, "not_ready", body["status"])
+	assert.Equal(t, "waiting for: cluster", body["message"])
 
 	b.start(t)
 	a.answers(t, "b.lab.test.", "10.0.0.22", 10*time.Second)
-	if realHealth {
-		a.p.eventuallyJSON(t, "a ready once joined", "/ready", http.StatusOK, func(b map[string]any) bool { return b["status"] == "ready" })
-	} else {
-		t.Log("the health module is its skeleton here: /ready's 503 to 200 is checked once it is merged")
-	}
+	a.p.eventuallyJSON(t, "a ready once joined", "/ready", http.StatusOK, func(b map[string]any) bool { return b["status"] == "ready" })
 
 	both := a.p.eventuallyJSON(t, "both nodes' record", "/dns/records/both.lab.test", http.StatusOK, func(b map[string]any) bool {
 		return b["multiple_nodes"] == true
@@ -411,17 +407,9 @@ func TestHTTPCluster(t *testing.T) {
 	assert.Equal(t, []any{"", "b"}, both["nodes"])
 	assert.Equal(t, 1.0, a.p.call(t, "GET", "/dns/records?node=b&name=b.lab", nil).json(t)["total_records"])
 
-	// The cluster module's Reporter is added beside this module; until both are merged, /dns/cluster answers
-	// as with sync off, which is checked instead.
-	if _, reports := a.p.call(t, "GET", "/status", nil).json(t)["modules"].(map[string]any)["cluster"]; !reports {
-		t.Log("the cluster module has no Reporter here: /dns/cluster and POST /dns/sync answer 503")
-		assert.Equal(t, http.StatusServiceUnavailable, a.p.call(t, "GET", "/dns/cluster", nil).code)
-		assert.Equal(t, http.StatusServiceUnavailable, a.p.call(t, "POST", "/dns/sync", nil).code)
-		return
-	}
-	r := a.p.call(t, "GET", "/dns/cluster", nil)
+	r = a.p.call(t, "GET", "/dns/cluster", nil)
 	require.Equal(t, http.StatusOK, r.code, "%s", r.body)
-	body := r.json(t)
+	body = r.json(t)
 	assert.Equal(t, "success", body["status"])
 	cluster := body["cluster"]
 	requireTypes(t, "cluster", cluster, map[string]string{"node_id": "str", "running": "bool", "statistics": "dict",
