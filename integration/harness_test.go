@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -50,6 +51,7 @@ type proc struct {
 	cmd    *exec.Cmd
 	udp    string
 	tcp    string
+	http   string   // the HTTP API's address; "" when the http module does not run
 	logs   *lineLog // stdout and stderr, interleaved
 	stderr *lineLog
 	exited chan struct{}
@@ -79,6 +81,19 @@ func (l *lineLog) String() string {
 	return strings.Join(l.lines, "\n")
 }
 
+// find returns the first JSON log entry logged so far for which match is true, or nil.
+func (l *lineLog) find(match func(map[string]any) bool) map[string]any {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		var entry map[string]any
+		if json.Unmarshal([]byte(line), &entry) == nil && match(entry) {
+			return entry
+		}
+	}
+	return nil
+}
+
 // wait returns the first JSON log entry for which match is true.
 func (l *lineLog) wait(t *testing.T, what string, timeout time.Duration, match func(map[string]any) bool) map[string]any {
 	t.Helper()
@@ -104,7 +119,8 @@ func (l *lineLog) wait(t *testing.T, what string, timeout time.Duration, match f
 }
 
 // start runs `joyride run` with args and the given environment (nothing of the test's own environment leaks in
-// but PATH and HOME) and waits until every module has started.
+// but PATH and HOME) and waits until every module has started. It records the DNS addresses and, when the http
+// module runs, the HTTP API's.
 func start(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	p := launch(t, env, append([]string{"run"}, args...)...)
@@ -115,14 +131,27 @@ func start(t *testing.T, env []string, args ...string) *proc {
 	p.tcp, _ = entry["tcp"].(string)
 	require.NotEmpty(t, p.udp, "serving DNS log line has the UDP address")
 	p.logs.wait(t, "start to complete", 30*time.Second, func(e map[string]any) bool { return e["msg"] == "started" })
+	// Every module has started, so the HTTP server's line is logged by now if the module runs.
+	p.http, _ = p.logs.find(func(e map[string]any) bool { return e["msg"] == "serving HTTP" })["addr"].(string)
 	return p
 }
 
 // launch starts the binary and collects its output; the process is killed when the test ends if still running.
+// `run` gets the HTTP API on a free loopback port unless env chooses its host or port: the profiles serve it on
+// 0.0.0.0:5000, where parallel tests would collide and the host's network would reach it.
 func launch(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	if len(args) > 0 && args[0] == "run" {
+		if !setsEnv(env, "JOYRIDE_HTTP_HOST", "FLASK_HOST") {
+			base = append(base, "JOYRIDE_HTTP_HOST=127.0.0.1")
+		}
+		if !setsEnv(env, "JOYRIDE_HTTP_PORT", "FLASK_PORT") {
+			base = append(base, "JOYRIDE_HTTP_PORT=0")
+		}
+	}
+	cmd.Env = append(base, env...)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	stderr, err := cmd.StderrPipe()
@@ -161,6 +190,17 @@ func launch(t *testing.T, env []string, args ...string) *proc {
 		}
 	})
 	return p
+}
+
+// setsEnv reports whether env sets any of the variables names.
+func setsEnv(env []string, names ...string) bool {
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if slices.Contains(names, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // wait waits for the process to exit and returns its exit code.

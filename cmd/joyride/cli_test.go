@@ -198,7 +198,7 @@ func TestRunServesUntilSignal(t *testing.T) {
 	m := serving.FindStringSubmatch(out.String())
 	require.NotNil(t, m, out.String())
 	addr := m[1]
-	assert.Contains(t, out.String(), `"profile":"hosts-only","modules":["dns","hosts","logging","records","system"]`)
+	assert.Contains(t, out.String(), `"profile":"hosts-only","modules":["dns","health","hosts","logging","records","system"]`)
 
 	q := new(mdns.Msg).SetQuestion("nothing.example.", mdns.TypeA)
 	_, _, err := new(mdns.Client).Exchange(q, addr)

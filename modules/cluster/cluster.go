@@ -81,6 +81,9 @@ type Cluster struct {
 	running atomic.Pointer[memberlist.Memberlist]
 	// conflictErr is set when a join found another live node using this node's ID.
 	conflictErr atomic.Pointer[error]
+	// health is the state last reported on the bus (report.go); healthMu orders the reports.
+	healthMu sync.Mutex
+	health   events.HealthKind
 
 	ml    *memberlist.Memberlist
 	queue *memberlist.TransmitLimitedQueue
@@ -115,13 +118,16 @@ func (m *member) up() bool {
 	return m.state == memberlist.StateAlive || m.state == memberlist.StateSuspect
 }
 
-// Stats are counters of the node's synchronisation since start.
+// Stats are counters of the node's synchronisation since start: joyride-python's statistics, and Rejected.
 type Stats struct {
-	NodesDiscovered int       `json:"nodes_discovered"`
-	RecordsSynced   int       `json:"dns_records_synced"`
-	SyncOperations  int       `json:"sync_operations"`
-	LastSync        time.Time `json:"last_sync"`
-	Rejected        int       `json:"rejected_messages"`
+	NodesDiscovered int `json:"nodes_discovered"`
+	// NodesActive is the other members alive or suspected, as Status counts them.
+	NodesActive    int `json:"nodes_active"`
+	RecordsSynced  int `json:"dns_records_synced"`
+	SyncOperations int `json:"sync_operations"`
+	// LastSync is null until a peer's records were first put in the store, as joyride-python's.
+	LastSync *time.Time `json:"last_sync"`
+	Rejected int        `json:"rejected_messages"`
 }
 
 // NewCluster checks cfg and builds a node; it does no I/O and starts nothing. log may be nil.
@@ -164,6 +170,7 @@ func NewCluster(cfg Config, log *zap.Logger, bus *events.Bus, store *dnsstore.St
 func (c *Cluster) Start(ctx context.Context) error {
 	if !c.cfg.Enabled {
 		c.log.Info("DNS synchronisation is off (cluster.enabled, ENABLE_DNS_SYNC)")
+		c.setHealth(ctx, events.Healthy, "DNS synchronisation is off")
 		return nil
 	}
 	if c.running.Load() != nil {
@@ -177,6 +184,9 @@ func (c *Cluster) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.healthMu.Lock()
+	c.health = "" // starting: nothing reported for this run yet
+	c.healthMu.Unlock()
 	c.mu.Lock()
 	c.id, c.epoch, c.leaving = id, epoch, false
 	c.announced, c.started, c.settledGen, c.settledAt = false, time.Now(), 0, time.Now()
@@ -246,6 +256,10 @@ func (c *Cluster) Start(ctx context.Context) error {
 	c.cancel, c.done = cancel, make(chan struct{})
 	go c.run(loopCtx)
 	c.running.Store(ml)
+	if len(c.cfg.Join) == 0 {
+		// Nothing to wait for: the first load is the start (pkg/status). With seeds it is the first join.
+		c.setHealth(ctx, events.Healthy, "started; no seeds to join")
+	}
 	return nil
 }
 

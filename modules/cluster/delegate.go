@@ -293,8 +293,12 @@ func (c *Cluster) memberState(n *memberlist.Node, state memberlist.NodeStateType
 	}
 	c.dirty[n.Name] = struct{}{}
 	alive, changed := c.aliveLocked()
+	known := len(c.members) + 1
 	c.mu.Unlock()
 	c.poke()
+	if alive > 0 {
+		c.setHealth(context.Background(), events.Healthy, fmt.Sprintf("joined: %d of %d known nodes alive", alive+1, known))
+	}
 	if kind != "" {
 		c.publishNode(context.Background(), kind, n.Name, n.Address())
 	}

@@ -69,4 +69,16 @@
 // source_replaced DNSEvent), puts peers' records in the store through the bus (publish.go), pulls, expires and
 // rejoins; joins and metadata updates, which may wait on the network, run beside it. Stop leaves gracefully,
 // stops the loop and withdraws the peers' records. Status and ForceSync are for the HTTP API.
+//
+// # Health and the operator's window
+//
+// The node reports the "cluster" component with HealthEvents (report.go): healthy at Start without seeds (or
+// with synchronisation off, which is no failure), and with seeds once another node is a member: that is its
+// first load, which readiness waits for (pkg/status). A node with seeds that has no member and cannot join one
+// (alone, the same moment as its warning) reports unhealthy, and healthy again when it joins. Only changes are
+// reported. Module provides a status.Reporter: Status, which carries joyride-python's /dns/cluster fields
+// (statistics with nodes_active and last_sync, null until a first sync; discovered_nodes; nodes with node_id,
+// ip_address, last_seen and metadata; swim_cluster with alive_members, member_counts by alive, suspect, failed
+// and left, this node included, and dns_version, this node's change counter); Explain, which names for a
+// "node:<id>/<source>" the owning node, its gossip address and the source on that node; and Sync, ForceSync.
 package cluster

@@ -369,6 +369,11 @@ func (c *Cluster) joinInBackground(addrs []string, then func(error)) {
 // alone says, at most once a minute, why a node that has no member could not join any: a seed that is down, a
 // wrong key (memberlist logs that at debug level only, on this side).
 func (c *Cluster) alone(err error) {
+	if len(c.cfg.Join) > 0 {
+		// A node told to join seeds that has none is not what its operator asked for.
+		c.setHealth(context.Background(), events.Unhealthy, "no member: no seed, discovered peer or former member "+
+			"could be joined: "+err.Error())
+	}
 	if !c.due("alone") {
 		return
 	}

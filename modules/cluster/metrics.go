@@ -42,7 +42,7 @@ func collectStatus(st Status, ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(membersDesc, prometheus.GaugeValue, float64(byState[s]), s)
 	}
 	lastSync := 0.0
-	if !st.Stats.LastSync.IsZero() {
+	if st.Stats.LastSync != nil {
 		lastSync = float64(st.Stats.LastSync.UnixNano()) / 1e9
 	}
 	for _, m := range []struct {

@@ -16,6 +16,7 @@ var Module = fx.Module(moduleName,
 	fx.Provide(New),
 	status.ProvideCollector(newCollector),
 	fx.Invoke(func(*Cluster) {}),
+	status.Provide(Reporter),
 )
 
 // Params are the module's dependencies.

@@ -89,7 +89,8 @@ func (c *Cluster) reconcile(ctx context.Context) {
 			c.published[p.owner][p.source] = p.v
 		}
 		c.stats.RecordsSynced += len(recs)
-		c.stats.LastSync = time.Now()
+		now := time.Now()
+		c.stats.LastSync = &now
 		c.mu.Unlock()
 	}
 }

@@ -19,6 +19,10 @@ type Status struct {
 	Stats   Stats    `json:"statistics"`
 	// Records is the number of records this node shares; Members has each peer's.
 	Records int `json:"records"`
+	// joyride-python's /dns/cluster fields, from Members (report.go).
+	DiscoveredNodes int         `json:"discovered_nodes"`
+	Nodes           []Node      `json:"nodes"`
+	SwimCluster     SwimCluster `json:"swim_cluster"`
 }
 
 // Member is one node as this node sees it.
@@ -44,10 +48,13 @@ func (c *Cluster) Status() Status {
 	if ml != nil {
 		s.Address = c.addr
 	}
+	var head uint64
 	if c.self != nil {
 		s.Records = c.self.records()
+		head = c.self.head
 	}
 	if ml == nil {
+		s.compat(false, head)
 		return s
 	}
 	for name, m := range c.members {
@@ -59,6 +66,7 @@ func (c *Cluster) Status() Status {
 		s.Members = append(s.Members, mem)
 	}
 	slices.SortFunc(s.Members, func(a, b Member) int { return strings.Compare(a.NodeID, b.NodeID) })
+	s.compat(true, head)
 	return s
 }
 

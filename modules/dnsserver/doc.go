@@ -70,7 +70,9 @@
 // counted in Stats.Invalid. Responses (QR set) are dropped unanswered. Panics are recovered wherever a query
 // is handled (the UDP worker, a forwarding goroutine, the TCP handler): the query gets SERVFAIL, the panic is
 // counted and reported, with its stack, as an events.ErrorEvent; a serve loop that fails on its own (its
-// socket broken) is reported as an unhealthy events.HealthEvent and the server no longer counts as Running.
+// socket broken) is reported as an unhealthy events.HealthEvent and the server no longer counts as Running. Start
+// reports the "dns" component healthy once both listeners serve: its first load (pkg/status); an unhealthy dns
+// makes the node unready (modules/health).
 // A report is handled once: it is published on the bus (the logging handler writes it) by a separate
 // goroutine through a bounded queue, so the query path never waits on the bus, and it is logged instead only
 // when it cannot be published: there is no bus, the queue is full, or Publish fails.
@@ -141,4 +143,8 @@
 // whole API without fx. The store is the replaceable part: supply a different *dnsstore.Store with
 // fx.Replace or fx.Decorate to answer from other data. Config is consumed by value, so tests supply their
 // own with fx.Supply.
+//
+// Module also provides a status.Reporter named "dns" (the `modules:` key and its health component): Status is
+// joyride-python's dns_server (port, the bound one while serving; bind_address; running) with the bound
+// addresses and the counters (Stats).
 package dnsserver

@@ -15,6 +15,7 @@ var Module = fx.Module("dnsserver",
 	fx.Provide(New),
 	status.ProvideCollector(newCollector),
 	fx.Invoke(func(*Server) {}),
+	status.Provide(Reporter),
 )
 
 // Params are the server's dependencies. Bus is optional: without it the reports it would carry (recovered

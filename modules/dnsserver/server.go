@@ -150,6 +150,7 @@ func (s *Server) Start(ctx context.Context) error {
 	go s.reporter(r)
 	s.run = r
 	s.running.Store(true)
+	s.health(events.Healthy, fmt.Sprintf("serving on %s (UDP and TCP)", pc.LocalAddr()))
 	s.log.Info("serving DNS",
 		zap.Stringer("udp", pc.LocalAddr()), zap.Stringer("tcp", ln.Addr()),
 		zap.Strings("zones", s.zoneNames()), zap.Strings("forwarders", s.cfg.Forwarders))
@@ -392,12 +393,16 @@ func (s *Server) recovered(req *dns.Msg, v any) *dns.Msg {
 // failed reports that a listener's serve loop ended on its own with err: the server no longer serves.
 func (s *Server) failed(transport string, addr net.Addr, err error) {
 	s.running.Store(false)
-	s.report(&events.HealthEvent{
-		Metadata:  events.Metadata{Source: "dns"},
-		Kind:      events.Unhealthy,
-		Component: "dns",
-		Message:   fmt.Sprintf("the %s listener on %s stopped: %v", transport, addr, err),
-	})
+	s.health(events.Unhealthy, fmt.Sprintf("the %s listener on %s stopped: %v", transport, addr, err))
+}
+
+// health reports the server's health, through the reporter like every report: healthy once both listeners
+// serve (its first load, pkg/status), unhealthy when one stopped on its own.
+func (s *Server) health(kind events.HealthKind, msg string) {
+	if s.bus == nil && kind == events.Healthy {
+		return // nobody to tell, and logUnpublished is for failures
+	}
+	s.report(&events.HealthEvent{Metadata: events.Metadata{Source: "dns"}, Kind: kind, Component: "dns", Message: msg})
 }
 
 // report queues e for the reporter without waiting: the query path never blocks on the bus. An error is

@@ -540,6 +540,9 @@ func TestStopWaitsForEveryGoroutine(t *testing.T) {
 				<-release // the query is answered only once Stop has begun (or the test ends)
 			}
 			require.NoError(t, s.Start(context.Background()))
+			e := w.Expect(t, "healthy once serving", eventstest.Kind(events.FamilyHealth, events.Kind(events.Healthy)))
+			require.Equal(t, "dns", e.(*events.HealthEvent).Component)
+			require.Contains(t, e.(*events.HealthEvent).Message, addrOf(s, "udp"))
 			ctx := context.Background()
 			if tt.fail != nil {
 				require.NoError(t, tt.fail(s))

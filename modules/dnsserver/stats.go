@@ -10,15 +10,15 @@ import (
 
 // Stats are the server's counters since it was created.
 type Stats struct {
-	Queries uint64 // queries handed to the answering logic
+	Queries uint64 `json:"queries"` // queries handed to the answering logic
 	// Answers counts replies sent, by rcode name ("NOERROR", "NXDOMAIN", "REFUSED", …); forwarded replies
 	// count under the upstream's rcode.
-	Answers   map[string]uint64
-	Forwarded uint64 // queries sent to the forwarders
-	Panics    uint64 // queries whose handling panicked (answered SERVFAIL)
-	Invalid   uint64 // packets that could not be parsed
+	Answers   map[string]uint64 `json:"answers"`
+	Forwarded uint64            `json:"forwarded"` // queries sent to the forwarders
+	Panics    uint64            `json:"panics"`    // queries whose handling panicked (answered SERVFAIL)
+	Invalid   uint64            `json:"invalid"`   // packets that could not be parsed
 	// CacheHits counts UDP queries answered from the packed-answer cache (a subset of Queries).
-	CacheHits uint64
+	CacheHits uint64 `json:"cache_hits"`
 }
 
 // rcodeSlots covers every rcode miekg/dns names; the last slot collects the rest.

@@ -65,7 +65,14 @@
 // the stop grace), new ones discovered, unchanged ones left alone. When the stream fails or ends (a daemon
 // restart), the producer reports the docker component unhealthy with a HealthEvent, retries with capped
 // exponential backoff (initial 250ms, docker.max_backoff at most) and reconnects the same way, then reports it
-// healthy again. Stop cancels the goroutine, which closes the stream, and returns within its context; it is safe
+// healthy again. The healthy report follows the events of the reconciled list, so the first one says that the
+// first load is done (pkg/status: readiness waits for it); an engine unreachable at start reports unhealthy and
+// the node is not ready until the engine has been listed once.
+//
+// Module also provides a status.Reporter: Status is docker_monitor (running, connected, endpoint, …), and
+// Explain names, for a source "docker:<id>", the container, its ID and the label (key=value) that named the
+// asked name. The loop's goroutine owns the containers; it copies what it publishes into a map under the
+// Producer's mutex, which is what Explain reads. Stop cancels the goroutine, which closes the stream, and returns within its context; it is safe
 // without a Start and twice.
 //
 // # Tests

@@ -43,9 +43,11 @@ type labelParser struct {
 
 // target is what a container's labels ask for.
 type target struct {
-	names []string     // canonical, valid and allowed, in label order, without duplicates
-	addrs []netip.Addr // from IPLabel; nil means the host address
-	ttl   uint32
+	names []string // canonical, valid and allowed, in label order, without duplicates
+	// labels are the labels that named each of names, "key=value", for the HTTP API's explain.
+	labels []string
+	addrs  []netip.Addr // from IPLabel; nil means the host address
+	ttl    uint32
 }
 
 // problem is a label value that was ignored; the caller logs it with the container's name. Only the label
@@ -71,6 +73,7 @@ func (lp *labelParser) parse(labels map[string]string) (target, []problem) {
 				Reason: fmt.Sprintf("outside the allowed domains %v", lp.allowed)})
 		case !slices.Contains(t.names, c):
 			t.names = append(t.names, c)
+			t.labels = append(t.labels, label+"="+labels[label])
 		}
 	}
 	for _, key := range lp.keys {

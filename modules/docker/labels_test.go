@@ -136,6 +136,8 @@ func TestParseLabels(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, probs := tt.parser.parse(tt.labels)
+			assert.Len(t, got.labels, len(got.names), "one naming label per name")
+			got.labels = nil // TestNamingLabels checks them
 			assert.Equal(t, tt.want, got)
 			// The store checks records with the same rule (dnsstore.NewRecord calls ttl.Check): whatever TTL
 			// the labels end with, the container's names are served.

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/producer"
 )
 
 // engine is every Engine API call the producer makes. All of them are GET requests (plus the HEAD /_ping of API
@@ -204,8 +205,10 @@ func (l *loop) connect(ctx context.Context) (*stream, error) {
 		return nil, fmt.Errorf("subscribe to events: %w", err)
 	default:
 	}
-	l.setConnected(ctx)
+	// The containers first: the healthy report that setConnected makes after the first list says that the
+	// first load is done (pkg/status), so it follows their events.
 	l.reconcile(ctx, list.Items)
+	l.setConnected(ctx)
 	return s, nil
 }
 
@@ -365,6 +368,7 @@ func (l *loop) publish(ctx context.Context, kind events.ContainerKind, c *contai
 	if err := l.p.bus.Publish(ctx, e); err != nil && !errors.Is(err, events.ErrClosed) {
 		l.log.Error("publishing container event", zap.String("container", c.name), zap.Error(err))
 	}
+	l.p.served(c)
 }
 
 // checkAddress detects the host address and, when it changed, re-publishes every container that uses it. A
@@ -436,10 +440,7 @@ func (l *loop) disconnected(ctx context.Context, err error) time.Duration {
 }
 
 func (l *loop) health(ctx context.Context, kind events.HealthKind, msg string) {
-	e := &events.HealthEvent{Metadata: events.Metadata{Source: moduleName}, Kind: kind, Component: moduleName, Message: msg}
-	if err := l.p.bus.Publish(ctx, e); err != nil && !errors.Is(err, events.ErrClosed) {
-		l.log.Error("publishing health event", zap.Error(err))
-	}
+	producer.Health(ctx, l.p.bus, l.log, moduleName, kind, msg)
 }
 
 func shortID(id string) string {

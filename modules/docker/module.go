@@ -11,7 +11,7 @@ import (
 // the application's lifecycle.
 
 // Module provides the *Producer and anchors it so its hooks are registered.
-var Module = fx.Module(moduleName, fx.Provide(New), fx.Invoke(func(*Producer) {}),
+var Module = fx.Module(moduleName, fx.Provide(New), fx.Invoke(func(*Producer) {}), status.Provide(Reporter),
 	status.ProvideCollector(newCollector),
 )
 

@@ -65,6 +65,9 @@ type Producer struct {
 
 	mu     sync.Mutex
 	status Status
+	// explain is what Explain reads: the containers whose records were last published non-empty, by ID. The
+	// loop's goroutine owns the containers; it copies here what it publishes (served).
+	explain map[string]servedContainer
 }
 
 // NewProducer checks cfg and returns a stopped producer publishing on bus. It does no I/O: the engine is
@@ -105,6 +108,7 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 		pr.hostV6 = netip.MustParseAddr(cfg.HostIP6)
 	}
 	pr.status = Status{Enabled: true, HostIP: cfg.HostIP, HostIP6: cfg.HostIP6}
+	pr.explain = make(map[string]servedContainer)
 	return pr, nil
 }
 

@@ -197,6 +197,19 @@ func TestExistingContainersAtStart(t *testing.T) {
 	h.expectContainer(events.ContainerDiscovered, b)
 	assert.Empty(t, h.answers(name("existing-stopped")), "a created but not started container is not served")
 	assert.Equal(t, []events.HealthKind{events.Healthy}, h.healthKinds())
+	// The healthy report says that the first listing is done (pkg/status): it follows the listed containers.
+	h.watch.Expect(t, "healthy", eventstest.Kind(events.FamilyHealth, events.Kind(events.Healthy)))
+	order := map[string]int{}
+	for i, e := range h.watch.Events() {
+		switch ev := e.(type) {
+		case *events.ContainerEvent:
+			order[ev.ContainerID] = i
+		case *events.HealthEvent:
+			order["healthy"] = i
+		}
+	}
+	assert.Greater(t, order["healthy"], order[a], "healthy after the first container")
+	assert.Greater(t, order["healthy"], order[b], "healthy after the second container")
 	// Status is updated once the listing is published, so it may trail the events just seen.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		st := h.producer.Status()

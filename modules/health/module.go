@@ -1,6 +1,3 @@
-// Package health is the health handler: it turns the modules' HealthEvents into each module's health and the
-// node's readiness (status.Health, for /ready, /status and the dashboard), and publishes health_check_failed and
-// health_check_recovered when a module changes state.
 package health
 
 import (
@@ -11,13 +8,14 @@ import (
 	"github.com/joyride-dns/joyride/pkg/status"
 )
 
-// Module provides status.Health.
+// Module provides status.Health and anchors it, so that the handler subscribes even when nothing reads it (a
+// profile without the HTTP module still gets health_check_failed and health_check_recovered).
 var Module = fx.Module("health",
 	fx.Provide(fx.Annotate(New, fx.As(new(status.Health)))),
 	fx.Invoke(func(status.Health) {}),
 )
 
-// Params are the handler's dependencies.
+// Params are the handler's dependencies. Reporters are the modules whose first load readiness waits for.
 type Params struct {
 	fx.In
 	Logger    *zap.Logger
@@ -26,14 +24,11 @@ type Params struct {
 	Reporters []status.Reporter `group:"joyride.status"`
 }
 
-// Handler keeps every module's health. (Skeleton: filled in by the health work.)
-type Handler struct{}
-
-// New subscribes the handler.
-func New(p Params) (*Handler, error) { return &Handler{}, nil }
-
-// Ready reports whether the node is ready.
-func (h *Handler) Ready() bool { return false }
-
-// Components returns every module's health.
-func (h *Handler) Components() []status.Component { return nil }
+// New builds the handler from p (see NewHandler).
+func New(p Params) (*Handler, error) {
+	names := make([]string, len(p.Reporters))
+	for i, r := range p.Reporters {
+		names[i] = r.Name
+	}
+	return NewHandler(p.Bus, p.Logger, p.Service.Name, names), nil
+}

@@ -68,4 +68,14 @@
 // a second (its last change always is), whatever its writer does; an edit after a quiet second is read at once.
 // A file that cannot be opened or read keeps its previous records until its next change. A directory that
 // cannot be listed keeps its files' records; one that disappears has them removed and is looked for again.
+//
+// # Health and the operator's window
+//
+// Once the watcher's first batch (every present directory's files, or nothing when none is there yet) is
+// published, the producer reports the "hosts" component healthy with a HealthEvent: its first load is done, and
+// readiness waits for it (pkg/status). A directory that does not exist yet is named in the message, not waited
+// for. Module also provides a status.Reporter: Status is joyride-python's hosts_monitor (directory, the first
+// of Directories, and records_count), and Explain reads a file of the watched directories again, bounded to
+// 32 MiB, with Parse, and returns each line (number and text) that names the asked name. The producer does not
+// report a directory that cannot be listed as unhealthy: the watcher only logs it.
 package hosts

@@ -99,7 +99,7 @@ func TestLoaderPublishesOnlyWhatChanged(t *testing.T) {
 		assert.Equal(t, "hosts:"+path, fe.Snapshot.Source)
 	}
 	assert.Empty(t, l.files)
-	assert.Equal(t, 0, h.p.Status().Records)
+	assert.Equal(t, 0, h.p.Status().RecordsCount)
 }
 
 func TestLoaderScannedAndUnreadable(t *testing.T) {

@@ -18,7 +18,7 @@ func newCollector(p *Producer) prometheus.Collector {
 	return status.NewCollector(func(ch chan<- prometheus.Metric) {
 		st := p.Status()
 		ch <- prometheus.MustNewConstMetric(filesDesc, prometheus.GaugeValue, float64(st.Files))
-		ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.GaugeValue, float64(st.Records))
+		ch <- prometheus.MustNewConstMetric(recordsDesc, prometheus.GaugeValue, float64(st.RecordsCount))
 		ch <- prometheus.MustNewConstMetric(badLinesDesc, prometheus.GaugeValue, float64(st.BadLines))
 	}, filesDesc, recordsDesc, badLinesDesc)
 }

@@ -102,7 +102,7 @@ func TestUnreadableFileKeepsItsRecords(t *testing.T) {
 			assert.NotEqual(t, events.FileDeleted, fe.Kind, "an unreadable file is not a deleted one")
 		}
 	}
-	assert.Equal(t, 1, h.p.Status().Records)
+	assert.Equal(t, 1, h.p.Status().RecordsCount)
 
 	// Readable again with new content: it loads as usual.
 	require.NoError(t, os.Chmod(path, 0o644))

@@ -22,14 +22,16 @@ const moduleName = "hosts"
 // SourcePrefix starts the record-store source of every hosts file: "hosts:/app/hosts/lab".
 const SourcePrefix = "hosts:"
 
-// Status is what the HTTP API reports as hosts_monitor.
+// Status is what the HTTP API reports as hosts_monitor, with joyride-python's fields (directory, records_count).
 type Status struct {
-	Enabled     bool     `json:"enabled"`
-	Directories []string `json:"directories"`
-	Running     bool     `json:"running"`
-	Files       int      `json:"files"`     // hosts files currently loaded
-	Records     int      `json:"records"`   // records across those files
-	BadLines    int      `json:"bad_lines"` // lines skipped in those files as they were last loaded
+	Enabled bool `json:"enabled"`
+	// Directory is the first of Directories: joyride-python watched one (HOSTS_DIRECTORY).
+	Directory    string   `json:"directory"`
+	Directories  []string `json:"directories"`
+	Running      bool     `json:"running"`
+	Files        int      `json:"files"`         // hosts files currently loaded
+	RecordsCount int      `json:"records_count"` // records across those files
+	BadLines     int      `json:"bad_lines"`     // lines skipped in those files as they were last read
 }
 
 // Producer watches the configured directories and publishes their hosts files on the bus. Create it with
@@ -72,6 +74,9 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 		minReread: dirwatch.DefaultMinInterval,
 		status:    Status{Enabled: true, Directories: dirs},
 	}
+	if len(dirs) > 0 {
+		p.status.Directory = dirs[0]
+	}
 	p.loader = newLoader(p)
 	return p, nil
 }
@@ -93,7 +98,7 @@ func (p *Producer) setRunning(running bool) {
 
 func (p *Producer) setCounts(files, records, bad int) {
 	p.mu.Lock()
-	p.status.Files, p.status.Records, p.status.BadLines = files, records, bad
+	p.status.Files, p.status.RecordsCount, p.status.BadLines = files, records, bad
 	p.mu.Unlock()
 }
 
@@ -121,9 +126,16 @@ func (p *Producer) Start(context.Context) error {
 	p.setRunning(true)
 	p.goroutine.Start(func(ctx context.Context) {
 		defer p.setRunning(false)
-		w.Run(ctx, p.loader.apply)
+		w.Run(ctx, dirwatch.First(p.loader.apply, p.loaded))
 	})
 	return nil
+}
+
+// loaded reports the producer healthy once the first batch, every present directory's files, is published: its
+// first load is done (pkg/status). A directory that is not there yet does not hold it up; it is named.
+func (p *Producer) loaded(ctx context.Context, b dirwatch.Batch) {
+	st := p.Status()
+	producer.Health(ctx, p.bus, p.log, moduleName, events.Healthy, dirwatch.Summary(st.Files, st.RecordsCount, p.dirs, b))
 }
 
 // Stop cancels the loop (which closes fsnotify) and waits for it, or for ctx. It is safe without a Start.

@@ -152,7 +152,7 @@ func TestInitialLoad(t *testing.T) {
 	}
 
 	require.Eventually(t, func() bool { return h.p.Status().Files == 2 }, eventstest.Timeout, 10*time.Millisecond)
-	assert.Equal(t, Status{Enabled: true, Directories: []string{dir}, Running: true, Files: 2, Records: 4}, h.p.Status())
+	assert.Equal(t, Status{Enabled: true, Directory: dir, Directories: []string{dir}, Running: true, Files: 2, RecordsCount: 4}, h.p.Status())
 }
 
 func TestChanges(t *testing.T) {
@@ -195,7 +195,7 @@ func TestChanges(t *testing.T) {
 			}
 			require.Eventually(t, func() bool {
 				s := h.p.Status()
-				return s.Files == 1 && s.Records == 1
+				return s.Files == 1 && s.RecordsCount == 1
 			}, eventstest.Timeout, 10*time.Millisecond)
 		})
 	}

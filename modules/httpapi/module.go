@@ -1,11 +1,16 @@
-// Package httpapi is the HTTP module: joyride-python's JSON API, readiness, the dashboard and the routes other
-// modules add (the metrics module's /metrics), on one listener. Its fx module and its `modules:` key are "http";
-// the package is httpapi so that it does not shadow net/http.
 package httpapi
 
 import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
 	"go.uber.org/fx"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
@@ -13,7 +18,7 @@ import (
 )
 
 // Module serves the API; it needs the bus, the store, a Config and a status.Service.
-var Module = fx.Module("http",
+var Module = fx.Module(moduleName,
 	fx.Provide(New),
 	fx.Invoke(func(*Server) {}),
 )
@@ -33,8 +38,51 @@ type Params struct {
 	Health    status.Health     `optional:"true"`
 }
 
-// Server is the HTTP API server. (Skeleton: filled in by the HTTP work.)
-type Server struct{}
+// New checks the configuration, builds the routes and ties Start and Stop to the lifecycle; it binds nothing.
+// A Route whose pattern is invalid or taken, or two Reporters of one name, are errors naming them.
+func New(p Params) (*Server, error) {
+	if p.Bus == nil || p.Store == nil {
+		return nil, errors.New("http: the bus and the record store are required")
+	}
+	if p.Config.MaxBodyBytes < 1 {
+		return nil, fmt.Errorf("http: max_body_bytes %d must be at least 1", p.Config.MaxBodyBytes)
+	}
+	log := cmp.Or(p.Logger, zap.NewNop()).Named(moduleName)
+	stdLog, err := zap.NewStdLogAt(log, zapcore.DebugLevel)
+	if err != nil {
+		return nil, fmt.Errorf("http: %w", err)
+	}
+	s := &Server{
+		cfg: p.Config, log: log, stdLog: stdLog, bus: p.Bus, store: p.Store, service: p.Service, health: p.Health,
+		reporters: make(map[string]status.Reporter, len(p.Reporters)), pingEvery: pingEvery,
+	}
+	for _, r := range p.Reporters {
+		if _, dup := s.reporters[r.Name]; dup || r.Name == "" {
+			return nil, fmt.Errorf("http: reporter name %q is empty or given twice", r.Name)
+		}
+		s.reporters[r.Name] = r
+	}
+	s.names = slices.Sorted(maps.Keys(s.reporters))
+	if s.handler, err = s.routes(p.Routes); err != nil {
+		return nil, err
+	}
+	if p.Lifecycle != nil {
+		p.Lifecycle.Append(fx.Hook{OnStart: s.Start, OnStop: s.Stop})
+	}
+	return s, nil
+}
 
-// New builds the server and ties it to the lifecycle.
-func New(p Params) (*Server, error) { return &Server{}, nil }
+// reporter returns the Reporter of the module called name.
+func (s *Server) reporter(name string) (status.Reporter, bool) {
+	r, ok := s.reporters[name]
+	return r, ok && r.Status != nil
+}
+
+// publishError reports an error consumed here (a recovered panic, a failed sync) on the bus, or logs it when the
+// bus no longer takes events.
+func (s *Server) publishError(ctx context.Context, kind events.ErrorKind, msg string) {
+	e := &events.ErrorEvent{Metadata: events.Metadata{Source: moduleName}, Kind: kind, Module: moduleName, Message: msg}
+	if err := s.bus.Publish(context.WithoutCancel(ctx), e); err != nil {
+		s.log.Error(msg, zap.String("kind", string(kind)), zap.NamedError("report_error", err))
+	}
+}

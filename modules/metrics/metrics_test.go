@@ -162,6 +162,7 @@ type fakeHealth struct {
 }
 
 func (h fakeHealth) Ready() bool                    { return h.ready }
+func (h fakeHealth) Waiting() []string              { return nil }
 func (h fakeHealth) Components() []status.Component { return h.comps }
 
 func TestHealthCollector(t *testing.T) {

@@ -42,5 +42,13 @@
 //
 // New validates the Config (from DefaultConfig, or the configuration's records section) and the static records,
 // and subscribes; it starts nothing. OnStart applies the static records. The bus calls Handle from one goroutine,
-// so the handler needs no lock. Module provides the *Handler privately: only the module's own Invoke uses it.
+// so the handler needs no lock. Module provides the *Handler privately: only the module's own Invoke and its
+// status.Reporter use it.
+//
+// # Health and the operator's window
+//
+// Once OnStart has applied the static records, the handler reports the "records" component healthy with a
+// HealthEvent: its first load is done (pkg/status). Its status.Reporter's Status counts the static records and
+// the store's records and sources; Explain answers for StaticSource with each entry of the configuration's
+// `records:` that has the name, by its place ("records[2]: app.lab.test A 10.0.0.1 ttl 300").
 package records

@@ -14,6 +14,8 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/status"
 	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
@@ -47,6 +49,7 @@ func DefaultConfig() Config { return Config{MaxEvents: 1000} }
 var Module = fx.Module("records",
 	fx.Provide(New, fx.Private),
 	fx.Invoke(func(*Handler) {}),
+	status.Provide(Reporter),
 )
 
 // Params are the handler's dependencies. The Config is required: DefaultConfig, or the configuration's section.
@@ -65,6 +68,7 @@ type Handler struct {
 	store  *dnsstore.Store
 	log    *zap.Logger
 	static []dnsstore.Record
+	config []Static // as written, for Explain; static[i] is config[i]
 	max    int
 	// scanned holds the hosts directories whose first scan is complete: changes to their files are announced
 	// record by record.
@@ -82,7 +86,7 @@ func New(p Params) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{bus: p.Bus, store: p.Store, log: p.Logger.Named("records"), static: static,
-		max: p.Config.MaxEvents, scanned: make(map[string]struct{})}
+		config: p.Config.Static, max: p.Config.MaxEvents, scanned: make(map[string]struct{})}
 	// The kinds that carry snapshots, and the end of a directory's first scan: not the per-record hosts events
 	// this handler publishes itself, which would come back to it by the thousand after a large file's load.
 	snapshots := events.Filter{
@@ -97,6 +101,9 @@ func New(p Params) (*Handler, error) {
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
 			h.apply(ctx, "records", StaticSource, "", h.store.Replace(StaticSource, h.static))
+			// The static records are this module's first load (pkg/status).
+			producer.Health(ctx, h.bus, h.log, "records", events.Healthy,
+				fmt.Sprintf("%d static records applied", len(h.static)))
 			return nil
 		},
 	})

@@ -31,4 +31,12 @@
 // unchanged files are not announced again, and files deleted while it was stopped have their records removed.
 // Module provides the *Producer (for its Status) and needs the *events.Bus, a *zap.Logger, the Config and the
 // fx.Lifecycle.
+//
+// # Health and the operator's window
+//
+// Once the watcher's first batch is published (delivered even when no directory is there yet, which the message
+// names), the producer reports the "traefikfile" component healthy with a HealthEvent: its first load is done
+// (pkg/status). Module also provides a status.Reporter: its Status, and Explain, which reads the file again
+// (bounded like a load) and returns every router whose rule names the asked name, with the rule, found by the
+// same walk over the routers that loading uses (walkRouters).
 package traefikfile

@@ -4,13 +4,14 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/status"
 )
 
 // The fx layer: a Producer works without it (NewProducer, Start, Stop); Module only provides it and ties it to
 // the application's lifecycle.
 
 // Module provides the *Producer and anchors it so its hooks are registered.
-var Module = fx.Module(moduleName, fx.Provide(New), fx.Invoke(func(*Producer) {}))
+var Module = fx.Module(moduleName, fx.Provide(New), fx.Invoke(func(*Producer) {}), status.Provide(Reporter))
 
 // Params are the producer's dependencies: the application's logger and bus, and this module's Config.
 type Params = producer.Params[Config]

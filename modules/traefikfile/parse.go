@@ -40,12 +40,23 @@ type problem struct {
 // order. A file that is not valid YAML (or whose routers are not a mapping) is an error naming the line; a bad
 // rule or name only skips that value.
 func parseFile(data []byte, syntax traefikrule.Syntax, allowed dnsname.Domains) ([]string, []problem, error) {
+	var names []string
+	probs, err := walkRouters(data, syntax, allowed, func(_, _, name string) {
+		if !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	})
+	return names, probs, err
+}
+
+// walkRouters parses one file and calls found for every canonical, allowed host name of every HTTP and TCP router
+// rule, in router order, with the router ("http.nas") and its rule: parseFile's names, and Explain's routers.
+func walkRouters(data []byte, syntax traefikrule.Syntax, allowed dnsname.Domains, found func(router, rule, name string)) ([]problem, error) {
 	var cfg dynamicConfig
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return nil, nil, err
+		return nil, err
 	}
-	var names []string
 	var probs []problem
 	for _, group := range []struct {
 		kind    string
@@ -83,11 +94,11 @@ func parseFile(data []byte, syntax traefikrule.Syntax, allowed dnsname.Domains) 
 				case !allowed.Allows(c):
 					probs = append(probs, problem{Router: id, Value: h,
 						Reason: fmt.Sprintf("outside the allowed domains %v", allowed)})
-				case !slices.Contains(names, c):
-					names = append(names, c)
+				default:
+					found(id, r.Rule, c)
 				}
 			}
 		}
 	}
-	return names, probs, nil
+	return probs, nil
 }

@@ -153,9 +153,16 @@ func (p *Producer) Start(context.Context) error {
 			l.checkAddress(ctx) // before the first load, so that it has an address to publish
 			wg.Go(func() { l.recheckAddress(ctx) })
 		}
-		w.Run(ctx, l.apply)
+		w.Run(ctx, dirwatch.First(l.apply, p.loaded))
 	})
 	return nil
+}
+
+// loaded reports the producer healthy once the first batch, every present directory's files, is published: its
+// first load is done (pkg/status). A directory that is not there yet does not hold it up; it is named.
+func (p *Producer) loaded(ctx context.Context, b dirwatch.Batch) {
+	st := p.Status()
+	producer.Health(ctx, p.bus, p.log, moduleName, events.Healthy, dirwatch.Summary(st.Files, st.Records, p.dirs, b))
 }
 
 // Stop cancels the loop (which closes fsnotify) and waits for it, or for ctx. It is safe without a Start.

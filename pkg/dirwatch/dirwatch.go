@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -249,8 +250,8 @@ func (w *Watcher) Open() error {
 	return nil
 }
 
-// Run delivers the files of every present directory as one batch, then every change as it happens, until ctx
-// ends. deliver runs on Run's goroutine, so nothing is noticed while it runs; events that arrive meanwhile wait
+// Run delivers the files of every present directory as one batch (delivered even when empty), then every change
+// as it happens, until ctx ends. deliver runs on Run's goroutine, so nothing is noticed while it runs; events that arrive meanwhile wait
 // in fsnotify's queue. Run closes fsnotify when it returns.
 func (w *Watcher) Run(ctx context.Context, deliver func(context.Context, Batch)) {
 	defer w.closeFS()
@@ -259,7 +260,10 @@ func (w *Watcher) Run(ctx context.Context, deliver func(context.Context, Batch))
 			w.fullScan(d)
 		}
 	}
-	w.deliver(ctx, deliver)
+	// The first batch is delivered even when empty (no directory present yet): the caller's first load is done
+	// with it, and it says so (a producer reports itself healthy).
+	first, _ := w.take()
+	deliver(ctx, first)
 	ticker := time.NewTicker(w.cfg.PollInterval)
 	defer ticker.Stop()
 	debounce := time.NewTimer(time.Hour)
@@ -299,6 +303,43 @@ func (w *Watcher) Run(ctx context.Context, deliver func(context.Context, Batch))
 			debounce.Reset(time.Until(due))
 		}
 	}
+}
+
+// First returns a deliver function for Run that passes every batch to deliver and, after the first batch only,
+// calls loaded: the caller's first load is then done.
+func First(deliver, loaded func(context.Context, Batch)) func(context.Context, Batch) {
+	done := false
+	return func(ctx context.Context, b Batch) {
+		deliver(ctx, b)
+		if !done {
+			done = true
+			loaded(ctx, b)
+		}
+	}
+}
+
+// File returns the path of source, a caller's store source for one file ("<prefix><path>"), when the file lies
+// directly in one of dirs (as Dirs returns them): the file a caller may read again to explain its records. Any
+// other source is refused, so that a request to explain one cannot make the caller read another file.
+func File(source, prefix string, dirs []string) (string, bool) {
+	path, ok := strings.CutPrefix(source, prefix)
+	return path, ok && slices.Contains(dirs, filepath.Dir(path))
+}
+
+// Summary describes a caller's first load for its health report: "loaded 2 files, 5 records", naming the
+// directories of dirs that first, the first batch, did not scan because they are not there (yet).
+func Summary(files, records int, dirs []string, first Batch) string {
+	msg := fmt.Sprintf("loaded %d files, %d records", files, records)
+	var missing []string
+	for _, d := range dirs {
+		if !slices.Contains(first.Scanned, d) {
+			missing = append(missing, d)
+		}
+	}
+	if len(missing) > 0 {
+		msg += "; not found yet: " + strings.Join(missing, ", ")
+	}
+	return msg
 }
 
 // deliver hands the changes gathered so far to f, if there are any.

@@ -458,3 +458,84 @@ func TestUnlisted(t *testing.T) {
 		})
 	}
 }
+
+// The first batch comes even when no directory is there yet, so a caller knows its first load is done; First
+// calls its function after that batch only.
+func TestFirstBatchWithoutDirectories(t *testing.T) {
+	tests := []struct {
+		name    string
+		present bool
+		want    int // changes in the first batch
+	}{
+		{name: "missing directory", present: false, want: 0},
+		{name: "present directory", present: true, want: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "hosts")
+			if tt.present {
+				require.NoError(t, os.Mkdir(dir, 0o755))
+				write(t, filepath.Join(dir, "f"), "1")
+			}
+			w, err := New(testConfig(Poll, dir), zap.NewNop())
+			require.NoError(t, err)
+			require.NoError(t, w.Open())
+			var batches, loaded []Batch
+			ctx, cancel := context.WithCancel(context.Background())
+			deliver := First(
+				func(_ context.Context, b Batch) { batches = append(batches, b) },
+				func(_ context.Context, b Batch) { loaded = append(loaded, b); cancel() },
+			)
+			w.Run(ctx, deliver)
+			require.Len(t, batches, 1)
+			assert.Len(t, batches[0].Changes, tt.want)
+			assert.Equal(t, batches, loaded, "loaded is called with the first batch")
+			deliver(context.Background(), Batch{})
+			assert.Len(t, loaded, 1, "only after the first batch")
+		})
+	}
+}
+
+func TestSummary(t *testing.T) {
+	tests := []struct {
+		name  string
+		dirs  []string
+		first Batch
+		want  string
+	}{
+		{name: "every directory scanned", dirs: []string{"/a", "/b"}, first: Batch{Scanned: []string{"/a", "/b"}},
+			want: "loaded 2 files, 5 records"},
+		{name: "one not there yet", dirs: []string{"/a", "/b", "/c"}, first: Batch{Scanned: []string{"/b"}},
+			want: "loaded 2 files, 5 records; not found yet: /a, /c"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, Summary(2, 5, tt.dirs, tt.first))
+		})
+	}
+}
+
+func TestFile(t *testing.T) {
+	dirs := []string{"/app/hosts", "/etc/hosts.d"}
+	tests := []struct {
+		name, source string
+		want         string
+		ok           bool
+	}{
+		{name: "a file of a watched directory", source: "hosts:/app/hosts/lab", want: "/app/hosts/lab", ok: true},
+		{name: "of the second directory", source: "hosts:/etc/hosts.d/nas", want: "/etc/hosts.d/nas", ok: true},
+		{name: "outside every directory", source: "hosts:/etc/passwd", want: "/etc/passwd"},
+		{name: "below a watched directory, not in it", source: "hosts:/app/hosts/sub/lab", want: "/app/hosts/sub/lab"},
+		{name: "climbing out", source: "hosts:/app/hosts/../../etc/passwd", want: "/app/hosts/../../etc/passwd"},
+		{name: "another prefix", source: "traefik:/app/hosts/lab"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := File(tt.source, "hosts:", dirs)
+			assert.Equal(t, tt.ok, ok)
+			if ok {
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+}

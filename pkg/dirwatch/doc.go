@@ -9,8 +9,9 @@
 //	err = w.Open()              // in OnStart: fails on a path that is not a directory, or fsnotify in Notify mode
 //	go w.Run(ctx, deliver)      // on a goroutine the caller owns (pkg/background); returns when ctx ends
 //
-// The first batch holds every file of every present directory and names the directories in Batch.Scanned;
-// later batches hold what changed. A Change says only which file to read again, or that it is gone: the watcher
+// The first batch holds every file of every present directory and names the directories in Batch.Scanned; it is
+// delivered even when no directory is present, so that a caller knows its first load is done (First calls a
+// function after it). Later batches hold what changed. A Change says only which file to read again, or that it is gone: the watcher
 // keeps each file's size, modification time and inode to tell whether it changed, never its content, so the
 // caller reads the file itself and keeps what it needs.
 //

@@ -1,11 +1,12 @@
 // Package producer is the fx layer every producer module shares. A producer works without fx — NewProducer,
 // then Start and Stop — and its module only builds it from the application's values and ties Start and Stop
 // to the lifecycle; that wiring is the same for docker, hosts, traefikfile and system, so it is written once
-// here rather than once per module.
+// here rather than once per module. Health is how a module (a producer or another) reports its health on the bus.
 package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"go.uber.org/fx"
@@ -55,4 +56,14 @@ func New[C any, P Runner](p Params[C], build func(C, *zap.Logger, *events.Bus) (
 	}
 	p.Lifecycle.Append(fx.StartStopHook(pr.Start, pr.Stop))
 	return pr, nil
+}
+
+// Health publishes a module's health on bus: a HealthEvent whose Source and Component are module (the name of its
+// Reporter, see pkg/status). It is consumed, so a failure to publish is logged, and a stopped bus ignored: nobody
+// is left to tell.
+func Health(ctx context.Context, bus *events.Bus, log *zap.Logger, module string, kind events.HealthKind, msg string) {
+	e := &events.HealthEvent{Metadata: events.Metadata{Source: module}, Kind: kind, Component: module, Message: msg}
+	if err := bus.Publish(ctx, e); err != nil && !errors.Is(err, events.ErrClosed) {
+		log.Error("publishing health", zap.String("kind", string(kind)), zap.String("message", msg), zap.Error(err))
+	}
 }

@@ -102,3 +102,25 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+func TestHealth(t *testing.T) {
+	tests := []struct {
+		name string
+		kind events.HealthKind
+		msg  string
+	}{
+		{name: "healthy", kind: events.Healthy, msg: "loaded"},
+		{name: "unhealthy", kind: events.Unhealthy, msg: "cannot read"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			bus := eventstest.NewBus(t)
+			w := eventstest.NewWatcher(t, bus, events.Filter{Families: []events.Family{events.FamilyHealth}})
+			producer.Health(context.Background(), bus, zap.NewNop(), "hosts", tt.kind, tt.msg)
+			e := w.Expect(t, "a health event", eventstest.Kind(events.FamilyHealth, events.Kind(tt.kind))).(*events.HealthEvent)
+			assert.Equal(t, "hosts", e.Component)
+			assert.Equal(t, "hosts", e.Source)
+			assert.Equal(t, tt.msg, e.Message)
+		})
+	}
+}

@@ -51,7 +51,7 @@ type Reporter struct {
 // Provenance is where a record comes from, as precisely as its module knows. Kind is always set; the other
 // fields are those that apply.
 type Provenance struct {
-	Kind        string `json:"kind"` // "container", "hosts", "traefik", "static" or a module's own
+	Kind        string `json:"kind"` // "container", "hosts", "traefik", "static", "peer" or a module's own
 	File        string `json:"file,omitempty"`
 	Line        int    `json:"line,omitempty"`
 	Text        string `json:"text,omitempty"` // the file's line, as written
@@ -60,6 +60,12 @@ type Provenance struct {
 	Label       string `json:"label,omitempty"` // "joyride.host.name=app.lab.test"
 	Router      string `json:"router,omitempty"`
 	Rule        string `json:"rule,omitempty"`
+	// Node, Address and Source describe a record synced from a cluster peer (Kind "peer"): the node that owns it,
+	// that node's gossip address as this node last saw it, and the source it has on that node ("docker:<id>"),
+	// which the owner's own explain can expand.
+	Node    string `json:"node,omitempty"`
+	Address string `json:"address,omitempty"`
+	Source  string `json:"source,omitempty"`
 }
 
 // Route is an HTTP handler a module serves on the HTTP module's listener.
@@ -75,6 +81,9 @@ type Route struct {
 type Health interface {
 	// Ready reports whether the application has started and every reporting module has finished its first load.
 	Ready() bool
+	// Waiting names what readiness waits for, sorted ("start", modules not loaded yet, a critical module that
+	// is unhealthy); empty when Ready is true. /ready says it.
+	Waiting() []string
 	// Components returns every module's health, sorted by name.
 	Components() []Component
 }

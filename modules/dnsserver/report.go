@@ -1,0 +1,37 @@
+package dnsserver
+
+import (
+	"net"
+
+	"github.com/joyride-dns/joyride/pkg/status"
+)
+
+// Status is what the HTTP API reports as dns_server: joyride-python's port, bind_address and running, the bound
+// addresses and the counters.
+type Status struct {
+	// Port is the bound port while serving (Config.Port 0 picks one), else the configured one.
+	Port        int    `json:"port"`
+	BindAddress string `json:"bind_address"`
+	Running     bool   `json:"running"`
+	UDP         string `json:"udp,omitempty"` // bound addresses, while serving
+	TCP         string `json:"tcp,omitempty"`
+	Stats       Stats  `json:"statistics"`
+}
+
+// Status reports the server's state; it is safe to call at any time.
+func (s *Server) Status() Status {
+	st := Status{Port: s.cfg.Port, BindAddress: s.cfg.BindAddress, Running: s.Running(), Stats: s.Stats()}
+	if udp, tcp := s.Addr(); udp != nil {
+		st.UDP, st.TCP = udp.String(), tcp.String()
+		if a, ok := udp.(*net.UDPAddr); ok {
+			st.Port = a.Port
+		}
+	}
+	return st
+}
+
+// Reporter is the server as the operator's window sees it. Its Name is "dns", the `modules:` key and the
+// component of its HealthEvents.
+func Reporter(s *Server) status.Reporter {
+	return status.Reporter{Name: "dns", Status: func() any { return s.Status() }}
+}

@@ -1,0 +1,168 @@
+package httpapi
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/fx"
+	"go.uber.org/fx/fxtest"
+	"go.uber.org/goleak"
+	"go.uber.org/zap"
+
+	"github.com/joyride-dns/joyride/pkg/dnsstore"
+	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/status"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testConfig listens on a free loopback port.
+func testConfig() Config {
+	c := DefaultConfig()
+	c.Host, c.Port = "127.0.0.1", 0
+	return c
+}
+
+var testService = status.Service{Name: "Joyride DNS", Environment: "test", Version: "1.2.3", Started: time.Now()}
+
+func TestModule(t *testing.T) {
+	var srv *Server
+	app := fxtest.New(t,
+		dnsstore.Module,
+		events.Module,
+		Module,
+		fx.Supply(testConfig(), events.DefaultConfig(), testService),
+		fx.Provide(zap.NewNop),
+		fx.Populate(&srv),
+	)
+	require.Empty(t, srv.Addr(), "the constructor binds nothing")
+	app.RequireStart()
+	addr := srv.Addr()
+	require.NotEmpty(t, addr)
+
+	resp, err := http.Get("http://" + addr + "/health")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var body map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	assert.Equal(t, "healthy", body["status"])
+	assert.Equal(t, "Joyride DNS", body["service"])
+	assert.Equal(t, "1.2.3", body["version"])
+
+	app.RequireStop()
+	assert.Empty(t, srv.Addr())
+	_, err = net.Dial("tcp", addr)
+	assert.Error(t, err, "the listener is closed after stop")
+}
+
+func TestModuleFailsOnTakenPort(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	cfg := testConfig()
+	cfg.Port = taken.Addr().(*net.TCPAddr).Port
+	app := fxtest.New(t, dnsstore.Module, events.Module, Module, fx.Supply(cfg, events.DefaultConfig(), testService),
+		fx.Provide(zap.NewNop))
+	err = app.Start(context.Background())
+	require.ErrorContains(t, err, taken.Addr().String())
+	require.NoError(t, app.Stop(context.Background()), "stop after a failed start")
+}
+
+func TestStopWithoutStart(t *testing.T) {
+	s := newTestServer(t, testConfig())
+	require.NoError(t, s.Stop(context.Background()))
+}
+
+// newTestServer builds a server (not started) on a started bus and an empty store.
+func newTestServer(t *testing.T, cfg Config, opts ...func(*Params)) *Server {
+	t.Helper()
+	bus, err := events.NewBus(events.DefaultConfig(), zap.NewNop())
+	require.NoError(t, err)
+	require.NoError(t, bus.Start(context.Background()))
+	t.Cleanup(func() { require.NoError(t, bus.Stop(context.Background())) })
+	p := Params{Bus: bus, Store: dnsstore.New(), Config: cfg, Service: testService}
+	for _, o := range opts {
+		o(&p)
+	}
+	s, err := New(p)
+	require.NoError(t, err)
+	return s
+}
+
+// The stream sends bus events and pings, survives the server's read and write timeouts, and ends on Stop
+// without Stop waiting for its client.
+func TestEventStream(t *testing.T) {
+	cfg := testConfig()
+	cfg.ReadTimeout, cfg.WriteTimeout = 100*time.Millisecond, 100*time.Millisecond
+	s := newTestServer(t, cfg)
+	s.pingEvery = 50 * time.Millisecond
+	require.NoError(t, s.Start(context.Background()))
+	stopped := false
+	defer func() {
+		if !stopped {
+			require.NoError(t, s.Stop(context.Background()))
+		}
+	}()
+
+	resp, err := http.Get("http://" + s.Addr() + "/events/stream")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	next := func(what string, match func(string) bool) string {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case l, ok := <-lines:
+				require.True(t, ok, "the stream ended before %s", what)
+				if match(l) {
+					return l
+				}
+			case <-timeout:
+				t.Fatalf("no %s on the stream", what)
+			}
+		}
+	}
+	next("connected comment", func(l string) bool { return l == ": connected" })
+	// Pings outlast several read and write timeouts: the stream is not cut by them.
+	for range 5 {
+		next("ping", func(l string) bool { return l == ": ping" })
+	}
+	require.NoError(t, s.bus.Publish(context.Background(), &events.HealthEvent{Metadata: events.Metadata{Source: "hosts"},
+		Kind: events.Healthy, Component: "hosts"}))
+	next("event line", func(l string) bool { return l == "event: health" })
+	data := next("data line", func(l string) bool { return strings.HasPrefix(l, "data: ") })
+	var ev map[string]any
+	require.NoError(t, json.Unmarshal([]byte(strings.TrimPrefix(data, "data: ")), &ev))
+	assert.Equal(t, "hosts healthy", ev["summary"])
+	assert.Equal(t, "health", ev["family"])
+
+	require.NoError(t, s.Stop(context.Background()), "stop does not wait for the stream's client")
+	stopped = true
+	require.Eventually(t, func() bool {
+		select {
+		case _, ok := <-lines:
+			return !ok
+		default:
+			return false
+		}
+	}, 10*time.Second, 10*time.Millisecond, "the stream ends on stop")
+}

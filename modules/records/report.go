@@ -1,0 +1,46 @@
+package records
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/joyride-dns/joyride/pkg/status"
+)
+
+// Status is what the HTTP API reports for the records handler.
+type Status struct {
+	StaticRecords int `json:"static_records"` // records of the configuration's `records:`
+	Records       int `json:"records"`        // records in the store, from every source
+	Sources       int `json:"sources"`        // sources in the store
+}
+
+// Status reports the handler's state; it is safe to call at any time (it reads a store snapshot).
+func (h *Handler) Status() Status {
+	snap := h.store.Snapshot()
+	return Status{StaticRecords: len(h.static), Records: snap.Len(), Sources: len(snap.Sources())}
+}
+
+// Reporter is the records handler as the operator's window sees it: its Status, and Explain for the static
+// records.
+func Reporter(h *Handler) status.Reporter {
+	return status.Reporter{Name: "records", Status: func() any { return h.Status() }, Explain: h.Explain}
+}
+
+// Explain tells why the static records (StaticSource) hold records at name: each entry of the configuration's
+// `records:` that has it, with its place there ("records[2]") and what it says. It returns nil for another source.
+func (h *Handler) Explain(source, name string) []status.Provenance {
+	if source != StaticSource {
+		return nil
+	}
+	want := strings.ToLower(strings.TrimSuffix(name, ".")) + "."
+	var out []status.Provenance
+	for i, r := range h.static {
+		if r.Name() != want {
+			continue
+		}
+		s := h.config[i]
+		out = append(out, status.Provenance{Kind: "static",
+			Text: fmt.Sprintf("records[%d]: %s %s %s ttl %d", i, s.Name, strings.ToUpper(s.Type), s.Value, r.TTL())})
+	}
+	return out
+}
