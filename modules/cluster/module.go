@@ -14,6 +14,7 @@ import (
 // with AllowedDomains set, or the configuration's section).
 var Module = fx.Module(moduleName,
 	fx.Provide(New),
+	status.ProvideCollector(newCollector),
 	fx.Invoke(func(*Cluster) {}),
 	status.Provide(Reporter),
 )

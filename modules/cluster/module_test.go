@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxtest"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/status"
+	"github.com/joyride-dns/joyride/pkg/status/statustest"
 )
 
 // The module under fx: it starts and stops with the application, and with synchronisation switched off
@@ -23,12 +26,16 @@ func TestModule(t *testing.T) {
 			cfg.Enabled = enabled
 			cfg.NodeID, cfg.BindAddress, cfg.Port = "solo", "127.0.0."+strconv.Itoa(firstHost(t)), 0
 			var c *Cluster
+			var collectors []prometheus.Collector
 			app := fxtest.New(t, fx.NopLogger,
 				fx.Supply(zap.NewNop(), events.DefaultConfig(), cfg),
 				events.Module, dnsstore.Module, Module,
 				fx.Populate(&c),
+				fx.Invoke(fx.Annotate(func(cs []prometheus.Collector) { collectors = cs }, fx.ParamTags(status.CollectorGroup))),
 			)
 			app.RequireStart()
+			require.Len(t, collectors, 1, "the module's metrics")
+			require.Contains(t, statustest.Collect(t, collectors...).Families, "joyride_cluster_members")
 			st := c.Status()
 			require.Equal(t, enabled, st.Running)
 			require.Equal(t, enabled, st.Enabled)

@@ -38,7 +38,7 @@ func (w *worker) raw(p []byte) ([]byte, bool) {
 	s := w.u.s
 	hits := s.stats.cacheHits.Load()
 	reply, _ := w.answer(s.store.Snapshot(), p, nil, nil, w.replies[0][:cap(w.replies[0])])
-	w.tally.flush(&s.stats)
+	w.tally.flush(&s.stats, 0)
 	if reply == nil {
 		return nil, false
 	}

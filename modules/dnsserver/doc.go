@@ -112,8 +112,11 @@
 // all the time. Readers take no lock (a hash, a few atomic loads, a comparison); writers install an entry
 // with one compare-and-swap.
 //
-// The worker counts a batch's queries, cache hits and replies locally and adds them to the shared counters
-// once per batch. One worker keeps up with what one CPU's network stack delivers; udpServer says why there
+// The worker counts a batch's queries, cache hits and replies (by question type and rcode) locally and adds
+// them to the shared counters once per batch, only the counters the batch touched. It times the batch, not each
+// query: two readings of the monotonic clock, from the read's return to the last send, counted for each of its
+// replies in the answer-time histogram (a reply leaves with its batch). The metrics collector (metrics.go)
+// reads the counters when scraped and builds the labels there. One worker keeps up with what one CPU's network stack delivers; udpServer says why there
 // is not one per CPU. A forwarded query is answered by a goroutine of its own (at most 1024 at a time;
 // beyond that SERVFAIL at once), so that a slow upstream never holds up a batch. The hot path logs nothing
 // above debug and takes no lock; a cache hit allocates nothing.

@@ -13,6 +13,7 @@ import (
 // The empty Invoke anchors it, so the server starts even though nothing else consumes it.
 var Module = fx.Module("dnsserver",
 	fx.Provide(New),
+	status.ProvideCollector(newCollector),
 	fx.Invoke(func(*Server) {}),
 	status.Provide(Reporter),
 )

@@ -3,7 +3,9 @@ package dnsserver
 import (
 	"context"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxtest"
@@ -11,11 +13,14 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/status"
+	"github.com/joyride-dns/joyride/pkg/status/statustest"
 )
 
 func TestModule(t *testing.T) {
 	var srv *Server
 	var store *dnsstore.Store
+	var collectors []prometheus.Collector
 	app := fxtest.New(t,
 		dnsstore.Module,
 		events.Module,
@@ -23,7 +28,9 @@ func TestModule(t *testing.T) {
 		fx.Supply(testConfig(), events.DefaultConfig()),
 		fx.Provide(zap.NewNop),
 		fx.Populate(&srv, &store),
+		fx.Invoke(fx.Annotate(func(cs []prometheus.Collector) { collectors = cs }, fx.ParamTags(status.CollectorGroup))),
 	)
+	require.Len(t, collectors, 1, "the server's metrics")
 	require.False(t, srv.Running(), "the constructor starts nothing")
 	app.RequireStart()
 	require.True(t, srv.Running())
@@ -33,6 +40,9 @@ func TestModule(t *testing.T) {
 	store.Replace("test", []dnsstore.Record{rec})
 	requireAnswers(t, srv, "udp")
 	requireAnswers(t, srv, "tcp")
+	require.Eventually(t, func() bool {
+		return statustest.Collect(t, collectors...).Sum("joyride_dns_queries_total", "type", "A") >= 2
+	}, 5*time.Second, time.Millisecond)
 
 	app.RequireStop()
 	require.False(t, srv.Running())

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/miekg/dns"
 	"go.uber.org/zap"
@@ -30,6 +31,7 @@ type Server struct {
 	udpc  *dns.Client // forwarding
 	tcpc  *dns.Client // forwarding, when the UDP answer was truncated
 	stats counters
+	epoch time.Time    // when the server was created; clock measures from its monotonic reading
 	cache *answerCache // packed replies to plain UDP queries
 	// reports hands recovered panics and failed listeners to the goroutine that publishes them, so that a query
 	// never waits on the bus.
@@ -94,6 +96,7 @@ func NewServer(cfg Config, store *dnsstore.Store, log *zap.Logger, bus *events.B
 		udpc:    &dns.Client{Net: "udp", Timeout: cfg.ForwardTimeout, UDPSize: cfg.UDPSize},
 		tcpc:    &dns.Client{Net: "tcp", Timeout: cfg.ForwardTimeout},
 		cache:   newAnswerCache(),
+		epoch:   time.Now(),
 		reports: make(chan events.Event, 16),
 	}, nil
 }
@@ -266,10 +269,11 @@ var packBuffers = sync.Pool{New: func() any { b := make([]byte, 4096); return &b
 // ctx is the run's context, cancelled on Stop to abort forwarding.
 func (s *Server) handler(ctx context.Context) dns.HandlerFunc {
 	return func(w dns.ResponseWriter, req *dns.Msg) {
+		read := s.clock()
 		s.stats.queries.Add(1)
 		defer func() {
 			if v := recover(); v != nil {
-				s.send(w, req, s.recovered(req, v))
+				s.send(w, req, s.recovered(req, v), read)
 			}
 		}()
 		if s.beforeAnswer != nil {
@@ -280,12 +284,12 @@ func (s *Server) handler(ctx context.Context) dns.HandlerFunc {
 			s.stats.forwarded.Add(1)
 			m = s.forward(ctx, req)
 		}
-		s.send(w, req, m)
+		s.send(w, req, m, read)
 	}
 }
 
-// send packs m, the reply to req, for TCP and sends it.
-func (s *Server) send(w dns.ResponseWriter, req, m *dns.Msg) {
+// send packs m, the reply to req read at read, for TCP and sends it.
+func (s *Server) send(w dns.ResponseWriter, req, m *dns.Msg, read time.Duration) {
 	bp := packBuffers.Get().(*[]byte)
 	defer packBuffers.Put(bp)
 	out := s.pack(m, dns.MaxMsgSize, *bp, req)
@@ -298,7 +302,7 @@ func (s *Server) send(w dns.ResponseWriter, req, m *dns.Msg) {
 		}
 		return
 	}
-	s.stats.answered(m.Rcode)
+	s.stats.answered(replyCell(req, m), s.clock()-read)
 }
 
 // pack sizes m to size octets (setting TC when records had to go; 0 leaves it whole) and packs it into buf,

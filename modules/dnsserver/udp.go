@@ -120,10 +120,13 @@ type worker struct {
 	u       *udpServer
 	in, out []ipv4.Message
 	replies [][]byte // reply buffers, each of cap UDPSize+1 (miekg/dns packs into len(uncompressed)+1)
-	rcodes  []int    // the rcode of each reply in out, counted once it is sent
+	cells   []int    // the counter (see cell) of each reply in out, counted once it is sent
 	key     [maxKeyLen]byte
 	tally   tally
 	oobs    map[string][]byte // received control message → the one for the reply (session only)
+	// read is when the batch being answered was read (Server.clock): its replies' answer time is measured from
+	// it, and so is that of a query it hands to forwarding.
+	read time.Duration
 }
 
 func (u *udpServer) work() {
@@ -152,7 +155,7 @@ func (u *udpServer) newWorker() *worker {
 		in:      make([]ipv4.Message, batchSize),
 		out:     make([]ipv4.Message, batchSize),
 		replies: make([][]byte, batchSize),
-		rcodes:  make([]int, batchSize),
+		cells:   make([]int, batchSize),
 	}
 	oobSize := 0
 	if u.session {
@@ -178,8 +181,12 @@ func isTransient(err error) bool {
 }
 
 // batch answers the n datagrams read into w.in and sends the replies.
+//
+// Every reply of a batch leaves with the batch, so each is counted as taking the batch's time, from the read's
+// return to the last send: two readings of the monotonic clock per batch rather than per query.
 func (w *worker) batch(n int) {
 	u, s := w.u, w.u.s
+	w.read = s.clock()
 	snap := s.store.Snapshot() // one snapshot per batch: every query in it arrived before this load
 	k := 0
 	for i := range n {
@@ -189,21 +196,21 @@ func (w *worker) batch(n int) {
 		if u.session {
 			oob = w.replyOOB(m.OOB[:m.NN])
 		}
-		reply, rcode := w.answer(snap, p, m.Addr, oob, w.replies[k][:cap(w.replies[k])])
+		reply, c := w.answer(snap, p, m.Addr, oob, w.replies[k][:cap(w.replies[k])])
 		if reply == nil {
 			continue
 		}
 		w.out[k].Buffers[0] = reply
 		w.out[k].OOB = oob
 		w.out[k].Addr = m.Addr
-		w.rcodes[k] = rcode
+		w.cells[k] = c
 		k++
 	}
 	for sent := 0; sent < k; {
 		c, err := u.bc.WriteBatch(w.out[sent:k], 0)
 		for i := sent; i < sent+c; i++ {
-			if w.rcodes[i] >= 0 {
-				w.tally.rcode(w.rcodes[i])
+			if w.cells[i] >= 0 {
+				w.tally.reply(w.cells[i])
 			}
 		}
 		sent += c
@@ -215,23 +222,23 @@ func (w *worker) batch(n int) {
 			sent++
 		}
 	}
-	w.tally.flush(&s.stats)
+	w.tally.flush(&s.stats, s.clock()-w.read)
 	for i := range k {
 		w.out[i].Addr, w.out[i].Buffers[0] = nil, nil // let addresses and any grown reply be collected
 	}
 }
 
-// answer returns the reply to the datagram p from addr, built in out (or a larger buffer), and the rcode to
-// count it under once sent (-1: not counted), or nil when there is none to send now: a datagram without a
-// header or a response is dropped, and a forwarded query is answered later by its own goroutine.
+// answer returns the reply to the datagram p from addr, built in out (or a larger buffer), and the counter
+// (see cell) to count it under once sent (-1: not counted), or nil when there is none to send now: a datagram
+// without a header or a response is dropped, and a forwarded query is answered later by its own goroutine.
 func (w *worker) answer(snap *dnsstore.Snapshot, p []byte, addr net.Addr, oob, out []byte) (
-	reply []byte, rcode int,
+	reply []byte, counter int,
 ) {
 	s := w.u.s
 	var req *dns.Msg
 	defer func() {
 		if v := recover(); v != nil {
-			reply, rcode = w.panicked(req, p, v, out)
+			reply, counter = w.panicked(req, p, v, out)
 		}
 	}()
 	if len(p) < headerLen {
@@ -247,7 +254,7 @@ func (w *worker) answer(snap *dnsstore.Snapshot, p []byte, addr net.Addr, oob, o
 			reply = e.patch(p, out)
 			w.tally.queries++
 			w.tally.hits++
-			return reply, int(e.rcode)
+			return reply, cell(q.qtype, int(e.rcode))
 		}
 	}
 
@@ -265,7 +272,7 @@ func (w *worker) answer(snap *dnsstore.Snapshot, p []byte, addr net.Addr, oob, o
 	m, fwd := s.res.answer(snap, req, clientAddr(addr))
 	if fwd {
 		s.stats.forwarded.Add(1)
-		return w.u.forward(req, addr, oob, out)
+		return w.u.forward(req, addr, oob, out, w.read)
 	}
 	size := s.res.replySize(req, true)
 	reply = s.pack(m, size, out, req)
@@ -275,7 +282,7 @@ func (w *worker) answer(snap *dnsstore.Snapshot, p []byte, addr net.Addr, oob, o
 	if reply != nil && plain && !personal && cacheable(req, m, q, size, p, reply) {
 		s.cache.put(key, snap.Generation(), reply, q.nameEnd-headerLen, !m.Compress, m.Rcode)
 	}
-	return reply, m.Rcode
+	return reply, replyCell(req, m)
 }
 
 // panicked answers SERVFAIL to the query p whose handling panicked. req is the query as parsed, or nil when
@@ -291,7 +298,7 @@ func (w *worker) panicked(req *dns.Msg, p []byte, v any, out []byte) ([]byte, in
 		}
 	}
 	m := s.recovered(req, v)
-	return s.pack(m, s.res.replySize(req, true), out, req), m.Rcode
+	return s.pack(m, s.res.replySize(req, true), out, req), replyCell(req, m)
 }
 
 // cacheable double-checks that the full path saw the plain query as parsePlain did and that the reply
@@ -303,9 +310,9 @@ func cacheable(req, m *dns.Msg, q plainQuery, size int, p, reply []byte) bool {
 		string(reply[headerLen:q.nameEnd]) == string(p[headerLen:q.nameEnd])
 }
 
-// forward answers req from the forwarders in a goroutine of its own, which sends the reply itself. When
-// maxForwarding queries are already waiting on upstreams, req is answered SERVFAIL at once, in out.
-func (u *udpServer) forward(req *dns.Msg, addr net.Addr, oob, out []byte) ([]byte, int) {
+// forward answers req, read at read, from the forwarders in a goroutine of its own, which sends the reply
+// itself. When maxForwarding queries are already waiting on upstreams, req is answered SERVFAIL at once, in out.
+func (u *udpServer) forward(req *dns.Msg, addr net.Addr, oob, out []byte, read time.Duration) ([]byte, int) {
 	s := u.s
 	select {
 	case u.fwdSlots <- struct{}{}:
@@ -314,7 +321,7 @@ func (u *udpServer) forward(req *dns.Msg, addr net.Addr, oob, out []byte) ([]byt
 			ce.Write(zap.Stringer("question", questionOf(req)))
 		}
 		m := s.failure(req)
-		return s.pack(m, s.res.replySize(req, true), out, req), m.Rcode
+		return s.pack(m, s.res.replySize(req, true), out, req), replyCell(req, m)
 	}
 	u.forwards.Add(1)
 	go func() {
@@ -332,7 +339,7 @@ func (u *udpServer) forward(req *dns.Msg, addr net.Addr, oob, out []byte) ([]byt
 			}
 			return
 		}
-		s.stats.answered(m.Rcode)
+		s.stats.answered(replyCell(req, m), s.clock()-read)
 	}()
 	return nil, -1
 }
@@ -357,27 +364,44 @@ func formErr(req *dns.Msg) *dns.Msg {
 }
 
 // tally counts a batch's queries and replies, added to the server's counters once per batch rather than
-// with a few atomic additions per query.
+// with a few atomic additions per query. Of the many reply counters only those a batch touched are added and
+// reset, so a flush costs what the batch's variety of questions and rcodes does, not the number of counters.
 type tally struct {
 	queries, hits uint64
-	rcodes        [rcodeSlots]uint32
+	replies       [cells]uint32
+	// touched lists the replies' counters that are not zero. A batch sends at most batchSize replies, so it
+	// cannot touch more.
+	touched  [batchSize]uint16
+	nTouched int
+	sent     int // replies counted
 }
 
-func (t *tally) rcode(rcode int) { t.rcodes[rcodeSlot(rcode)]++ }
+// reply counts a reply sent, whose counter is c (see cell).
+func (t *tally) reply(c int) {
+	if t.replies[c] == 0 {
+		t.touched[t.nTouched] = uint16(c)
+		t.nTouched++
+	}
+	t.replies[c]++
+	t.sent++
+}
 
-func (t *tally) flush(c *counters) {
+// flush adds the tally to c, the replies counted as each taking took, and resets it.
+func (t *tally) flush(c *counters, took time.Duration) {
 	if t.queries > 0 {
 		c.queries.Add(t.queries)
 	}
 	if t.hits > 0 {
 		c.cacheHits.Add(t.hits)
 	}
-	for i, n := range t.rcodes {
-		if n > 0 {
-			c.rcodes[i].Add(uint64(n))
-		}
+	for _, i := range t.touched[:t.nTouched] {
+		c.replies[i].Add(uint64(t.replies[i]))
+		t.replies[i] = 0
 	}
-	*t = tally{}
+	if t.sent > 0 {
+		c.latency.observe(took, t.sent)
+	}
+	t.queries, t.hits, t.nTouched, t.sent = 0, 0, 0, 0
 }
 
 // sessionOOBSize fits the control message of either family that carries a datagram's destination.

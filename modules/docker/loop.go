@@ -80,6 +80,8 @@ type loop struct {
 
 	healthKnown bool
 	connected   bool
+	// everConnected is set by the first connection, after which each is a reconnect.
+	everConnected bool
 }
 
 func newLoop(p *Producer, eng engine) *loop {
@@ -405,7 +407,14 @@ func (l *loop) checkAddress(ctx context.Context) {
 // setConnected records a working connection and reports the change in health.
 func (l *loop) setConnected(ctx context.Context) {
 	l.bo.Reset()
-	l.p.updateStatus(func(s *Status) { s.Connected = true })
+	reconnect := l.everConnected
+	l.everConnected = true
+	l.p.updateStatus(func(s *Status) {
+		s.Connected = true
+		if reconnect {
+			s.Reconnects++
+		}
+	})
 	if l.healthKnown && l.connected {
 		return
 	}

@@ -33,6 +33,9 @@ type Status struct {
 	Running bool `json:"running"`
 	// Connected is true while the event stream is open.
 	Connected bool `json:"connected"`
+	// Reconnects counts the connections made after a lost one (an engine restart, a dropped stream); the
+	// first connection of a Start is not one, even after failed attempts.
+	Reconnects int `json:"reconnects"`
 	// Endpoint is the engine address in use ("unix:///var/run/docker.sock").
 	Endpoint string `json:"endpoint,omitempty"`
 	// HostIP and HostIP6 are the addresses names point at unless a container overrides them.

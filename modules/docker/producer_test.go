@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
@@ -27,6 +28,8 @@ import (
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
+	"github.com/joyride-dns/joyride/pkg/status"
+	"github.com/joyride-dns/joyride/pkg/status/statustest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -488,6 +491,7 @@ func TestReconnectAndReconcile(t *testing.T) {
 		"an unchanged container is not re-published by the reconcile")
 	assert.Equal(t, []events.HealthKind{events.Healthy, events.Unhealthy, events.Healthy}, h.healthKinds())
 	assert.NotEmpty(t, h.producer.Status().LastError)
+	assert.Equal(t, 1, h.producer.Status().Reconnects)
 	assert.Empty(t, proxy.writes(), "the producer must only read from the engine")
 	assert.NotEmpty(t, proxy.requests())
 }
@@ -512,6 +516,7 @@ func TestEngineUnreachableAtStart(t *testing.T) {
 	h.requireResolves(name("waiting"))
 	h.expectContainer(events.ContainerDiscovered, id)
 	h.watch.Expect(t, "healthy", eventstest.Kind(events.FamilyHealth, events.Kind(events.Healthy)))
+	assert.Zero(t, h.producer.Status().Reconnects, "the first connection is not a reconnect, however late")
 }
 
 func TestNoEngineAtAll(t *testing.T) {
@@ -606,13 +611,17 @@ func TestModule(t *testing.T) {
 	bus := eventstest.NewBus(t)
 	watch := eventstest.NewWatcher(t, bus, events.Filter{Sources: []string{moduleName}})
 	var p *Producer
+	var collectors []prometheus.Collector
 	app := fxtest.New(t,
 		fx.WithLogger(func() fxevent.Logger { return fxevent.NopLogger }),
 		fx.Supply(zaptest.NewLogger(t), cfg, bus),
 		Module,
 		fx.Populate(&p),
+		fx.Invoke(fx.Annotate(func(cs []prometheus.Collector) { collectors = cs }, fx.ParamTags(status.CollectorGroup))),
 	)
 	app.RequireStart()
+	require.Len(t, collectors, 1, "the module's metrics")
+	require.Contains(t, statustest.Collect(t, collectors...).Families, "joyride_docker_connected")
 	watch.Expect(t, "unhealthy", eventstest.Kind(events.FamilyHealth, events.Kind(events.Unhealthy)))
 	assert.True(t, p.Status().Running)
 	assert.ErrorContains(t, p.Start(context.Background()), "already started")

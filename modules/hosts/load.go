@@ -29,6 +29,7 @@ type loader struct {
 	// seed keys the record hashes; one for the loader's life, so hashes of two loads compare.
 	seed    maphash.Seed
 	records int // records across all files
+	bad     int // bad lines across all files
 }
 
 // fileState is what the loader keeps of a published file: not its records (the store holds those), only enough
@@ -100,12 +101,12 @@ func (l *loader) load(ctx context.Context, path string) {
 	}
 	l.log.Debug("hosts file loaded", zap.String("file", path), zap.String("kind", string(kind)),
 		zap.Int("records", len(records)), zap.Int("bad_lines", len(bad)))
-	prev := 0
+	prev, prevBad := 0, 0
 	if old != nil {
-		prev = old.count
+		prev, prevBad = old.count, old.bad
 	}
 	l.files[path] = &fileState{hash: hash, count: len(records), bad: len(bad), reported: reported}
-	l.setRecords(len(records) - prev)
+	l.count(len(records)-prev, len(bad)-prevBad)
 }
 
 // remove publishes the deletion of a loaded file, which removes its source from the store.
@@ -119,7 +120,7 @@ func (l *loader) remove(ctx context.Context, path string) {
 	}
 	l.log.Debug("hosts file removed", zap.String("file", path), zap.Int("records", old.count))
 	delete(l.files, path)
-	l.setRecords(-old.count)
+	l.count(-old.count, -old.bad)
 }
 
 // publish sends one file's whole snapshot and reports whether the bus took it.
@@ -155,9 +156,11 @@ func (l *loader) scanned(ctx context.Context, dir string) {
 		zap.Int("records", records))
 }
 
-func (l *loader) setRecords(delta int) {
-	l.records += delta
-	l.p.setCounts(len(l.files), l.records)
+// count adds to the records and bad lines across all files and updates the Status.
+func (l *loader) count(records, bad int) {
+	l.records += records
+	l.bad += bad
+	l.p.setCounts(len(l.files), l.records, l.bad)
 }
 
 // reportBadLines logs one warning for a file's bad lines, quoting the first few, and returns that summary. A

@@ -31,6 +31,7 @@ type Status struct {
 	Running      bool     `json:"running"`
 	Files        int      `json:"files"`         // hosts files currently loaded
 	RecordsCount int      `json:"records_count"` // records across those files
+	BadLines     int      `json:"bad_lines"`     // lines skipped in those files as they were last read
 }
 
 // Producer watches the configured directories and publishes their hosts files on the bus. Create it with
@@ -95,9 +96,9 @@ func (p *Producer) setRunning(running bool) {
 	p.mu.Unlock()
 }
 
-func (p *Producer) setCounts(files, records int) {
+func (p *Producer) setCounts(files, records, bad int) {
 	p.mu.Lock()
-	p.status.Files, p.status.RecordsCount = files, records
+	p.status.Files, p.status.RecordsCount, p.status.BadLines = files, records, bad
 	p.mu.Unlock()
 }
 

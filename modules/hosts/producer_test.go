@@ -221,6 +221,12 @@ func TestBadLinesAreReportedAndSkipped(t *testing.T) {
 	assert.Contains(t, first[0], "line 2: invalid address")
 	assert.Contains(t, first[1], "line 3: ")
 	assert.Contains(t, first[1], "bad!name.lan")
+
+	// The Status (and the metrics) count the bad lines of the files as last loaded.
+	require.Eventually(t, func() bool { return h.p.Status().BadLines == 2 }, eventstest.Timeout, 10*time.Millisecond)
+	write(t, path, "10.0.0.1 good.lan\n10.0.0.2 ok.lan\n")
+	h.expectFile(events.FileChanged, path, a("good.lan", "10.0.0.1"), a("ok.lan", "10.0.0.2"))
+	require.Eventually(t, func() bool { return h.p.Status().BadLines == 0 }, eventstest.Timeout, 10*time.Millisecond)
 }
 
 func TestMissingDirectoryAppearsLater(t *testing.T) {

@@ -883,6 +883,13 @@ func (s *Snapshot) SourceRecords(source string) []Record {
 	return slices.Clone(set.all())
 }
 
+// SourceLen is the number of records of one source, 0 for an unknown source. Unlike SourceRecords it copies
+// nothing, so the metrics can count every source's records at each scrape.
+func (s *Snapshot) SourceLen(source string) int {
+	set, _ := s.sources.get(source)
+	return len(set.all())
+}
+
 // Len is the number of stored records, counted per source (two sources publishing the same record count
 // twice).
 func (s *Snapshot) Len() int { return s.count }

@@ -231,6 +231,8 @@ func TestTwoSourcesSameName(t *testing.T) {
 	assert.Equal(t, "docker:b", m.Records[0].Source())
 	assert.Equal(t, 4, snap.Len(), "records are counted per source")
 	assert.Equal(t, []string{"docker:b", "hosts:a"}, snap.Sources())
+	assert.Equal(t, 2, snap.SourceLen("docker:b"))
+	assert.Zero(t, snap.SourceLen("docker:none"))
 	assert.Equal(t, []string{"web.lab.test."}, snap.Reverse(netip.MustParseAddr("10.0.0.1")))
 
 	// Removing one source leaves the other's records, TTLs included.

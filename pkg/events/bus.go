@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -47,13 +48,16 @@ func DefaultConfig() Config { return Config{HistorySize: 1000, QueueLimit: 4096}
 
 // Stats are the bus's counters since it was created.
 type Stats struct {
-	Published  uint64 // accepted by Publish
-	Rejected   uint64 // refused by validation or middleware
-	Delivered  uint64 // handler calls completed
-	Dropped    uint64 // informational events dropped for a subscriber over its queue limit
-	Failed     uint64 // handler calls that returned an error
-	Panics     uint64 // handler calls that panicked
-	QueueDepth int    // events waiting in all subscriber queues now
+	Published uint64 // accepted by Publish
+	Rejected  uint64 // refused by validation or middleware
+	Delivered uint64 // handler calls completed
+	Dropped   uint64 // informational events dropped for a subscriber over its queue limit
+	// DroppedByFamily splits Dropped by the events' family (a family never dropped is absent): what the
+	// metrics need to tell a flood of hosts record diffs from lost error reports.
+	DroppedByFamily map[Family]uint64
+	Failed          uint64 // handler calls that returned an error
+	Panics          uint64 // handler calls that panicked
+	QueueDepth      int    // events waiting in all subscriber queues now
 }
 
 type busState uint8
@@ -79,6 +83,8 @@ type Bus struct {
 	histNext int
 	histFull bool
 	pending  int // queued or in-flight deliveries across all subscribers
+	// droppedBy counts drops per family; kept under mu, where drops happen, so it costs nothing until one does.
+	droppedBy map[Family]uint64
 
 	chain     atomic.Pointer[PublishFunc]
 	publishMW []PublishMiddleware
@@ -225,6 +231,10 @@ func (b *Bus) push(s *Subscription, e Event, informational bool) {
 		s.mu.Unlock()
 		s.dropped.Add(1)
 		b.dropped.Add(1)
+		if b.droppedBy == nil {
+			b.droppedBy = make(map[Family]uint64)
+		}
+		b.droppedBy[e.Family()]++
 		return
 	}
 	s.queue = append(s.queue, e)
@@ -287,10 +297,12 @@ func (b *Bus) historyLocked(f Filter) []Event {
 func (b *Bus) Stats() Stats {
 	b.mu.Lock()
 	depth := b.pending
+	byFamily := maps.Clone(b.droppedBy)
 	b.mu.Unlock()
 	return Stats{
 		Published: b.published.Load(), Rejected: b.rejected.Load(), Delivered: b.delivered.Load(),
-		Dropped: b.dropped.Load(), Failed: b.failed.Load(), Panics: b.panics.Load(), QueueDepth: depth,
+		Dropped: b.dropped.Load(), DroppedByFamily: byFamily, Failed: b.failed.Load(), Panics: b.panics.Load(),
+		QueueDepth: depth,
 	}
 }
 

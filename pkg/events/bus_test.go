@@ -232,6 +232,8 @@ func TestSlowSubscriberDoesNotStallOthersOrLoseState(t *testing.T) {
 	assert.Less(t, slowInfo.Load(), int64(n), "informational events over the limit are dropped")
 	assert.Equal(t, uint64(n)-uint64(slowInfo.Load()), slow.Dropped())
 	assert.Equal(t, slow.Dropped(), b.Stats().Dropped)
+	assert.Equal(t, map[events.Family]uint64{events.FamilyHosts: slow.Dropped()}, b.Stats().DroppedByFamily,
+		"only the informational hosts record events were dropped")
 }
 
 func TestPanickingHandlerIsReported(t *testing.T) {

@@ -126,3 +126,23 @@ type Service struct {
 	Version     string
 	Started     time.Time
 }
+
+// NewCollector is a module's prometheus.Collector, for CollectorGroup: collect sends the module's metrics, read
+// from its counters when scraped (with prometheus.MustNewConstMetric and the like), and descs describe every
+// metric it may send.
+func NewCollector(collect func(ch chan<- prometheus.Metric), descs ...*prometheus.Desc) prometheus.Collector {
+	return collector{collect, descs}
+}
+
+type collector struct {
+	collect func(chan<- prometheus.Metric)
+	descs   []*prometheus.Desc
+}
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) { c.collect(ch) }
