@@ -21,6 +21,9 @@ const (
 	streamQueue = 256
 	// pingEvery keeps an idle stream's proxies and the browser from taking it for dead.
 	pingEvery = 15 * time.Second
+	// maxStreams bounds the open event streams: each is a bus subscriber that every publish visits, so an
+	// unbounded number of clients would slow the bus for every module. A few dashboards need a handful.
+	maxStreams = 32
 )
 
 // eventJSON is one event of /events and /events/stream.
@@ -132,6 +135,13 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 	var stopped <-chan struct{} // nil (never) when the handler is served without Start, as in tests
 	if ch := s.streams.Load(); ch != nil {
 		stopped = *ch
+	}
+	select {
+	case s.streamSlots <- struct{}{}:
+		defer func() { <-s.streamSlots }()
+	default:
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many event streams open (%d); poll /events instead", cap(s.streamSlots)))
+		return
 	}
 	rc := http.NewResponseController(w)
 	h := w.Header()

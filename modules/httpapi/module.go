@@ -55,6 +55,7 @@ func New(p Params) (*Server, error) {
 	s := &Server{
 		cfg: p.Config, log: log, stdLog: stdLog, bus: p.Bus, store: p.Store, service: p.Service, health: p.Health,
 		reporters: make(map[string]status.Reporter, len(p.Reporters)), pingEvery: pingEvery,
+		streamSlots: make(chan struct{}, maxStreams),
 	}
 	for _, r := range p.Reporters {
 		if _, dup := s.reporters[r.Name]; dup || r.Name == "" {

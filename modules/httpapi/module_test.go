@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -165,4 +166,36 @@ func TestEventStream(t *testing.T) {
 			return false
 		}
 	}, 10*time.Second, 10*time.Millisecond, "the stream ends on stop")
+}
+
+// Streams past maxStreams are refused with a JSON 503, and a closed stream gives its place back.
+func TestEventStreamLimit(t *testing.T) {
+	s := newTestServer(t, testConfig())
+	s.streamSlots = make(chan struct{}, 2)
+	require.NoError(t, s.Start(context.Background()))
+	defer func() { require.NoError(t, s.Stop(context.Background())) }()
+	open := func() *http.Response {
+		t.Helper()
+		resp, err := http.Get("http://" + s.Addr() + "/events/stream")
+		require.NoError(t, err)
+		return resp
+	}
+	first, second := open(), open()
+	defer second.Body.Close()
+	require.Equal(t, http.StatusOK, first.StatusCode)
+	require.Equal(t, http.StatusOK, second.StatusCode)
+
+	third := open()
+	body, err := io.ReadAll(third.Body)
+	third.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusServiceUnavailable, third.StatusCode)
+	assert.JSONEq(t, `{"status":"error","message":"too many event streams open (2); poll /events instead"}`, string(body))
+
+	first.Body.Close()
+	require.Eventually(t, func() bool {
+		resp := open()
+		defer resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 20*time.Millisecond, "a closed stream's place is free again")
 }

@@ -36,6 +36,8 @@ type Server struct {
 	handler   http.Handler
 	stdLog    *log.Logger
 	pingEvery time.Duration // an idle event stream's keep-alive; shortened by tests
+	// streamSlots holds one token per open event stream, maxStreams at most.
+	streamSlots chan struct{}
 
 	mu  sync.Mutex // serialises Start and Stop
 	srv *http.Server
