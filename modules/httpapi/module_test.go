@@ -186,10 +186,10 @@ func TestEventStreamLimit(t *testing.T) {
 	require.Equal(t, http.StatusOK, second.StatusCode)
 
 	third := open()
+	defer third.Body.Close()
+	require.Equal(t, http.StatusServiceUnavailable, third.StatusCode, "a third stream past the limit of two")
 	body, err := io.ReadAll(third.Body)
-	third.Body.Close()
 	require.NoError(t, err)
-	assert.Equal(t, http.StatusServiceUnavailable, third.StatusCode)
 	assert.JSONEq(t, `{"status":"error","message":"too many event streams open (2); poll /events instead"}`, string(body))
 
 	first.Body.Close()
