@@ -146,7 +146,7 @@ func readBody(w http.ResponseWriter, r *http.Request) bool {
 	body, err := io.ReadAll(r.Body)
 	switch {
 	case tooLarge(err):
-		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+		writeError(w, http.StatusRequestEntityTooLarge, bodyTooLarge(err.(*http.MaxBytesError).Limit))
 		return false
 	case err != nil:
 		writeError(w, http.StatusBadRequest, "the request body could not be read")

@@ -47,8 +47,10 @@
 // concurrent use, the Reporters' funcs are their modules' to make safe. A panic in a handler is recovered into a
 // JSON 500 and reported as an ErrorEvent (kind panic) with its stack; the process never dies of one.
 //
-// An event stream subscribes to the bus for as long as its client stays, with a bounded queue
-// (events.WithQueueLimit): past it, informational events are dropped for that client only. The stream renews
-// the write deadline before each write, so that Config.WriteTimeout cuts a client that stopped reading but not a
-// healthy long-lived stream.
+// An event stream subscribes to the bus for as long as its client stays (32 streams at most: each is a
+// subscriber every publish visits). Its bus handler never waits for the client: it hands events to a queue of
+// its own, and a client that falls that queue behind is sent "event: lagged" and cut, to reconnect and fetch the
+// state again, rather than have the bus hold every later state event for it. The stream renews the write
+// deadline before each write, so that Config.WriteTimeout cuts a client that stopped reading but not a healthy
+// long-lived stream.
 package httpapi

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/joyride-dns/joyride/pkg/events"
@@ -16,8 +17,7 @@ import (
 const (
 	// defaultEventLimit is how many events /events returns without ?limit.
 	defaultEventLimit = 100
-	// streamQueue bounds a stream's bus queue: past it, informational events are dropped for that client rather
-	// than held (events that carry state are always queued; a stuck client is cut by the write timeout).
+	// streamQueue is how far a stream may fall behind the bus before it is ended with "event: lagged".
 	streamQueue = 256
 	// pingEvery keeps an idle stream's proxies and the browser from taking it for dead.
 	pingEvery = 15 * time.Second
@@ -127,9 +127,10 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "events": out})
 }
 
-// serveStream sends every bus event as a server-sent event until the client leaves or the server stops. The
-// server's write timeout would cut a long-lived stream, so the write deadline is renewed before each write: a
-// client that stops reading is still cut after one write timeout. (The read timeout does not apply: net/http
+// serveStream sends every bus event as a server-sent event until the client leaves, falls streamQueue events
+// behind (it gets "event: lagged") or the server stops. The server's write timeout would cut a long-lived
+// stream, so the write deadline is renewed before each write: a client that stops reading is still cut after one
+// write timeout. (The read timeout does not apply: net/http
 // lifts the read deadline once the request is read, to watch for the client closing the connection.)
 func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 	var stopped <-chan struct{} // nil (never) when the handler is served without Start, as in tests
@@ -148,17 +149,21 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx would otherwise hold the events back
-	queue := make(chan events.Event)
-	left := make(chan struct{})
-	defer close(left)
-	sub := s.bus.Subscribe("http-stream", events.Filter{}, func(ctx context.Context, e events.Event) error {
+	// The bus handler never waits for the client: a stream that falls streamQueue events behind is ended with
+	// "event: lagged", and the browser's EventSource reconnects and fetches the state afresh. Waiting would
+	// have the bus queue every state event (whole snapshots) for a client that reads slowly for as long as it
+	// keeps reading a little.
+	queue := make(chan events.Event, streamQueue)
+	lagged := make(chan struct{})
+	var lag sync.Once
+	sub := s.bus.Subscribe("http-stream", events.Filter{}, func(_ context.Context, e events.Event) error {
 		select {
 		case queue <- e:
-		case <-left:
-		case <-ctx.Done():
+		default:
+			lag.Do(func() { close(lagged) })
 		}
 		return nil
-	}, events.WithQueueLimit(streamQueue))
+	})
 	defer sub.Close()
 
 	send := func(chunk string) bool {
@@ -182,6 +187,9 @@ func (s *Server) serveStream(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		case <-stopped:
+			return
+		case <-lagged:
+			send("event: lagged\ndata: {}\n\n")
 			return
 		case <-ping.C:
 			chunk = ": ping\n\n"

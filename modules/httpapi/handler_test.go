@@ -114,18 +114,27 @@ func TestTokenRule(t *testing.T) {
 	cases := []struct {
 		name, token, remote, auth string
 		code                      int
+		header                    []string
 	}{
-		{"no token, loopback", "", local, "", http.StatusOK},
-		{"no token, IPv6 loopback", "", "[::1]:40000", "", http.StatusOK},
-		{"no token, IPv4-mapped loopback", "", "[::ffff:127.0.0.1]:40000", "", http.StatusOK},
-		{"no token, other client", "", remote, "", http.StatusForbidden},
-		{"no token, other client with a bearer", "", remote, "Bearer anything", http.StatusForbidden},
-		{"token, none sent", "s3cret", local, "", http.StatusUnauthorized},
-		{"token, wrong one", "s3cret", local, "Bearer s3cre", http.StatusUnauthorized},
-		{"token, other scheme", "s3cret", local, "Basic s3cret", http.StatusUnauthorized},
-		{"token, right one", "s3cret", local, "Bearer s3cret", http.StatusOK},
-		{"token, right one, lower-case scheme", "s3cret", local, "bearer s3cret", http.StatusOK},
-		{"token, right one from another client", "s3cret", remote, "Bearer s3cret", http.StatusOK},
+		{"no token, loopback", "", local, "", http.StatusOK, nil},
+		{"no token, loopback, from this server's own page", "", local, "", http.StatusOK,
+			[]string{"Origin", "http://example.com", "Sec-Fetch-Site", "same-origin"}},
+		{"no token, loopback, forwarded by a proxy", "", local, "", http.StatusForbidden, []string{"X-Forwarded-For", "192.0.2.7"}},
+		{"no token, loopback, Forwarded header", "", local, "", http.StatusForbidden, []string{"Forwarded", "for=192.0.2.7"}},
+		{"no token, loopback, X-Real-IP", "", local, "", http.StatusForbidden, []string{"X-Real-IP", "192.0.2.7"}},
+		{"no token, loopback, another site's page", "", local, "", http.StatusForbidden, []string{"Origin", "http://evil.example"}},
+		{"no token, loopback, cross-site fetch", "", local, "", http.StatusForbidden, []string{"Sec-Fetch-Site", "cross-site"}},
+		{"token, another site's page with the token", "s3cret", local, "Bearer s3cret", http.StatusOK, []string{"Origin", "http://evil.example"}},
+		{"no token, IPv6 loopback", "", "[::1]:40000", "", http.StatusOK, nil},
+		{"no token, IPv4-mapped loopback", "", "[::ffff:127.0.0.1]:40000", "", http.StatusOK, nil},
+		{"no token, other client", "", remote, "", http.StatusForbidden, nil},
+		{"no token, other client with a bearer", "", remote, "Bearer anything", http.StatusForbidden, nil},
+		{"token, none sent", "s3cret", local, "", http.StatusUnauthorized, nil},
+		{"token, wrong one", "s3cret", local, "Bearer s3cre", http.StatusUnauthorized, nil},
+		{"token, other scheme", "s3cret", local, "Basic s3cret", http.StatusUnauthorized, nil},
+		{"token, right one", "s3cret", local, "Bearer s3cret", http.StatusOK, nil},
+		{"token, right one, lower-case scheme", "s3cret", local, "bearer s3cret", http.StatusOK, nil},
+		{"token, right one from another client", "s3cret", remote, "Bearer s3cret", http.StatusOK, nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,7 +147,7 @@ func TestTokenRule(t *testing.T) {
 				withRoutes(status.Route{Pattern: "POST /module/write", Write: true,
 					Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writes++ })}))
 			for _, target := range []string{"/dns/sync", "/module/write"} {
-				rec := serve(t, s, "POST", target, tc.remote, nil, "Authorization", tc.auth)
+				rec := serve(t, s, "POST", target, tc.remote, nil, append([]string{"Authorization", tc.auth}, tc.header...)...)
 				require.Equal(t, tc.code, rec.Code, "%s: %s", target, rec.Body)
 				if tc.code == http.StatusUnauthorized {
 					assert.Equal(t, `Bearer realm="joyride"`, rec.Header().Get("WWW-Authenticate"))
@@ -414,6 +423,9 @@ func TestExplain(t *testing.T) {
 	// The store's DNSEvent for the local record, and a later snapshot of the peer's source.
 	require.NoError(t, bus.Publish(context.Background(), &events.DNSEvent{Metadata: events.Metadata{Source: "records"},
 		Kind: events.DNSRecordAdded, Owner: "hosts:/app/hosts/lab", Record: events.Record{Name: "web.lab.test.", Type: "A", Value: "10.0.0.1"}}))
+	// A later change to a sibling record of the same name and source is not the A record's last event.
+	require.NoError(t, bus.Publish(context.Background(), &events.DNSEvent{Metadata: events.Metadata{Source: "records"},
+		Kind: events.DNSRecordRemoved, Owner: "hosts:/app/hosts/lab", Record: events.Record{Name: "web.lab.test.", Type: "AAAA", Value: "2001:db8::1"}}))
 	require.NoError(t, bus.Publish(context.Background(), &events.SyncEvent{Metadata: events.Metadata{Source: "cluster"},
 		Kind: events.DNSRecordSynced, NodeID: "node-b",
 		Snapshot: &events.RecordSnapshot{Source: "node:node-b/hosts:/app/hosts", Node: "node-b", Records: []events.Record{{Name: "web.lab.test", Type: "A", Value: "10.0.0.9"}}}}))
@@ -536,7 +548,8 @@ func TestNewRejects(t *testing.T) {
 		{"an invalid pattern", withRoutes(status.Route{Pattern: "GET /{bad", Handler: ok}), `route "GET /{bad"`},
 		{"a route without handler", withRoutes(status.Route{Pattern: "GET /x"}), `route "GET /x" has no handler`},
 		{"two reporters of one name", withReporters(status.Reporter{Name: "dns"}, status.Reporter{Name: "dns"}), `reporter name "dns"`},
-		{"no body limit", func(p *Params) { p.Config.MaxBodyBytes = 0 }, "max_body_bytes 0"},
+		{"no body limit", func(p *Params) { p.Config.MaxBodyBytes = 0 }, "http.max_body_bytes = 0"},
+		{"no write timeout", func(p *Params) { p.Config.WriteTimeout = 0 }, "http.write_timeout = 0s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/status"
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // Module serves the API; it needs the bus, the store, a Config and a status.Service.
@@ -44,8 +45,10 @@ func New(p Params) (*Server, error) {
 	if p.Bus == nil || p.Store == nil {
 		return nil, errors.New("http: the bus and the record store are required")
 	}
-	if p.Config.MaxBodyBytes < 1 {
-		return nil, fmt.Errorf("http: max_body_bytes %d must be at least 1", p.Config.MaxBodyBytes)
+	// The validate tags, as `joyride config validate` applies them: a program without fx that leaves a timeout at
+	// zero would otherwise get streams cut at once (a deadline of now) where net/http reads zero as none.
+	if err := validation.Section("http", p.Config); err != nil {
+		return nil, err
 	}
 	log := cmp.Or(p.Logger, zap.NewNop()).Named(moduleName)
 	stdLog, err := zap.NewStdLogAt(log, zapcore.DebugLevel)

@@ -7,7 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -198,4 +201,63 @@ func TestEventStreamLimit(t *testing.T) {
 		defer resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}, 10*time.Second, 20*time.Millisecond, "a closed stream's place is free again")
+}
+
+// blockedWriter is a stream's client that stops reading after the first write: every later write waits for
+// release. It has the deadline and flush methods http.ResponseController looks for.
+type blockedWriter struct {
+	header  http.Header
+	release chan struct{}
+	mu      sync.Mutex
+	out     strings.Builder
+	writes  int
+}
+
+func (w *blockedWriter) Header() http.Header              { return w.header }
+func (w *blockedWriter) WriteHeader(int)                  {}
+func (w *blockedWriter) SetWriteDeadline(time.Time) error { return nil }
+func (w *blockedWriter) FlushError() error                { return nil }
+func (w *blockedWriter) String() string                   { w.mu.Lock(); defer w.mu.Unlock(); return w.out.String() }
+func (w *blockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.writes++
+	first := w.writes == 1
+	w.mu.Unlock()
+	if !first {
+		<-w.release
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.out.Write(p)
+}
+
+// A stream whose client falls streamQueue events behind is ended with "event: lagged" instead of having the bus
+// hold every later event for it.
+func TestEventStreamLagged(t *testing.T) {
+	s := newTestServer(t, testConfig())
+	w := &blockedWriter{header: http.Header{}, release: make(chan struct{})}
+	var release sync.Once
+	// Registered after the bus's cleanup, so it runs first: a failed test still lets the stream drain and the
+	// bus stop, rather than hang.
+	t.Cleanup(func() { release.Do(func() { close(w.release) }) })
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.serveStream(w, httptest.NewRequest("GET", "/events/stream", nil))
+	}()
+	require.Eventually(t, func() bool { return strings.Contains(w.String(), ": connected") }, 10*time.Second, 5*time.Millisecond)
+	// One event blocks the writer; streamQueue more fill the queue; the next overflows it.
+	for i := range streamQueue + 2 {
+		require.NoError(t, s.bus.Publish(context.Background(), &events.HealthEvent{Metadata: events.Metadata{Source: "hosts"},
+			Kind: events.Healthy, Component: "hosts", Message: strconv.Itoa(i)}))
+	}
+	require.Eventually(t, func() bool { return s.bus.Stats().QueueDepth == 0 }, 10*time.Second, 5*time.Millisecond,
+		"the bus delivered everything to the stream's handler without waiting for the client")
+	release.Do(func() { close(w.release) })
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the lagging stream did not end")
+	}
+	assert.True(t, strings.HasSuffix(w.String(), "event: lagged\ndata: {}\n\n"), "the stream's end: %q", w.String()[max(0, len(w.String())-80):])
 }

@@ -121,7 +121,7 @@ func (s *Server) serveExplain(w http.ResponseWriter, r *http.Request) {
 		src := rec.Source()
 		e := explainJSON{
 			Type: dns.TypeToString[rec.Type()], Value: rec.Value(), TTL: rec.TTL(), Source: src, Node: nodeOf(src),
-			SetAt: rec.SetAt(), Provenance: []status.Provenance{}, LastEvent: lastEvent(history, owner, src),
+			SetAt: rec.SetAt(), Provenance: []status.Provenance{}, LastEvent: lastEvent(history, rec),
 		}
 		for _, n := range s.names {
 			if explain := s.reporters[n].Explain; explain != nil {
@@ -143,15 +143,17 @@ func (s *Server) serveExplain(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, body)
 }
 
-// lastEvent finds, newest first in history, the event that last touched source's records at name: the store's
-// DNSEvent for the record, else the last event that carried or replaced the source's snapshot. Nil when history
-// holds neither any more.
-func lastEvent(history []events.Event, name, source string) *eventRef {
+// lastEvent finds, newest first in history, the event that last touched rec: the store's DNSEvent that added or
+// updated this very record (its source, name, type and value: a sibling record's removal is not rec's), else the
+// last event that carried or replaced its source's snapshot. Nil when history holds neither any more.
+func lastEvent(history []events.Event, rec dnsstore.Record) *eventRef {
+	source, typ := rec.Source(), dns.TypeToString[rec.Type()]
 	var fallback events.Event
 	for i := len(history) - 1; i >= 0; i-- {
 		e := history[i]
 		if d, ok := e.(*events.DNSEvent); ok && d.Owner == source {
-			if d.Record.Name == name {
+			if d.Kind != events.DNSRecordRemoved && d.Record.Name == rec.Name() && d.Record.Type == typ &&
+				d.Record.Value == rec.Value() {
 				return refOf(e)
 			}
 			if d.Kind == events.DNSSourceReplaced && fallback == nil {

@@ -74,7 +74,7 @@ func (s *Server) guard(mux *http.ServeMux) http.Handler {
 		defer s.recoverPanic(w, r)
 		if r.ContentLength > s.cfg.MaxBodyBytes {
 			w.Header().Set("Connection", "close") // the unread body is not worth draining
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", s.cfg.MaxBodyBytes))
+			writeError(w, http.StatusRequestEntityTooLarge, bodyTooLarge(s.cfg.MaxBodyBytes))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
@@ -123,14 +123,21 @@ func (s *Server) recoverPanic(w *trackingWriter, r *http.Request) {
 }
 
 // authorize applies the token rule to a write route: with a token configured, the request must carry it as a
-// bearer token (401 otherwise); without one, only loopback clients may write (403 otherwise), so that a node
-// left with no token is not writable from its network.
+// bearer token (401 otherwise); without one, only a loopback client of its own may write (403 otherwise), so
+// that a node left with no token is not writable from its network.
+//
+// "Of its own" matters because loopback alone is not a person at the keyboard: a reverse proxy on the same host
+// forwards everyone from 127.0.0.1, and a web page in the operator's browser can POST to 127.0.0.1:5000. So,
+// without a token, a request that says it was forwarded (Forwarded, X-Forwarded-For, X-Real-IP) or that a
+// browser sent from another site (an Origin other than this server, Sec-Fetch-Site other than same-origin or
+// none) is refused too. A bearer token needs none of this: a browser sends an Authorization header only for a
+// script that has the token, and only after a CORS preflight this server never approves.
 func (s *Server) authorize(next http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(s.cfg.Token))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.Token == "" {
-			if !loopback(r.RemoteAddr) {
-				writeError(w, http.StatusForbidden, "write endpoints answer loopback clients only when http.token is not set")
+			if why := notOwnLoopback(r); why != "" {
+				writeError(w, http.StatusForbidden, "without http.token, write endpoints answer local clients only: "+why)
 				return
 			}
 			next.ServeHTTP(w, r)
@@ -146,6 +153,23 @@ func (s *Server) authorize(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// notOwnLoopback says why r is not a local client's own request ("" when it is): see authorize.
+func notOwnLoopback(r *http.Request) string {
+	switch {
+	case !loopback(r.RemoteAddr):
+		return "the request is not from loopback"
+	case r.Header.Get("Forwarded") != "" || r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("X-Real-IP") != "":
+		return "the request was forwarded by a proxy"
+	}
+	site := r.Header.Get("Sec-Fetch-Site")
+	origin := r.Header.Get("Origin")
+	if (site != "" && site != "same-origin" && site != "none") ||
+		(origin != "" && origin != "http://"+r.Host && origin != "https://"+r.Host) {
+		return "a browser sent it from another site"
+	}
+	return ""
 }
 
 // loopback reports whether a request's remote address (host:port) is a loopback address.
@@ -187,6 +211,9 @@ func tooLarge(err error) bool {
 	var mb *http.MaxBytesError
 	return errors.As(err, &mb)
 }
+
+// bodyTooLarge is the 413's message, the same whether Content-Length said so or the body was read past limit.
+func bodyTooLarge(limit int64) string { return fmt.Sprintf("request body over %d bytes", limit) }
 
 // trackingWriter notes whether a response has begun, which decides how a panic is answered. Unwrap lets
 // http.ResponseController reach the connection underneath (flushes and deadlines of the event stream).
