@@ -1,8 +1,11 @@
 package dashboard_test
 
 import (
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/assert"
@@ -175,4 +178,112 @@ func TestPollingClusterAndEscaping(t *testing.T) {
 	assert.Equal(t, markup, dashboardtest.Eval[string](t, ctx, `document.getElementById("explain-name").textContent`))
 	assert.Equal(t, 0, dashboardtest.Eval[int](t, ctx, `document.querySelectorAll("main img, main script, dialog img, dialog script, #records b, #explain-body b").length`), "no markup from the API")
 	assert.Equal(t, "undefined", dashboardtest.Eval[string](t, ctx, `typeof window.pwned`))
+}
+
+// The page catches up with changes it could miss: one whose event the stream sends after GET /events listed it,
+// one made before the stream opened, a steady stream of them, and a stream the server ended because the page
+// fell behind.
+func TestCatchingUp(t *testing.T) {
+	ctx := dashboardtest.Browser(t, 1280, 900)
+	late := fakeRecord{Hostname: "late.lab.test", Type: "A", Value: "10.0.0.60", Source: "hosts:" + hostsFile, TTL: 60,
+		Provenance: status.Provenance{Kind: "hosts", File: hostsFile, Line: 12}}
+	const lateRow = `document.querySelector('#records tr[data-name="late.lab.test"]') !== null`
+	const live = `document.getElementById("live").dataset.state === "live"`
+	const liveText = `document.getElementById("live").textContent`
+	// open opens the page on a seeded fake and waits for its rows (as /dns/records answers them) and its events.
+	open := func(t *testing.T, f *fakeAPI) {
+		n := seed(f)
+		dashboardtest.Open(t, ctx, f.url+"/")
+		dashboardtest.Eventually(t, ctx, "the records", fmt.Sprintf(`document.querySelectorAll("#records tbody tr").length === %d`, n), rowNames)
+		dashboardtest.Eventually(t, ctx, "the events", fmt.Sprintf(`document.querySelectorAll("#events li").length === %d`, n),
+			`document.getElementById("events").textContent`)
+	}
+
+	t.Run("an event the history listed comes again on the stream, after the records changed", func(t *testing.T) {
+		f := newFakeAPI(t)
+		seed(f)
+		f.hold() // the page's GET /dns/records is answered before the change lands…
+		f.add(late, "hosts", "file_changed")
+		n := len(f.events)
+		dashboardtest.Open(t, ctx, f.url+"/") // …and its GET /events after: the history lists the change's event
+		dashboardtest.Eventually(t, ctx, "the history with the change's event", fmt.Sprintf(`document.querySelectorAll("#events li").length === %d`, n),
+			`document.getElementById("events").textContent`)
+		dashboardtest.Eventually(t, ctx, "the event stream open", live, liveText)
+		require.False(t, dashboardtest.Eval[bool](t, ctx, lateRow), "the records fetched before the change")
+		f.release()
+		ev := f.resend()
+		dashboardtest.Eventually(t, ctx, "the new record, without a reload", lateRow, rowNames)
+		assert.Equal(t, 1, dashboardtest.Eval[int](t, ctx, `document.querySelectorAll('#events li[data-id=`+dashboardtest.Quote(ev.ID)+`]').length`),
+			"the event listed once")
+	})
+
+	t.Run("a change made before the stream opened", func(t *testing.T) {
+		f := newFakeAPI(t)
+		gate := make(chan struct{})
+		f.set(func(f *fakeAPI) { f.gate = gate })
+		seed(f)
+		dashboardtest.Open(t, ctx, f.url+"/")
+		dashboardtest.Eventually(t, ctx, "the records", `document.querySelectorAll("#records tbody tr").length === 8`, rowNames)
+		dashboardtest.Eventually(t, ctx, "the events", `document.querySelectorAll("#events li").length === 8`, `document.getElementById("events").textContent`)
+		require.Equal(t, "connecting", dashboardtest.Eval[string](t, ctx, liveText), "the stream held")
+		f.add(late, "hosts", "file_changed") // before the stream subscribes: it never sends this event
+		close(gate)
+		dashboardtest.Eventually(t, ctx, "the event stream open", live, liveText)
+		dashboardtest.Eventually(t, ctx, "the record changed before the stream opened", lateRow, rowNames)
+	})
+
+	t.Run("a steady stream of events", func(t *testing.T) {
+		f := newFakeAPI(t)
+		open(t, f)
+		dashboardtest.Eventually(t, ctx, "the event stream open", live, liveText)
+		// A record event every 100 ms for 3 s, each a new record: more than a quiet period of 250 ms never comes.
+		const events = 30
+		var sent atomic.Int32
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tick := time.NewTicker(100 * time.Millisecond)
+			defer tick.Stop()
+			for i := range events {
+				f.add(fakeRecord{Hostname: fmt.Sprintf("burst-%02d.lab.test", i), Type: "A", Value: fmt.Sprintf("10.0.1.%d", i),
+					Source: "docker:burst", TTL: 60}, "container", "started")
+				sent.Add(1)
+				select {
+				case <-tick.C:
+				case <-f.done:
+					return
+				}
+			}
+		}()
+		t.Cleanup(func() { <-done })
+		dashboardtest.Eventually(t, ctx, "a new record while the events keep coming",
+			`document.querySelector('#records tr[data-name^="burst-"]') !== null`, rowNames)
+		got := sent.Load()
+		t.Logf("the table changed after %d of the %d events", got, events)
+		assert.Less(t, got, int32(events), "the table changed before the stream stopped")
+		<-done
+		dashboardtest.Eventually(t, ctx, "every record once the stream stops",
+			fmt.Sprintf(`document.querySelectorAll('#records tr[data-name^="burst-"]').length === %d`, events), rowNames)
+	})
+
+	t.Run("a stream the server ends as lagged", func(t *testing.T) {
+		f := newFakeAPI(t)
+		open(t, f)
+		dashboardtest.Eventually(t, ctx, "the event stream open", live, liveText)
+		// Every message the page shows in its error line, and every state of its live badge, from here on.
+		dashboardtest.Eval[chromedp.Void](t, ctx, `window.errors = []; window.states = [];
+		new MutationObserver(() => {
+			const s = document.getElementById("error").textContent; if (s) window.errors.push(s);
+		}).observe(document.getElementById("error"), { childList: true, characterData: true, subtree: true });
+		new MutationObserver(() => window.states.push(document.getElementById("live").dataset.state))
+			.observe(document.getElementById("live"), { attributes: true, attributeFilter: ["data-state"] })`)
+		f.lag(late, "hosts", "file_changed")
+		dashboardtest.Eventually(t, ctx, "the stream open again", `document.getElementById("live").dataset.state === "live" &&
+			document.querySelector('#events li[data-id="ev-0009"]') !== null`, `document.getElementById("events").textContent`)
+		dashboardtest.Eventually(t, ctx, "the record added while the page had fallen behind", lateRow, rowNames)
+		assert.Empty(t, dashboardtest.Eval[[]string](t, ctx, `window.errors`), "no error shown for a lagged stream")
+		assert.Empty(t, dashboardtest.Eval[string](t, ctx, `document.getElementById("error").textContent`))
+		assert.Equal(t, []string{"connecting", "live"}, dashboardtest.Eval[[]string](t, ctx, `window.states`),
+			"reconnecting, not polling, and live again")
+	})
 }

@@ -24,12 +24,17 @@ type fakeAPI struct {
 	mu        sync.Mutex
 	records   []fakeRecord
 	events    []event
-	subs      map[chan event]struct{}
+	subs      map[*sub]struct{}
 	clusterOn bool
 	streamOff bool // /events/stream answers 503, as a proxy that does not pass it would
-	seq       int
-	done      chan struct{}
-	url       string
+	// held, when set, is what /dns/records answers instead of records: the records as they were before a change
+	// the page is to learn of later (see hold).
+	held []fakeRecord
+	// gate, when set, holds each /events/stream request (before it subscribes) until it is closed.
+	gate chan struct{}
+	seq  int
+	done chan struct{}
+	url  string
 }
 
 type fakeRecord struct {
@@ -38,6 +43,13 @@ type fakeRecord struct {
 	SetAt                               time.Time
 	Provenance                          status.Provenance
 	Event                               event
+}
+
+// sub is one open /events/stream: the events it is to send, and lagged, closed to end it as the server ends a
+// client's stream that fell behind.
+type sub struct {
+	events chan event
+	lagged chan struct{}
 }
 
 type event struct {
@@ -52,7 +64,7 @@ type event struct {
 
 // newFakeAPI serves the dashboard and the fake API on 127.0.0.1 until the test ends.
 func newFakeAPI(t *testing.T) *fakeAPI {
-	f := &fakeAPI{subs: map[chan event]struct{}{}, done: make(chan struct{})}
+	f := &fakeAPI{subs: map[*sub]struct{}{}, done: make(chan struct{})}
 	mux := http.NewServeMux()
 	page := dashboard.Handler()
 	mux.Handle("GET /{$}", page)
@@ -95,11 +107,53 @@ func (f *fakeAPI) add(r fakeRecord, family, kind string) {
 	}
 	f.records = append(f.records, r)
 	f.events = append(f.events, r.Event)
-	for ch := range f.subs {
+	f.publish(r.Event)
+}
+
+// publish sends ev to the open streams; f.mu is held.
+func (f *fakeAPI) publish(ev event) {
+	for s := range f.subs {
 		select {
-		case ch <- r.Event:
+		case s.events <- ev:
 		default:
 		}
+	}
+}
+
+// resend sends the newest event of the history to the open streams again: the history and the stream overlap,
+// as they do on the real server when an event is published while the page starts.
+func (f *fakeAPI) resend() event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ev := f.events[len(f.events)-1]
+	f.publish(ev)
+	return ev
+}
+
+// hold makes /dns/records answer the records as they are now until release, whatever is added meanwhile: the
+// page's fetch answered before a change lands.
+func (f *fakeAPI) hold() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.held = slices.Clone(f.records)
+}
+
+func (f *fakeAPI) release() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.held = nil
+}
+
+// lag ends every open stream with a final `event: lagged`, as the server does with a client that fell behind,
+// and adds r meanwhile: no stream sends its event, so only a page that catches up after reconnecting shows it.
+func (f *fakeAPI) lag(r fakeRecord, family, kind string) {
+	f.mu.Lock()
+	subs := f.subs
+	f.subs = map[*sub]struct{}{}
+	f.mu.Unlock()
+	f.add(r, family, kind)
+	for s := range subs {
+		close(s.lagged)
 	}
 }
 
@@ -143,7 +197,11 @@ func (f *fakeAPI) list(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	q := r.URL.Query()
 	out := []map[string]any{}
-	for _, rec := range f.records {
+	records := f.records
+	if f.held != nil {
+		records = f.held
+	}
+	for _, rec := range records {
 		if !strings.Contains(strings.ToLower(rec.Hostname), strings.ToLower(q.Get("name"))) ||
 			!strings.Contains(rec.Source, q.Get("source")) || (q.Has("node") && rec.Node != q.Get("node")) {
 			continue
@@ -211,12 +269,24 @@ func (f *fakeAPI) stream(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "error", "message": "stream unavailable"})
 		return
 	}
-	ch := make(chan event, 16)
-	f.subs[ch] = struct{}{}
+	gate := f.gate
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+			return
+		case <-f.done:
+			return
+		}
+	}
+	s := &sub{events: make(chan event, 16), lagged: make(chan struct{})}
+	f.mu.Lock()
+	f.subs[s] = struct{}{}
 	f.mu.Unlock()
 	defer func() {
 		f.mu.Lock()
-		delete(f.subs, ch)
+		delete(f.subs, s)
 		f.mu.Unlock()
 	}()
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -226,10 +296,14 @@ func (f *fakeAPI) stream(w http.ResponseWriter, r *http.Request) {
 	_ = rc.Flush()
 	for {
 		select {
-		case ev := <-ch:
+		case ev := <-s.events:
 			b, _ := json.Marshal(ev)
 			fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Family, b)
 			_ = rc.Flush()
+		case <-s.lagged:
+			fmt.Fprint(w, "event: lagged\ndata: {}\n\n")
+			_ = rc.Flush()
+			return
 		case <-r.Context().Done():
 			return
 		case <-f.done:

@@ -11,6 +11,11 @@
   const EVENT_LIMIT = 50;
   const POLL_MS = 5000;
   const RECONNECT_MS = 15000;
+  const FETCH_TIMEOUT_MS = 15000;
+  // What an event refetches waits for a quiet moment, but a steady stream of events gets a refetch at most every
+  // REFETCH_GAP_MS and at least every REFETCH_MAX_MS.
+  const REFETCH_GAP_MS = 1000;
+  const REFETCH_MAX_MS = 2000;
   // Event families as /events/stream names them (`event: <family>`); an EventSource only hands named events to
   // listeners of that name.
   const FAMILIES = ["dns", "hosts", "container", "sync", "traefikfile", "node", "system", "health", "error"];
@@ -81,7 +86,8 @@
   // ---- fetching --------------------------------------------------------------------------------------------
 
   async function getJSON(url) {
-    const res = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" } });
+    // Bounded, since a refetch waits for the one before it to end (see later).
+    const res = await fetch(url, { cache: "no-store", headers: { Accept: "application/json" }, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
     let body = null;
     try {
       body = await res.json();
@@ -95,13 +101,39 @@
     setText($("error"), err ? `${where}: ${err.message || err}` : "");
   }
 
-  // later runs fn once, delay ms after the last call with the same key: a burst of events is one refetch.
-  function later(key, delay, fn) {
-    clearTimeout(state.timers.get(key));
-    state.timers.set(key, setTimeout(() => {
-      state.timers.delete(key);
-      fn();
-    }, delay));
+  // later runs fn once for the calls with the same key that come before it runs, so that a burst of events is one
+  // refetch: quiet ms after the last call, but no later than max ms after the first (waiting for quiet alone, a
+  // steady stream of events would put the refetch off for as long as it lasts) and no sooner than gap ms after
+  // the previous run began. One run at a time: a call while fn's promise is pending is run after it settles, so
+  // a slow API is not sent a pile of requests.
+  function later(key, fn, { quiet, gap = 0, max = Infinity }) {
+    const now = Date.now();
+    let k = state.timers.get(key);
+    if (!k) {
+      k = { timer: 0, first: 0, due: 0, ran: -Infinity, running: false };
+      state.timers.set(key, k);
+    }
+    if (!k.first) k.first = now;
+    k.fn = fn;
+    k.gap = gap;
+    k.due = Math.min(now + quiet, k.first + max);
+    arm(k);
+  }
+
+  function arm(k) {
+    clearTimeout(k.timer);
+    if (k.running || !k.first) return;
+    k.timer = setTimeout(async () => {
+      k.first = 0;
+      k.running = true;
+      k.ran = Date.now();
+      try {
+        await k.fn();
+      } finally {
+        k.running = false;
+        arm(k);
+      }
+    }, Math.max(k.due, k.ran + k.gap) - Date.now());
   }
 
   // ---- status, overview and health -------------------------------------------------------------------------
@@ -344,7 +376,7 @@
     else q.delete("node");
     const qs = q.toString();
     history.replaceState(null, "", qs ? `?${qs}` : location.pathname);
-    later("records", 150, loadRecords);
+    later("records", loadRecords, { quiet: 150 });
   }
 
   function restoreFilter() {
@@ -562,15 +594,16 @@
     for (const li of $("events").children) li.classList.toggle("follow", !!state.follow && li.dataset.cid === state.follow);
   }
 
-  // react refetches what an event may have changed, once per burst.
+  // react refetches what an event may have changed, once per burst (see later).
   function react(family) {
+    const paced = (quiet) => ({ quiet, gap: REFETCH_GAP_MS, max: REFETCH_MAX_MS });
     if (RECORD_FAMILIES.has(family)) {
-      later("records", 250, loadRecords);
-      later("status", 1000, loadStatus);
-      if (state.explain) later("explain", 250, loadExplain);
+      later("records", loadRecords, paced(250));
+      later("status", loadStatus, paced(1000));
+      if (state.explain) later("explain", loadExplain, paced(250));
     }
-    if (CLUSTER_FAMILIES.has(family)) later("cluster", 500, loadCluster);
-    if (STATUS_FAMILIES.has(family)) later("status", 250, loadStatus);
+    if (CLUSTER_FAMILIES.has(family)) later("cluster", loadCluster, paced(500));
+    if (STATUS_FAMILIES.has(family)) later("status", loadStatus, paced(250));
   }
 
   // ---- live updates: the event stream, polling while it is down --------------------------------------------
@@ -588,7 +621,7 @@
     }
     const es = new EventSource("/events/stream");
     state.es = es;
-    let broken = false;
+    let lagged = false;
     const onEvent = (msg) => {
       let ev;
       try {
@@ -596,20 +629,32 @@
       } catch (e) {
         return;
       }
-      if (addEvent(ev, true)) react(ev.family || msg.type);
+      if (!ev || typeof ev !== "object") return;
+      // Listed once, but always reacted to: the history (GET /events) and the stream overlap, and an event the
+      // history listed may have changed the records after the page fetched them.
+      addEvent(ev, true);
+      react(ev.family || msg.type);
     };
     for (const f of FAMILIES) es.addEventListener(f, onEvent);
     es.onmessage = onEvent;
+    // The server ends the stream of a client that fell behind with this event; the browser reconnects by itself
+    // and the onopen that follows catches up. Expected, so neither an error nor a switch to polling.
+    es.addEventListener("lagged", () => {
+      lagged = true;
+      setLive("connecting");
+    });
     es.onopen = () => {
       setLive("live");
-      if (broken) {
-        broken = false;
-        stopPolling();
-        refreshAll(); // catch up on what happened while the stream was down
-      }
+      stopPolling();
+      // Catch up on what happened before the stream opened: the first time, between the page's first fetches
+      // and the subscription; after a break, while the stream was down.
+      refreshAll();
     };
     es.onerror = () => {
-      broken = true;
+      if (lagged && es.readyState === EventSource.CONNECTING) {
+        lagged = false; // reconnecting as expected; should that fail, the next error starts polling
+        return;
+      }
       startPolling();
       if (es.readyState === EventSource.CLOSED) {
         // The browser gives up on an HTTP error; try again later, polling meanwhile.
