@@ -236,8 +236,9 @@ func TestCatchingUp(t *testing.T) {
 		f := newFakeAPI(t)
 		open(t, f)
 		dashboardtest.Eventually(t, ctx, "the event stream open", live, liveText)
-		// A record event every 100 ms for 3 s, each a new record: more than a quiet period of 250 ms never comes.
-		const events = 30
+		// A record event every 100 ms for 6 s, each a new record: a quiet period of 250 ms never comes. The page must
+		// refetch within its 2 s bound; 6 s leaves a loaded machine room.
+		const events = 60
 		var sent atomic.Int32
 		done := make(chan struct{})
 		go func() {
