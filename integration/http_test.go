@@ -131,7 +131,8 @@ func (p *proc) eventuallyJSON(t *testing.T, what, path string, code int, check f
 
 func TestHTTPEndpoints(t *testing.T) {
 	p, hosts := startHTTP(t, []string{"SERVICE_NAME=Legacy DNS", "ENVIRONMENT=lab", "SEMANTIC_VERSION=2.0.0"})
-	writeFile(t, filepath.Join(hosts, "lab"), "10.0.0.7 legacy.lab.test\n2001:db8::7 legacy.lab.test\n10.0.0.8 other.lab.test\n")
+	// The IPv6 address is not written as the store keeps it ("2001:db8::7"): explain still finds its line.
+	writeFile(t, filepath.Join(hosts, "lab"), "10.0.0.7 legacy.lab.test\n2001:DB8:0::7 legacy.lab.test\n10.0.0.8 other.lab.test\n")
 	records := p.eventuallyJSON(t, "the hosts file's records", "/dns/records?name=legacy", http.StatusOK, func(b map[string]any) bool {
 		return b["total_records"] == 2.0
 	})
@@ -194,6 +195,19 @@ func TestHTTPEndpoints(t *testing.T) {
 				"kind": "str", "timestamp": "str", "source": "str"})
 			assert.Equal(t, "dns", last.(map[string]any)["family"], "the store's change of the record")
 		}
+		// Each record is explained by its own line of the file, not by every line that names the name.
+		lines := map[string]string{}
+		for _, rec := range recs {
+			rec := rec.(map[string]any)
+			prov := rec["provenance"].([]any)
+			require.Len(t, prov, 1, "%v", rec)
+			pv := prov[0].(map[string]any)
+			assert.Equal(t, "hosts", pv["kind"])
+			assert.Equal(t, filepath.Join(hosts, "lab"), pv["file"])
+			assert.Equal(t, rec["value"], pv["value"])
+			lines[rec["value"].(string)] = pv["text"].(string)
+		}
+		assert.Equal(t, map[string]string{"10.0.0.7": "10.0.0.7 legacy.lab.test", "2001:db8::7": "2001:DB8:0::7 legacy.lab.test"}, lines)
 		assert.Equal(t, http.StatusNotFound, p.call(t, "GET", "/dns/records/nope.lab.test", nil).code)
 		assert.Equal(t, http.StatusBadRequest, p.call(t, "GET", "/dns/records/bad..name", nil).code)
 	})

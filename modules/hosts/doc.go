@@ -75,7 +75,8 @@
 // published, the producer reports the "hosts" component healthy with a HealthEvent: its first load is done, and
 // readiness waits for it (pkg/status). A directory that does not exist yet is named in the message, not waited
 // for. Module also provides a status.Reporter: Status is joyride-python's hosts_monitor (directory, the first
-// of Directories, and records_count), and Explain reads a file of the watched directories again, bounded to
-// 32 MiB, with Parse, and returns each line (number and text) that names the asked name. The producer does not
+// of Directories, and records_count), and Explain reads a file of the watched directories again, line by line
+// with Parse's line parser, up to 32 MiB, and returns each line (number, text and address) that names the asked
+// name, at most 100 of them. The producer does not
 // report a directory that cannot be listed as unhealthy: the watcher only logs it.
 package hosts

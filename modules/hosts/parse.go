@@ -57,25 +57,46 @@ func (e *LineError) Unwrap() error { return e.Err }
 // one typo never costs the records of the rest of the file. file only labels the errors. A read error from r
 // ends parsing and is returned as a LineError on the line where it happened.
 func Parse(r io.Reader, file string) ([]Entry, []*LineError) {
+	p := parser{file: file}
+	n, err := eachLine(r, func(n int, line []byte, tooLong bool) bool {
+		if tooLong {
+			p.fail(n, line, errLineTooLong)
+		} else if e, ok := p.line(n, line); ok {
+			p.add(e)
+		}
+		return true
+	})
+	if err != nil {
+		p.fail(n, nil, fmt.Errorf("read: %w", err))
+	}
+	return p.result()
+}
+
+// eachLine calls fn with each line of r and its number, from 1, until fn returns false or r ends. The line keeps
+// its line ending (the last one may have none) and is only valid during the call. A line longer than maxLineLen
+// is passed with tooLong set, cut, and the rest of it is read and dropped. eachLine returns a read error other
+// than io.EOF, with the number of the line it happened on.
+func eachLine(r io.Reader, fn func(n int, line []byte, tooLong bool) bool) (int, error) {
 	// ReadSlice on a reader sized for the longest allowed line (plus "\r\n") returns each line without copying
 	// and reports a longer one as ErrBufferFull, which lets us skip it and carry on.
 	br := bufio.NewReaderSize(r, maxLineLen+2)
-	p := parser{file: file}
 	for n := 1; ; n++ {
 		line, err := br.ReadSlice('\n')
+		more := true
 		if errors.Is(err, bufio.ErrBufferFull) {
-			p.fail(n, line, errLineTooLong)
-			for errors.Is(err, bufio.ErrBufferFull) {
-				_, err = br.ReadSlice('\n')
+			if more = fn(n, line, true); more {
+				for errors.Is(err, bufio.ErrBufferFull) {
+					_, err = br.ReadSlice('\n')
+				}
 			}
 		} else if len(line) > 0 {
-			p.line(n, line)
+			more = fn(n, line, false)
 		}
-		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				p.fail(n, nil, fmt.Errorf("read: %w", err))
-			}
-			return p.result()
+		switch {
+		case !more || errors.Is(err, io.EOF):
+			return n, nil
+		case err != nil:
+			return n, err
 		}
 	}
 }
@@ -88,6 +109,8 @@ type parser struct {
 	entries []Entry
 	full    [][]Entry
 	errs    []*LineError
+	// quiet keeps no LineErrors: Explain has no use for them, and a file of bad lines must not fill its memory.
+	quiet bool
 	// Reused per line. A line's canonical names are laid out in scratch and converted to one string, of which the
 	// names are substrings; the names slices are cut from slab. A line therefore costs one allocation (plus
 	// amortised slab and entries growth) instead of one per field; an IPv4 address is parsed without one.
@@ -137,6 +160,9 @@ func (p *parser) result() ([]Entry, []*LineError) {
 }
 
 func (p *parser) fail(n int, text []byte, err error) {
+	if p.quiet {
+		return
+	}
 	text = trimEOL(text)
 	if len(text) > maxErrorText {
 		text = text[:maxErrorText]
@@ -151,23 +177,24 @@ func trimEOL(b []byte) []byte {
 	return b
 }
 
-func (p *parser) line(n int, raw []byte) {
+// line parses one line, numbered n, and returns its Entry; false for a blank, comment or bad line.
+func (p *parser) line(n int, raw []byte) (Entry, bool) {
 	line := trimEOL(raw)
 	if len(line) > maxLineLen {
 		p.fail(n, line, errLineTooLong)
-		return
+		return Entry{}, false
 	}
 	if i := bytes.IndexByte(line, '#'); i >= 0 {
 		line = line[:i]
 	}
 	field, rest := nextField(line)
 	if field == nil {
-		return // blank or comment
+		return Entry{}, false // blank or comment
 	}
 	addr, err := parseAddrBytes(field)
 	if err != nil {
 		p.fail(n, raw, err)
-		return
+		return Entry{}, false
 	}
 	p.scratch = p.scratch[:0]
 	p.spans = p.spans[:0]
@@ -195,14 +222,14 @@ func (p *parser) line(n int, raw []byte) {
 		if len(p.spans) == 0 {
 			p.fail(n, raw, fmt.Errorf("address %s has no names", addr))
 		}
-		return
+		return Entry{}, false
 	}
 	if cap(p.slab)-len(p.slab) < len(p.names) {
 		p.slab = make([]string, 0, max(slabSize, len(p.names)))
 	}
 	first := len(p.slab)
 	p.slab = append(p.slab, p.names...)
-	p.add(Entry{Line: n, Addr: addr, Names: p.slab[first:len(p.slab):len(p.slab)]})
+	return Entry{Line: n, Addr: addr, Names: p.slab[first:len(p.slab):len(p.slab)]}, true
 }
 
 // nextField returns the first space- or tab-separated field of b and what follows it, or nil when b holds only

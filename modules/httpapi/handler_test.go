@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/iotest"
 	"time"
@@ -413,6 +414,90 @@ func TestRecords(t *testing.T) {
 	}
 }
 
+// Each source at the name is explained once per request, however many records it has there, and each record
+// gets the entries that give its value and those that give none (the whole source's).
+func TestExplainBySource(t *testing.T) {
+	const rr, app = "hosts:/app/hosts/rr", "docker:abc"
+	store := storeWith(t, map[string][]string{
+		rr:  {"rr.lab.test A 10.0.0.1", "rr.lab.test A 10.0.0.2", "rr.lab.test AAAA 2001:db8::1", "one.lab.test A 10.0.0.7"},
+		app: {"rr.lab.test A 10.0.0.3", "rr.lab.test A 10.0.0.4"},
+	})
+	file := status.Provenance{Kind: "hosts", File: "/app/hosts/rr"}
+	line := func(n int, value string) status.Provenance {
+		pv := file
+		pv.Line, pv.Text, pv.Value = n, value+" rr.lab.test", value
+		return pv
+	}
+	container := status.Provenance{Kind: "container", Container: "app", ContainerID: "abc"}
+	// explained answers as a module would: for its own source and a name it has.
+	explained := map[string]map[string][]status.Provenance{
+		rr: {
+			"rr.lab.test.":  {line(1, "10.0.0.1"), line(2, "10.0.0.2"), line(3, "2001:db8::1"), line(4, "10.0.0.9"), file},
+			"one.lab.test.": {line(5, "10.0.0.7")},
+		},
+		app: {"rr.lab.test.": {container}},
+	}
+	var mu sync.Mutex
+	calls := map[string]int{} // reporter name, source, name
+	reporter := func(name, prefix string) status.Reporter {
+		return status.Reporter{Name: name, Status: func() any { return nil }, Explain: func(source, lookup string) []status.Provenance {
+			mu.Lock()
+			calls[name+" "+source+" "+lookup]++
+			mu.Unlock()
+			if !strings.HasPrefix(source, prefix) {
+				return nil
+			}
+			return explained[source][lookup]
+		}}
+	}
+	s := newTestServer(t, testConfig(), withReporters(reporter("hosts", "hosts:"), reporter("docker", "docker:"),
+		status.Reporter{Name: "metrics", Status: func() any { return nil }}), func(p *Params) { p.Store = store })
+
+	tests := []struct {
+		name, lookup string
+		want         map[string][]status.Provenance // "source value": the record's provenance
+		calls        map[string]int
+	}{
+		{name: "a round-robin name in two sources", lookup: "rr.lab.test", want: map[string][]status.Provenance{
+			rr + " 10.0.0.1":    {line(1, "10.0.0.1"), file},
+			rr + " 10.0.0.2":    {line(2, "10.0.0.2"), file},
+			rr + " 2001:db8::1": {line(3, "2001:db8::1"), file},
+			app + " 10.0.0.3":   {container},
+			app + " 10.0.0.4":   {container},
+		}, calls: map[string]int{
+			"hosts " + rr + " rr.lab.test.": 1, "hosts " + app + " rr.lab.test.": 1,
+			"docker " + rr + " rr.lab.test.": 1, "docker " + app + " rr.lab.test.": 1,
+		}},
+		{name: "one record", lookup: "one.lab.test", want: map[string][]status.Provenance{
+			rr + " 10.0.0.7": {line(5, "10.0.0.7")},
+		}, calls: map[string]int{"hosts " + rr + " one.lab.test.": 1, "docker " + rr + " one.lab.test.": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mu.Lock()
+			clear(calls)
+			mu.Unlock()
+			rec := serve(t, s, "GET", "/dns/records/"+tt.lookup, local, nil)
+			require.Equal(t, http.StatusOK, rec.Code, "body: %s", rec.Body)
+			var body struct {
+				Records []struct {
+					Source, Value string
+					Provenance    []status.Provenance
+				}
+			}
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+			got := map[string][]status.Provenance{}
+			for _, r := range body.Records {
+				got[r.Source+" "+r.Value] = r.Provenance
+			}
+			assert.Equal(t, tt.want, got)
+			mu.Lock()
+			defer mu.Unlock()
+			assert.Equal(t, tt.calls, calls, "each Reporter's Explain once per source")
+		})
+	}
+}
+
 func TestExplain(t *testing.T) {
 	store := storeWith(t, map[string][]string{
 		"hosts:/app/hosts/lab":         {"web.lab.test A 10.0.0.1"},
@@ -434,7 +519,7 @@ func TestExplain(t *testing.T) {
 		if source != "hosts:/app/hosts/lab" || name != "web.lab.test." {
 			return nil
 		}
-		return []status.Provenance{{Kind: "hosts", File: "/app/hosts/lab", Line: 3, Text: "10.0.0.1 web.lab.test"}}
+		return []status.Provenance{{Kind: "hosts", File: "/app/hosts/lab", Line: 3, Text: "10.0.0.1 web.lab.test", Value: "10.0.0.1"}}
 	}}
 	s := newTestServer(t, testConfig(), withReporters(explains), func(p *Params) { p.Store, p.Bus = store, bus })
 
@@ -453,7 +538,7 @@ func TestExplain(t *testing.T) {
 			bySource[r["source"].(string)] = r
 		}
 		localRec, peer := bySource["hosts:/app/hosts/lab"], bySource["node:node-b/hosts:/app/hosts"]
-		assert.Equal(t, []any{map[string]any{"kind": "hosts", "file": "/app/hosts/lab", "line": 3.0, "text": "10.0.0.1 web.lab.test"}}, localRec["provenance"])
+		assert.Equal(t, []any{map[string]any{"kind": "hosts", "file": "/app/hosts/lab", "line": 3.0, "text": "10.0.0.1 web.lab.test", "value": "10.0.0.1"}}, localRec["provenance"])
 		assert.Equal(t, "dns", localRec["last_event"].(map[string]any)["family"])
 		assert.Equal(t, "record_added", localRec["last_event"].(map[string]any)["kind"])
 		assert.NotEmpty(t, localRec["last_event"].(map[string]any)["correlation_id"])

@@ -92,6 +92,10 @@ type eventRef struct {
 // serveExplain explains one name: each of its records, where it comes from (every Reporter's Explain), the last
 // event that touched it, and whether several nodes publish the name. A name that only a wildcard answers is
 // explained by the wildcard's records ("owner").
+//
+// Each source at the name is explained once, however many records it has there: a round-robin name on 2,000 lines
+// of a hosts file is one read of the file, not 2,000. A record gets the entries that give its value and those
+// that give none (the whole source's, as a container's label), so that a line explains only its own record.
 func (s *Server) serveExplain(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("name")
 	name, err := dnsname.Canonical(raw)
@@ -117,15 +121,25 @@ func (s *Server) serveExplain(w http.ResponseWriter, r *http.Request) {
 	history := s.bus.History(events.Filter{})
 	out := make([]explainJSON, 0, len(recs))
 	var nodes []string
+	bySource := map[string][]status.Provenance{}
 	for _, rec := range recs {
 		src := rec.Source()
 		e := explainJSON{
 			Type: dns.TypeToString[rec.Type()], Value: rec.Value(), TTL: rec.TTL(), Source: src, Node: nodeOf(src),
 			SetAt: rec.SetAt(), Provenance: []status.Provenance{}, LastEvent: lastEvent(history, rec),
 		}
-		for _, n := range s.names {
-			if explain := s.reporters[n].Explain; explain != nil {
-				e.Provenance = append(e.Provenance, explain(src, owner)...)
+		prov, ok := bySource[src]
+		if !ok {
+			for _, n := range s.names {
+				if explain := s.reporters[n].Explain; explain != nil {
+					prov = append(prov, explain(src, owner)...)
+				}
+			}
+			bySource[src] = prov
+		}
+		for _, pv := range prov {
+			if pv.Value == "" || pv.Value == rec.Value() {
+				e.Provenance = append(e.Provenance, pv)
 			}
 		}
 		out = append(out, e)

@@ -27,7 +27,8 @@ func Reporter(h *Handler) status.Reporter {
 }
 
 // Explain tells why the static records (StaticSource) hold records at name: each entry of the configuration's
-// `records:` that has it, with its place there ("records[2]") and what it says. It returns nil for another source.
+// `records:` that has it, with its place there ("records[2]"), what it says, and its value as the store keeps it
+// (the record's Value, so that each record is explained by its own entry). It returns nil for another source.
 func (h *Handler) Explain(source, name string) []status.Provenance {
 	if source != StaticSource {
 		return nil
@@ -39,7 +40,7 @@ func (h *Handler) Explain(source, name string) []status.Provenance {
 			continue
 		}
 		s := h.config[i]
-		out = append(out, status.Provenance{Kind: "static",
+		out = append(out, status.Provenance{Kind: "static", Value: r.Value(),
 			Text: fmt.Sprintf("records[%d]: %s %s %s ttl %d", i, s.Name, strings.ToUpper(s.Type), s.Value, r.TTL())})
 	}
 	return out

@@ -27,7 +27,7 @@ func TestReporter(t *testing.T) {
 		fx.Supply(events.DefaultConfig(), records.Config{MaxEvents: 10, Static: []records.Static{
 			{Name: "router.lab.test", Type: "A", Value: "10.0.0.1", TTL: 300},
 			{Name: "nas.lab.test", Type: "a", Value: "10.0.0.2", TTL: 60},
-			{Name: "Router.Lab.Test.", Type: "aaaa", Value: "fd00::1", TTL: 300},
+			{Name: "Router.Lab.Test.", Type: "aaaa", Value: "FD00:0::1", TTL: 300},
 		}}),
 		fx.Invoke(fx.Annotate(func(rs []status.Reporter) { reporters = rs }, fx.ParamTags(status.ReporterGroup))),
 		fx.Invoke(func(b *events.Bus) {
@@ -52,11 +52,11 @@ func TestReporter(t *testing.T) {
 	}{
 		{name: "every entry with the name, by its place", source: records.StaticSource, lookup: "ROUTER.lab.test",
 			want: []status.Provenance{
-				{Kind: "static", Text: "records[0]: router.lab.test A 10.0.0.1 ttl 300"},
-				{Kind: "static", Text: "records[2]: Router.Lab.Test. AAAA fd00::1 ttl 300"},
+				{Kind: "static", Text: "records[0]: router.lab.test A 10.0.0.1 ttl 300", Value: "10.0.0.1"},
+				{Kind: "static", Text: "records[2]: Router.Lab.Test. AAAA FD00:0::1 ttl 300", Value: "fd00::1"},
 			}},
 		{name: "a trailing dot", source: records.StaticSource, lookup: "nas.lab.test.",
-			want: []status.Provenance{{Kind: "static", Text: "records[1]: nas.lab.test A 10.0.0.2 ttl 60"}}},
+			want: []status.Provenance{{Kind: "static", Text: "records[1]: nas.lab.test A 10.0.0.2 ttl 60", Value: "10.0.0.2"}}},
 		{name: "a name no entry has", source: records.StaticSource, lookup: "other.lab.test"},
 		{name: "another source", source: "hosts:/app/hosts/lab", lookup: "router.lab.test"},
 	}

@@ -42,7 +42,10 @@ type Reporter struct {
 	// Status returns a snapshot of the module's state, encoded as a JSON object in /status and the dashboard.
 	Status func() any
 	// Explain, if set, tells why source holds records at name: the container and its label, the file and line,
-	// the router and its rule. It returns nil for a source that is not the module's.
+	// the router and its rule. It returns nil for a source that is not the module's. It explains all of the
+	// source's records at name in one call: an entry that gives one record (a hosts line, a static entry) says
+	// which in its Value, and the HTTP API calls Explain once per source and name, however many records the
+	// source has there. As an unauthenticated request may call it, it bounds what it reads and returns.
 	Explain func(source, name string) []Provenance
 	// Sync, if set, starts a full synchronisation with the module's peers (POST /dns/sync).
 	Sync func(ctx context.Context) error
@@ -66,6 +69,12 @@ type Provenance struct {
 	Node    string `json:"node,omitempty"`
 	Address string `json:"address,omitempty"`
 	Source  string `json:"source,omitempty"`
+	// Value is the record value this entry gives, canonical as the record store keeps it ("10.0.0.1",
+	// "2001:db8::1"): a hosts line gives its address, a static entry its value. The HTTP API shows an entry
+	// only with the record whose Value() it is, so a name on several lines is explained line by line. It is ""
+	// when the entry applies to every record of the source at the name, as a container's label or a router's
+	// rule does.
+	Value string `json:"value,omitempty"`
 }
 
 // Route is an HTTP handler a module serves on the HTTP module's listener.
