@@ -320,9 +320,10 @@ func (c *Cluster) rejoin() bool {
 	for _, a := range alive {
 		delete(targets, a)
 	}
-	hasMembers := len(alive) > 0
 	c.joinInBackground(slices.Sorted(maps.Keys(targets)), func(err error) {
-		if err == nil || hasMembers {
+		// Counted now, not when the join started: it may have taken memberlist's TCP timeout, and a peer may
+		// have joined this node meanwhile.
+		if err == nil || len(c.aliveAddrs()) > 0 {
 			return
 		}
 		if conflict := c.conflict(); conflict != nil && c.exit != nil {
@@ -331,7 +332,7 @@ func (c *Cluster) rejoin() bool {
 		}
 		c.alone(err)
 	})
-	return hasMembers
+	return len(alive) > 0
 }
 
 // joinInBackground joins (or pulls the state of) the addresses not already being joined, in a goroutine of its

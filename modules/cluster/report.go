@@ -92,11 +92,14 @@ func (c *Cluster) Explain(source, _ string) []status.Provenance {
 
 // setHealth reports the node's health on the bus when it changed: healthy once started without seeds or joined
 // to one, unhealthy while a node told to join seeds has no member (alone). healthMu keeps the reports in the
-// order of the changes, whichever goroutine (memberlist's, a join's) makes them.
+// order of the changes, whichever goroutine (memberlist's, a join's) makes them. Unhealthy is dropped while a
+// member is alive: a join that fails (after memberlist's TCP timeout) may have started before a peer joined this
+// node, and only a member's change of state reports healthy again. Counting under healthMu makes the count and
+// the report one step: a member that comes alive after it reports healthy after it.
 func (c *Cluster) setHealth(ctx context.Context, kind events.HealthKind, msg string) {
 	c.healthMu.Lock()
 	defer c.healthMu.Unlock()
-	if c.health == kind {
+	if c.health == kind || (kind == events.Unhealthy && len(c.aliveAddrs()) > 0) {
 		return
 	}
 	c.health = kind

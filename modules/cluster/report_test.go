@@ -52,6 +52,62 @@ func TestHealth(t *testing.T) {
 	assert.Regexp(t, `^healthy: joined: \d of \d known nodes alive$`, c.healthReports()[1])
 }
 
+// TestHealthWhenAPeerJoinsDuringASlowJoin: a join to a seed that accepts and never answers takes memberlist's TCP
+// timeout; a peer that joins this node meanwhile makes it healthy, and the slow join failing afterwards must not
+// make it unhealthy again, since it has a live member (only a later change of a member's state would set it back).
+func TestHealthWhenAPeerJoinsDuringASlowJoin(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	// The first connection (the join at start) fails at once, so that the node is alone; each later one (a join
+	// from the rejoin loop) is held, unanswered, until the test closes it.
+	held := make(chan net.Conn, 16)
+	go func() {
+		for first := true; ; first = false {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if first {
+				_ = conn.Close()
+				continue
+			}
+			held <- conn
+		}
+	}()
+	next := func(what string) net.Conn {
+		t.Helper()
+		select {
+		case conn := <-held:
+			t.Cleanup(func() { _ = conn.Close() })
+			return conn
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no %s", what)
+			return nil
+		}
+	}
+	health := func(n *testNode) events.HealthKind {
+		n.c.healthMu.Lock()
+		defer n.c.healthMu.Unlock()
+		return n.c.health
+	}
+
+	tc := newTestCluster(t)
+	a := tc.add("a", func(cfg *Config) { cfg.Join = []string{ln.Addr().String()} })
+	assert.Equal(t, events.Unhealthy, health(a), "the seed refused the join at start: alone")
+	slow := next("join from the rejoin loop") // it started while a had no member
+
+	tc.add("b") // joins a
+	require.True(t, waitFor(5*time.Second, func() bool { return health(a) == events.Healthy }), "%v", a.healthReports())
+	require.NoError(t, slow.Close()) // the slow join fails now, after b joined
+	// The next join to the seed starts only once the slow one has ended, and its callback runs as it ends.
+	next("the next join from the rejoin loop")
+	reports := a.healthReports()
+	require.Len(t, reports, 2, "alone, then joined, and no unhealthy report while b is alive: %q", reports)
+	assert.Contains(t, reports[0], "unhealthy: no member: ")
+	assert.Regexp(t, `^healthy: joined: `, reports[1])
+}
+
 func TestHealthWhenOff(t *testing.T) {
 	bus := eventstest.NewBus(t)
 	w := eventstest.NewWatcher(t, bus, events.Filter{Families: []events.Family{events.FamilyHealth}})

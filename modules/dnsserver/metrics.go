@@ -11,7 +11,9 @@ var (
 		"DNS queries answered, by question type and the reply's rcode (forwarded queries under the upstream's rcode).",
 		[]string{"type", "rcode"}, nil)
 	latencyDesc = prometheus.NewDesc("joyride_dns_answer_duration_seconds",
-		"Time from reading a DNS query to sending its reply; UDP replies sent in one batch count the batch's time.",
+		"Time from reading a DNS query to sending its reply; UDP replies sent in one batch count the batch's time. "+
+			"Time a datagram waits in the kernel's receive queue is not counted: see the kernel's UDP receive-buffer "+
+			"errors (RcvbufErrors) for saturation.",
 		nil, nil)
 	cacheHitsDesc = prometheus.NewDesc("joyride_dns_cache_hits_total",
 		"UDP queries answered from the packed-answer cache.", nil, nil)

@@ -23,6 +23,11 @@ var critical = []string{"dns"}
 // source is the Metadata.Source of the events the handler publishes.
 const source = "health"
 
+// records is the records handler's component and the Source of its acknowledgements: a healthy HealthEvent for
+// another component, published once it has applied every snapshot that component published before its first
+// healthy report (modules/records).
+const records = "records"
+
 // Handler keeps every component's health from the HealthEvents on the bus and the node's readiness from the
 // system's lifecycle. Create it with NewHandler (or New under fx); it subscribes at once and starts nothing.
 type Handler struct {
@@ -30,9 +35,13 @@ type Handler struct {
 	log     *zap.Logger
 	service string
 
-	mu         sync.Mutex
-	started    bool
-	required   []string // the Reporters' names: readiness waits for their first load
+	mu       sync.Mutex
+	started  bool
+	required []string // the Reporters' names: readiness waits for their first load
+	// applied is set when the records module runs (a required component is "records"): a component's first
+	// load is then done when the records handler acknowledges it, not when the component reports healthy,
+	// because the records handler applies the component's snapshots on a goroutine of its own.
+	applied    bool
 	components map[string]*status.Component
 }
 
@@ -40,7 +49,9 @@ var _ status.Health = (*Handler)(nil)
 
 // NewHandler subscribes to the health events and to the system's start and stop on bus. required names the
 // components readiness waits for (the modules that provide a Reporter); they show as starting until they
-// report. service names the service in the SystemEvents it publishes ("joyride" when empty). log may be nil.
+// report. When one of them is "records", the records module runs, and a component other than records counts as
+// loaded once the records handler has acknowledged its first healthy report (its records are in the store).
+// service names the service in the SystemEvents it publishes ("joyride" when empty). log may be nil.
 func NewHandler(bus *events.Bus, log *zap.Logger, service string, required []string) *Handler {
 	if log == nil {
 		log = zap.NewNop()
@@ -58,6 +69,7 @@ func NewHandler(bus *events.Bus, log *zap.Logger, service string, required []str
 		}
 	}
 	slices.Sort(h.required)
+	h.applied = slices.Contains(h.required, records)
 	bus.Subscribe(source, events.Filter{
 		Families: []events.Family{events.FamilyHealth, events.FamilySystem},
 		Kinds: []events.Kind{
@@ -91,7 +103,8 @@ func (h *Handler) Handle(ctx context.Context, e events.Event) error {
 
 // update applies e to its component and returns the SystemEvent kind and message to publish when the component
 // went from healthy (or starting) to unhealthy, or from unhealthy to healthy. A first healthy is a first load,
-// not a recovery: it publishes nothing.
+// not a recovery: it publishes nothing. The records handler's acknowledgement only marks the first load done:
+// it arrives after the report it acknowledges and perhaps after later ones, so it says nothing of the state now.
 func (h *Handler) update(e *events.HealthEvent) (events.SystemKind, string, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -100,12 +113,16 @@ func (h *Handler) update(e *events.HealthEvent) (events.SystemKind, string, bool
 		c = &status.Component{Name: e.Component, State: status.Starting}
 		h.components[e.Component] = c
 	}
+	if h.applied && e.Source == records && e.Component != records {
+		c.Loaded = c.Loaded || e.Kind == events.Healthy
+		return "", "", false
+	}
 	was := c.State
 	c.Message = e.Message
 	c.State = status.Unhealthy
 	if e.Kind == events.Healthy {
 		c.State = status.Healthy
-		c.Loaded = true
+		c.Loaded = c.Loaded || !h.applied || e.Component == records
 	}
 	if c.State == was {
 		return "", "", false

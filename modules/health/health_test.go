@@ -23,6 +23,13 @@ func healthEvent(component string, kind events.HealthKind, msg string, at time.T
 	}
 }
 
+// ack is the records handler's acknowledgement of component's first load.
+func ack(component string) *events.HealthEvent {
+	e := healthEvent(component, events.Healthy, "records applied", time.Unix(1, 0))
+	e.Source = "records"
+	return e
+}
+
 func systemEvent(kind events.SystemKind) *events.SystemEvent {
 	return &events.SystemEvent{
 		Metadata: events.Metadata{ID: "s", CorrelationID: "c", Timestamp: time.Unix(1, 0), Source: "system"},
@@ -77,6 +84,27 @@ func TestReadiness(t *testing.T) {
 			{healthEvent("plugin", events.Unhealthy, "", t0), false, []string{"dns"}},
 			{healthEvent("dns", events.Healthy, "", t0), true, nil},
 		}},
+		{name: "with the records module, a first load is done when records acknowledges it",
+			required: []string{"records", "hosts", "dns"}, steps: []step{
+				{systemEvent(events.ServiceStarted), false, []string{"dns", "hosts", "records"}},
+				{healthEvent("records", events.Healthy, "static records applied", t0), false, []string{"dns", "hosts"}},
+				{healthEvent("hosts", events.Healthy, "1 file", t0), false, []string{"dns", "hosts"}},
+				{healthEvent("dns", events.Healthy, "serving", t0), false, []string{"dns", "hosts"}},
+				{ack("hosts"), false, []string{"dns"}},
+				{ack("dns"), true, nil},
+			}},
+		{name: "with the records module, its own report loads it", required: []string{"records"}, steps: []step{
+			{systemEvent(events.ServiceStarted), false, []string{"records"}},
+			{healthEvent("records", events.Healthy, "", t0), true, nil},
+		}},
+		{name: "an unhealthy acknowledged component stays unhealthy", required: []string{"records", "dns"}, steps: []step{
+			{systemEvent(events.ServiceStarted), false, []string{"dns", "records"}},
+			{healthEvent("records", events.Healthy, "", t0), false, []string{"dns"}},
+			{healthEvent("dns", events.Healthy, "", t0), false, []string{"dns"}},
+			{healthEvent("dns", events.Unhealthy, "listener stopped", t0), false, []string{"dns"}},
+			{ack("dns"), false, []string{"dns"}},
+			{healthEvent("dns", events.Healthy, "", t0), true, nil},
+		}},
 		{name: "stopping ends readiness", required: []string{"dns"}, steps: []step{
 			{healthEvent("dns", events.Healthy, "", t0), false, []string{"start"}},
 			{systemEvent(events.ServiceStarted), true, nil},
@@ -127,6 +155,8 @@ func TestTransitions(t *testing.T) {
 			want: []events.SystemKind{events.HealthCheckFailed, events.HealthCheckRecovered}},
 		{name: "failing from the start, then loaded", reports: []events.HealthKind{events.Unhealthy, events.Healthy},
 			want: []events.SystemKind{events.HealthCheckFailed, events.HealthCheckRecovered}},
+		{name: "a late acknowledgement is no recovery", reports: []events.HealthKind{events.Healthy, events.Unhealthy, "ack"},
+			want: []events.SystemKind{events.HealthCheckFailed}},
 		{name: "repeated failures are one change", reports: []events.HealthKind{events.Healthy, events.Unhealthy,
 			events.Unhealthy, events.Unhealthy}, want: []events.SystemKind{events.HealthCheckFailed}},
 	}
@@ -134,9 +164,12 @@ func TestTransitions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			bus := eventstest.NewBus(t)
 			w := eventstest.NewWatcher(t, bus, events.Filter{Families: []events.Family{events.FamilySystem}})
-			h := NewHandler(bus, nil, "joyride-test", []string{"docker"})
+			h := NewHandler(bus, nil, "joyride-test", []string{"docker", "records"})
 			for i, k := range tt.reports {
 				e := healthEvent("docker", k, "report "+string(rune('a'+i)), time.Unix(int64(i), 0))
+				if k == "ack" {
+					e = ack("docker")
+				}
 				require.NoError(t, h.Handle(context.Background(), e))
 			}
 			// Handle has published what the reports caused; the bus delivers in publish order, so once the

@@ -48,7 +48,11 @@
 // # Health and the operator's window
 //
 // Once OnStart has applied the static records, the handler reports the "records" component healthy with a
-// HealthEvent: its first load is done (pkg/status). Its status.Reporter's Status counts the static records and
+// HealthEvent: its first load is done (pkg/status). It also takes in the other components' healthy reports and
+// acknowledges each component's first one with a healthy HealthEvent for that component, Source "records": the
+// bus delivers to its one subscription in publish order, so by then every snapshot the component published before
+// its first load was done is in the store, and the health handler counts that load done only now (modules/health).
+// Its own reports and acknowledgements are not acknowledged. Its status.Reporter's Status counts the static records and
 // the store's records and sources; Explain answers for StaticSource with each entry of the configuration's
 // `records:` that has the name, by its place ("records[2]: app.lab.test A 10.0.0.1 ttl 300").
 package records

@@ -73,6 +73,8 @@ type Handler struct {
 	// scanned holds the hosts directories whose first scan is complete: changes to their files are announced
 	// record by record.
 	scanned map[string]struct{}
+	// acked holds the components whose first healthy report this handler has acknowledged.
+	acked map[string]struct{}
 }
 
 // New checks the Config and the static records (an invalid one fails start-up with its position, name and value)
@@ -86,15 +88,19 @@ func New(p Params) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{bus: p.Bus, store: p.Store, log: p.Logger.Named("records"), static: static,
-		config: p.Config.Static, max: p.Config.MaxEvents, scanned: make(map[string]struct{})}
+		config: p.Config.Static, max: p.Config.MaxEvents, scanned: make(map[string]struct{}),
+		acked: make(map[string]struct{})}
 	// The kinds that carry snapshots, and the end of a directory's first scan: not the per-record hosts events
-	// this handler publishes itself, which would come back to it by the thousand after a large file's load.
+	// this handler publishes itself, which would come back to it by the thousand after a large file's load. And
+	// the healthy reports, to acknowledge first loads: in this one subscription they come after the snapshots
+	// published before them.
 	snapshots := events.Filter{
-		Families: []events.Family{events.FamilyContainer, events.FamilyHosts, events.FamilyTraefikFile, events.FamilySync},
+		Families: []events.Family{events.FamilyContainer, events.FamilyHosts, events.FamilyTraefikFile, events.FamilySync,
+			events.FamilyHealth},
 		Kinds: []events.Kind{
 			events.Kind(events.ContainerStarted), events.Kind(events.ContainerStopped), events.Kind(events.ContainerDiscovered),
 			events.Kind(events.FileCreated), events.Kind(events.FileChanged), events.Kind(events.FileDeleted),
-			events.Kind(events.DirectoryScanned), events.Kind(events.DNSRecordSynced),
+			events.Kind(events.DirectoryScanned), events.Kind(events.DNSRecordSynced), events.Kind(events.Healthy),
 		},
 	}
 	p.Bus.Subscribe("records", snapshots, h.Handle)
@@ -127,6 +133,10 @@ func staticRecords(in []Static) ([]dnsstore.Record, error) {
 // Handle applies one event's snapshot, if it carries one. It is not safe for concurrent use: the bus calls it
 // from one goroutine.
 func (h *Handler) Handle(ctx context.Context, e events.Event) error {
+	if he, ok := e.(*events.HealthEvent); ok {
+		h.acknowledge(ctx, he)
+		return nil
+	}
 	path := h.hostsPath(e)
 	s, ok := e.(events.Snapshotter)
 	if !ok {
@@ -162,6 +172,19 @@ func (h *Handler) Handle(ctx context.Context, e events.Event) error {
 	// recs is ours alone: the store may keep it rather than copy it, which matters for a 100,000-line hosts file.
 	h.apply(ctx, e.Meta().Source, snap.Source, path, h.store.ReplaceOwnedFrom(snap.Source, origin, recs))
 	return nil
+}
+
+// acknowledge publishes, for a component's first healthy report, a healthy HealthEvent for that component with
+// Source "records": the bus delivers to this handler in publish order, so every snapshot the component published
+// before its first load was done has been applied, and the health handler counts the load done only now. Its own
+// reports and acknowledgements (Source "records") are not acknowledged.
+func (h *Handler) acknowledge(ctx context.Context, e *events.HealthEvent) {
+	if _, done := h.acked[e.Component]; done || e.Kind != events.Healthy || e.Source == "records" {
+		return
+	}
+	h.acked[e.Component] = struct{}{}
+	h.publish(ctx, &events.HealthEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.Healthy,
+		Component: e.Component, Message: "records of its first load applied to the store"})
 }
 
 // snapshotOrigin returns the owner of the snapshot's source: the peer a sync snapshot comes from, or this node

@@ -240,9 +240,10 @@ func TestHostsRecordEvents(t *testing.T) {
 			assert.Equal(t, events.FamilyHosts, re.Family())
 		}
 	}
-	// Every delivery is one of the steps to the handler or one of its own events to the watcher: the per-record
-	// hosts events it publishes do not come back to it.
-	assert.Equal(t, uint64(len(steps)+len(w.Events())), bus.Stats().Delivered)
+	// Every delivery is one of the steps to the handler, its own first-load HealthEvent back to it (it takes
+	// healthy reports in, to acknowledge others'), or one of its own events to the watcher: the per-record hosts
+	// events it publishes do not come back to it.
+	assert.Equal(t, uint64(len(steps)+1+len(w.Events())), bus.Stats().Delivered)
 }
 
 // TestEventLimit: MaxEvents caps each kind of per-record event per snapshot, and 0 means none, not a default;
@@ -489,4 +490,51 @@ func TestSourceReplaced(t *testing.T) {
 	for _, st := range steps {
 		assert.Equal(t, st.want, got[st.event.CorrelationID], st.name)
 	}
+}
+
+// TestAcknowledgesFirstLoads: a component's first healthy report is acknowledged once the snapshots it published
+// before it are in the store, once per component; the handler's own reports and acknowledgements are not.
+func TestAcknowledgesFirstLoads(t *testing.T) {
+	bus, store, w := harness(t, records.DefaultConfig())
+	ctx := context.Background()
+	healthy := func(source, component string) *events.HealthEvent {
+		return &events.HealthEvent{Metadata: events.Metadata{Source: source}, Kind: events.Healthy, Component: component}
+	}
+	var recs []events.Record
+	for i := range 1000 {
+		recs = append(recs, a(fmt.Sprintf("host-%d.lab.test", i), "10.0.0.1"))
+	}
+	for _, e := range []events.Event{
+		hostsFile(events.FileCreated, "/h/lab", recs...),
+		healthy("hosts", "hosts"),
+		healthy("hosts", "hosts"),
+		&events.HealthEvent{Metadata: events.Metadata{Source: "dns"}, Kind: events.Unhealthy, Component: "dns"},
+		healthy("dns", "dns"),
+		healthy("records", "plugin"), // looks like an acknowledgement: not acknowledged again
+	} {
+		require.NoError(t, bus.Publish(ctx, e))
+	}
+	ack := func(component string) func(events.Event) bool {
+		return func(e events.Event) bool {
+			h, ok := e.(*events.HealthEvent)
+			return ok && h.Component == component && h.Kind == events.Healthy
+		}
+	}
+	w.Expect(t, "the acknowledgement of hosts", ack("hosts"))
+	// The store's snapshot is read after the acknowledgement arrived; the handler applied the file before it.
+	assert.Len(t, names(store.Snapshot(), "hosts:/h/lab"), 1000, "the file is in the store when its load is acknowledged")
+	dns := w.Expect(t, "the acknowledgement of dns", ack("dns"))
+	assert.Equal(t, "records", dns.Meta().Source)
+
+	require.NoError(t, bus.Publish(ctx, healthy("docker", "docker"))) // a marker: acknowledged after all the above
+	w.Expect(t, "the acknowledgement of docker", ack("docker"))
+	count := map[string]int{}
+	for _, e := range w.Events() {
+		if h, ok := e.(*events.HealthEvent); ok {
+			count[h.Component]++
+		}
+	}
+	// records: its own first load, not acknowledged; plugin: the one published above, which the watcher (of Source
+	// "records") sees too, and no acknowledgement of it.
+	assert.Equal(t, map[string]int{"records": 1, "hosts": 1, "dns": 1, "plugin": 1, "docker": 1}, count)
 }
