@@ -12,8 +12,9 @@
 //
 // A module that provides a Reporter also reports its health on the bus: a HealthEvent whose Component is the
 // Reporter's Name, Healthy once its first load is done (bound, listed, scanned, joined), Unhealthy while it fails.
-// The node is ready once every Reporter's module has reported Healthy at least once and the application has
-// started.
+// The node is ready once the application has started and every Reporter's module has loaded: reported Healthy
+// at least once and, when the records module runs, had that report acknowledged by it, which says that what the
+// module published before it is in the store (see the health module's doc).
 //
 // Value groups are only built when something consumes them: without the HTTP, health or metrics module, no
 // Reporter, Route or Collector is constructed.
@@ -110,7 +111,8 @@ type Component struct {
 	State   string    `json:"state"` // Starting, Healthy or Unhealthy
 	Message string    `json:"message,omitempty"`
 	Since   time.Time `json:"since,omitzero"` // when State last changed
-	// Loaded is true once the module has reported Healthy at least once.
+	// Loaded is true once the module's first load is done: it reported Healthy and, with the records module, its
+	// records are applied.
 	Loaded bool `json:"loaded"`
 }
 
