@@ -39,7 +39,7 @@ func builtinFamilies() []FamilySpec {
 		{Family: FamilyNode, Kinds: kinds(NodeDiscovered, NodeJoined, NodeLeft, NodeFailed, NodeSuspected)},
 		{Family: FamilySync, Kinds: kinds(DNSRecordSynced, SyncForced, ClusterStateChanged)},
 		{Family: FamilySystem, Kinds: kinds(ServiceStarting, ServiceStarted, ServiceStopping, ServiceStopped,
-			ServiceFailed, ConfigurationChanged, HealthCheckFailed, HealthCheckRecovered)},
+			ServiceFailed, ConfigurationChanged, ConfigurationRejected, HealthCheckFailed, HealthCheckRecovered)},
 		{Family: FamilyDNS, Kinds: kinds(DNSRecordAdded, DNSRecordRemoved, DNSRecordUpdated, DNSSourceReplaced)},
 		{Family: FamilyError, Kinds: errs, Informational: errs},
 		{Family: FamilyHealth, Kinds: kinds(Healthy, Unhealthy)},

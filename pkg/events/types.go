@@ -230,8 +230,11 @@ const (
 	ServiceStopped       SystemKind = "service_stopped"
 	ServiceFailed        SystemKind = "service_failed"
 	ConfigurationChanged SystemKind = "configuration_changed"
-	HealthCheckFailed    SystemKind = "health_check_failed"
-	HealthCheckRecovered SystemKind = "health_check_recovered"
+	// ConfigurationRejected says that a new configuration was not applied (invalid, or unreadable); Error says
+	// why, as `joyride config validate` would, and the running configuration stays.
+	ConfigurationRejected SystemKind = "configuration_rejected"
+	HealthCheckFailed     SystemKind = "health_check_failed"
+	HealthCheckRecovered  SystemKind = "health_check_recovered"
 )
 
 // SystemEvent reports the service's own lifecycle.
@@ -241,6 +244,20 @@ type SystemEvent struct {
 	Service string     `json:"service" validate:"required"`
 	Message string     `json:"message,omitempty"`
 	Error   string     `json:"error,omitempty"`
+	// Changes are the keys a configuration_changed event is about, in key order.
+	Changes []ConfigChange `json:"changes,omitempty"`
+}
+
+// ConfigChange is one configuration key whose value changed, its values as `joyride config print` shows them
+// (a credential masked).
+type ConfigChange struct {
+	Key  string `json:"key"`
+	From string `json:"from"`
+	To   string `json:"to"`
+	// Restart says that the key only takes effect at the next start: the node keeps running on From.
+	Restart bool `json:"restart,omitempty"`
+	// Failed says that the module could not apply the value: the node keeps running on From.
+	Failed bool `json:"failed,omitempty"`
 }
 
 func (*SystemEvent) Family() Family    { return FamilySystem }
