@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"go.uber.org/fx"
@@ -10,6 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/joyride-dns/joyride/config"
+	"github.com/joyride-dns/joyride/config/watcher"
 	"github.com/joyride-dns/joyride/modules/cluster"
 	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/docker"
@@ -23,6 +25,7 @@ import (
 	"github.com/joyride-dns/joyride/modules/traefikfile"
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/reload"
 	"github.com/joyride-dns/joyride/pkg/status"
 )
 
@@ -75,6 +78,16 @@ func Options(cfg config.Config, log *zap.Logger) fx.Option {
 		opts = append(opts, module(name, cfg))
 	}
 	return fx.Options(opts...)
+}
+
+// watched is what `joyride run` adds to Options: the configuration watcher, which reloads from opts when the file
+// changes or hangups delivers SIGHUP, and the process logger's level as a live key.
+func watched(res *config.Result, opts config.Options, level zap.AtomicLevel, hangups <-chan os.Signal) fx.Option {
+	return fx.Options(
+		watcher.Module,
+		fx.Supply(watcher.Source{Options: opts, Result: res, Hangups: hangups}),
+		reload.Provide(func() reload.Target { return levelTarget(level) }),
+	)
 }
 
 // module is what the module called name adds to the application: itself and its configuration when enabled,

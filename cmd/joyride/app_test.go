@@ -27,6 +27,8 @@ func TestValidateEveryProfile(t *testing.T) {
 			res, err := config.Load(config.Options{Profile: name})
 			require.NoError(t, err)
 			require.NoError(t, fx.ValidateApp(Options(res.Config, zap.NewNop())))
+			require.NoError(t, fx.ValidateApp(Options(res.Config, zap.NewNop()),
+				watched(res, config.Options{Profile: name}, zap.NewAtomicLevel(), nil)), "with the watcher, as joyride run has it")
 		})
 	}
 }

@@ -26,6 +26,8 @@ type cli struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	signals <-chan os.Signal
+	// hangups delivers SIGHUP to the configuration watcher of `joyride run`.
+	hangups <-chan os.Signal
 }
 
 // exitCode ends a command that has already written its own message.
@@ -89,7 +91,7 @@ func (c *cli) runCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if code := c.run(res); code != 0 {
+			if code := c.run(res, c.options(src, c.env)); code != 0 {
 				return exitCode(code)
 			}
 			return nil
@@ -99,10 +101,11 @@ func (c *cli) runCommand() *cobra.Command {
 	return cmd
 }
 
-// run builds the application res describes and serves it.
-func (c *cli) run(res *config.Result) int {
+// run builds the application res describes and serves it, with the configuration watcher, which reloads from
+// opts.
+func (c *cli) run(res *config.Result, opts config.Options) int {
 	cfg := res.Config
-	log, err := newLogger(cfg.Log, c.stdout)
+	log, level, err := newLogger(cfg.Log, c.stdout)
 	if err != nil {
 		fmt.Fprintf(c.stderr, "joyride: %s\n", err)
 		return 2
@@ -111,7 +114,7 @@ func (c *cli) run(res *config.Result) int {
 	for _, w := range res.Warnings {
 		log.Warn(w)
 	}
-	code := serve(fx.New(Options(cfg, log)), c.signals, c.stderr, func() {
+	code := serve(fx.New(Options(cfg, log), watched(res, opts, level, c.hangups)), c.signals, c.stderr, func() {
 		log.Info("started", zap.String("profile", res.Profile), zap.Strings("modules", enabled(cfg)),
 			zap.String("version", cfg.Service.Version))
 	})
@@ -129,10 +132,15 @@ func enabled(cfg config.Config) []string {
 	return out
 }
 
+// options are the configuration sources src and env name.
+func (c *cli) options(src sources, env []string) config.Options {
+	v, _ := buildInfo()
+	return config.Options{Profile: src.profile, File: src.file, Env: env, Set: src.set, Version: v}
+}
+
 // load reads the configuration; on failure it prints every problem, one per line, and returns exit code 2.
 func (c *cli) load(src sources, env []string) (*config.Result, error) {
-	v, _ := buildInfo()
-	res, err := config.Load(config.Options{Profile: src.profile, File: src.file, Env: env, Set: src.set, Version: v})
+	res, err := config.Load(c.options(src, env))
 	if err != nil {
 		fmt.Fprintln(c.stderr, err)
 		return nil, exitCode(2)

@@ -28,5 +28,9 @@ func main() {
 	// and handled as soon as serve runs, instead of killing the process half-started.
 	signals := make(chan os.Signal, 2)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
-	os.Exit(execute(&cli{env: os.Environ(), stdout: os.Stdout, stderr: os.Stderr, signals: signals}, os.Args[1:]))
+	// SIGHUP reloads the configuration; one pending is enough, as a reload reads the file as it is then.
+	hangups := make(chan os.Signal, 1)
+	signal.Notify(hangups, syscall.SIGHUP)
+	os.Exit(execute(&cli{env: os.Environ(), stdout: os.Stdout, stderr: os.Stderr, signals: signals, hangups: hangups},
+		os.Args[1:]))
 }

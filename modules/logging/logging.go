@@ -17,6 +17,7 @@ package logging
 
 import (
 	"context"
+	"slices"
 
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -80,8 +81,14 @@ func (h *Handler) Handle(_ context.Context, e events.Event) error {
 			level = zapcore.WarnLevel
 		}
 	case *events.SystemEvent:
-		if ev.Kind == events.ServiceFailed || ev.Kind == events.HealthCheckFailed {
+		switch {
+		case ev.Kind == events.ServiceFailed || ev.Kind == events.HealthCheckFailed || ev.Kind == events.ConfigurationRejected:
 			level = zapcore.ErrorLevel
+		case ev.Kind == events.ConfigurationChanged && slices.ContainsFunc(ev.Changes, func(c events.ConfigChange) bool {
+			return c.Restart || c.Failed
+		}):
+			// A key waiting for a restart, or one a module could not apply: the node does not run what the file says.
+			level = zapcore.WarnLevel
 		}
 	case *events.HealthEvent:
 		// A component that stops working (a DNS listener that died, an engine out of reach) is reported here
@@ -116,7 +123,11 @@ func details(e events.Event) []zap.Field {
 	case *events.SyncEvent:
 		return append([]zap.Field{zap.String("node_id", ev.NodeID), zap.String("message", ev.Message)}, snapshot(ev.Snapshot)...)
 	case *events.SystemEvent:
-		return []zap.Field{zap.String("service", ev.Service), zap.String("message", ev.Message), zap.String("error", ev.Error)}
+		fields := []zap.Field{zap.String("service", ev.Service), zap.String("message", ev.Message), zap.String("error", ev.Error)}
+		if len(ev.Changes) > 0 {
+			fields = append(fields, zap.Any("changes", ev.Changes))
+		}
+		return fields
 	case *events.DNSEvent:
 		if ev.Kind == events.DNSSourceReplaced { // about the whole source: it has no record
 			return []zap.Field{zap.String("owner", ev.Owner)}

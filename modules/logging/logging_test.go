@@ -55,6 +55,14 @@ func TestHandle(t *testing.T) {
 			zapcore.InfoLevel, zapcore.InfoLevel, "health/healthy", map[string]any{"component": "docker"}, true},
 		{"service failure at error", &events.SystemEvent{Metadata: events.Metadata{Source: "system"}, Kind: events.ServiceFailed, Service: "joyride", Error: "x"},
 			zapcore.InfoLevel, zapcore.ErrorLevel, "system/service_failed", map[string]any{"error": "x"}, true},
+		{"a rejected configuration at error", &events.SystemEvent{Metadata: events.Metadata{Source: "config"}, Kind: events.ConfigurationRejected, Service: "joyride", Error: "config: dns.port = 70000"},
+			zapcore.InfoLevel, zapcore.ErrorLevel, "system/configuration_rejected", map[string]any{"error": "config: dns.port = 70000"}, true},
+		{"a configuration applied at info", &events.SystemEvent{Metadata: events.Metadata{Source: "config"}, Kind: events.ConfigurationChanged, Service: "joyride",
+			Changes: []events.ConfigChange{{Key: "dns.negative_ttl", From: "30", To: "5"}}},
+			zapcore.InfoLevel, zapcore.InfoLevel, "system/configuration_changed", map[string]any{"changes": []events.ConfigChange{{Key: "dns.negative_ttl", From: "30", To: "5"}}}, true},
+		{"a key waiting for a restart at warn", &events.SystemEvent{Metadata: events.Metadata{Source: "config"}, Kind: events.ConfigurationChanged, Service: "joyride",
+			Changes: []events.ConfigChange{{Key: "dns.port", From: "53", To: "5353", Restart: true}}},
+			zapcore.InfoLevel, zapcore.WarnLevel, "system/configuration_changed", map[string]any{"message": ""}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
