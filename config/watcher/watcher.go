@@ -182,9 +182,6 @@ func (w *Watcher) Stop(ctx context.Context) error {
 	return w.loop.Wait(ctx)
 }
 
-// Reload asks for a reload, as SIGHUP does; it returns at once and the reload runs on the watcher's goroutine.
-func (w *Watcher) Reload() { w.trigger() }
-
 func (w *Watcher) trigger() {
 	select {
 	case w.kick <- struct{}{}:

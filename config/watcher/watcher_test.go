@@ -202,7 +202,7 @@ func TestOffModuleAndFailedApply(t *testing.T) {
 	h.dns.mu.Lock()
 	h.dns.fail = nil
 	h.dns.mu.Unlock()
-	h.w.Reload()
+	h.hangups <- syscall.SIGHUP
 	e = h.expect(t, events.ConfigurationChanged, 1)
 	assert.Equal(t, []events.ConfigChange{{Key: "dns.negative_ttl", From: "30", To: "4"}}, e.Changes)
 	got, _ := h.dns.last()
