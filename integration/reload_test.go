@@ -1,0 +1,219 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/joyride-dns/joyride/pkg/dnstest"
+)
+
+// startWithConfig runs the binary on the hosts-only profile with the configuration file file, written with
+// content first unless content is empty (the caller made it), with the HTTP API and its metrics on loopback.
+func startWithConfig(t *testing.T, file, content string) *proc {
+	t.Helper()
+	if content != "" {
+		saveAs(t, file, content)
+	}
+	return start(t, nil, "--profile", "hosts-only", "--config", file,
+		"--set", "dns.bind_address=127.0.0.1", "--set", "dns.port=0", "--set", "hosts.directories="+t.TempDir(),
+		"--set", "modules.http=true", "--set", "modules.metrics=true")
+}
+
+// saveAs writes path as editors do: a temporary file renamed over it.
+func saveAs(t *testing.T, path, content string) {
+	t.Helper()
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".swp")
+	require.NoError(t, os.WriteFile(tmp, []byte(content), 0o644))
+	require.NoError(t, os.Rename(tmp, path))
+}
+
+// static is a configuration file with one static record, a.lab.test A addr, and extra lines after it.
+func static(addr string, extra ...string) string {
+	return fmt.Sprintf("records:\n  - name: a.lab.test\n    type: A\n    value: %s\n%s", addr, strings.Join(extra, ""))
+}
+
+// answersA polls until a.lab.test answers with addr.
+func (p *proc) answersA(t *testing.T, name, addr string) {
+	t.Helper()
+	p.eventually(t, name+" answers "+addr, dnstest.Query(name+".", dns.TypeA), func(m *dns.Msg) bool {
+		return m.Rcode == dns.RcodeSuccess && len(m.Answer) == 1 && m.Answer[0].(*dns.A).A.String() == addr
+	})
+}
+
+// reloadEvent waits for the log line of the n-th (from 1) configuration event of kind.
+func (p *proc) reloadEvent(t *testing.T, kind string, n int) map[string]any {
+	t.Helper()
+	seen := 0
+	return p.logs.wait(t, fmt.Sprintf("configuration event %s number %d", kind, n), 15*time.Second, func(e map[string]any) bool {
+		if e["msg"] == "system/"+kind {
+			seen++
+		}
+		return seen == n && e["msg"] == "system/"+kind
+	})
+}
+
+// changedKeys are the keys of a configuration_changed log line, with " (restart)" after those needing one.
+func changedKeys(e map[string]any) []string {
+	var out []string
+	changes, _ := e["changes"].([]any)
+	for _, c := range changes {
+		m := c.(map[string]any)
+		k := m["key"].(string)
+		if m["restart"] == true {
+			k += " (restart)"
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+// TestReloadApplies: a save is applied while the node answers; a key that needs a restart is reported and the
+// node keeps its old value. A querier asks throughout and must get an answer every time.
+func TestReloadApplies(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "joyride.yaml")
+	p := startWithConfig(t, file, static("10.0.0.1", "dns:\n  negative_ttl: 30\n"))
+	p.answersA(t, "a.lab.test", "10.0.0.1")
+
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var failures []string
+	var asked int
+	wg.Go(func() {
+		c := &dns.Client{Timeout: 2 * time.Second}
+		for i := 0; i < 20000 && ctx.Err() == nil; i++ {
+			asked++
+			m, _, err := c.Exchange(dnstest.Query("a.lab.test.", dns.TypeA), p.udp)
+			switch {
+			case err != nil:
+				failures = append(failures, err.Error())
+			case m.Rcode != dns.RcodeSuccess || len(m.Answer) != 1:
+				failures = append(failures, m.String())
+			}
+		}
+	})
+
+	saveAs(t, file, static("10.0.0.2",
+		"  - name: b.lab.test\n    type: A\n    value: 10.0.0.3\n",
+		"dns:\n  negative_ttl: 7\n",
+		"log:\n  level: debug\n  format: console\n"))
+	e := p.reloadEvent(t, "configuration_changed", 1)
+	assert.Equal(t, "warn", e["level"], "a key waits for a restart")
+	assert.ElementsMatch(t, []string{"log.level", "log.format (restart)", "dns.negative_ttl", "records"}, changedKeys(e))
+	p.answersA(t, "a.lab.test", "10.0.0.2")
+	p.answersA(t, "b.lab.test", "10.0.0.3")
+	// The negative TTL is the SOA's minimum in a negative answer.
+	p.eventually(t, "negative TTL 7", dnstest.Query("missing.lab.test.", dns.TypeA), func(m *dns.Msg) bool {
+		return m.Rcode == dns.RcodeNameError && len(m.Ns) == 1 && m.Ns[0].(*dns.SOA).Minttl == 7
+	})
+	stop()
+	wg.Wait()
+	assert.Empty(t, failures, "every one of %d queries during the reload answered", asked)
+	assert.Positive(t, asked)
+
+	// log.level is live, log.format is not: debug lines appear, still JSON.
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+	p.logs.wait(t, "a debug line after the reload", 10*time.Second, func(e map[string]any) bool {
+		return e["level"] == "debug" && e["msg"] == "configuration unchanged"
+	})
+	st := p.call(t, "GET", "/status", nil).json(t)
+	cfg := st["modules"].(map[string]any)["config"].(map[string]any)
+	assert.Equal(t, []any{"log.format"}, cfg["restart_pending"])
+}
+
+// TestReloadRejectsInvalidFile: an invalid save is rejected with `joyride config validate`'s error, as an event
+// and a metric; the node keeps serving what it served; the next valid save is applied.
+func TestReloadRejectsInvalidFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "joyride.yaml")
+	p := startWithConfig(t, file, static("10.0.0.1"))
+	p.answersA(t, "a.lab.test", "10.0.0.1")
+
+	saveAs(t, file, static("10.0.0.9", "log:\n  level: loud\n"))
+	e := p.reloadEvent(t, "configuration_rejected", 1)
+	assert.Equal(t, "error", e["level"])
+	validate := exec.Command(binary, "config", "validate", "--profile", "hosts-only", file)
+	out, err := validate.CombinedOutput()
+	require.Error(t, err, "config validate rejects the file too: %s", out)
+	assert.Equal(t, strings.TrimSpace(string(out)), e["error"], "the same error as config validate")
+	assert.Contains(t, e["error"], file+":6", "it names the file and line")
+
+	r := p.query(t, "udp", dnstest.Query("a.lab.test.", dns.TypeA))
+	require.Len(t, r.Answer, 1)
+	assert.Equal(t, "10.0.0.1", r.Answer[0].(*dns.A).A.String(), "the running configuration stays")
+	require.Eventually(t, func() bool {
+		return scrapeMetrics(t, p).Sum("joyride_config_reloads_total", "result", "rejected") == 1
+	}, 10*time.Second, 50*time.Millisecond, "the rejection is counted")
+
+	saveAs(t, file, static("10.0.0.9"))
+	p.reloadEvent(t, "configuration_changed", 1)
+	p.answersA(t, "a.lab.test", "10.0.0.9")
+}
+
+// TestReloadRapidSaves: ten saves in a row end with the last one served.
+func TestReloadRapidSaves(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "joyride.yaml")
+	p := startWithConfig(t, file, static("10.0.0.100"))
+	p.answersA(t, "a.lab.test", "10.0.0.100")
+	for i := 1; i <= 10; i++ {
+		saveAs(t, file, static(fmt.Sprintf("10.0.0.%d", i)))
+	}
+	p.answersA(t, "a.lab.test", "10.0.0.10")
+	// And it stays there: no reload of an older save comes after it.
+	p.reloadEvent(t, "configuration_changed", 1)
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+	p.logs.wait(t, "the SIGHUP reload", 10*time.Second, func(e map[string]any) bool {
+		return e["msg"] == "SIGHUP: reloading the configuration"
+	})
+	p.answersA(t, "a.lab.test", "10.0.0.10")
+}
+
+// TestReloadConfigMapSwap: Kubernetes mounts a ConfigMap as a symlink into a directory it swaps atomically.
+func TestReloadConfigMapSwap(t *testing.T) {
+	dir := t.TempDir()
+	version := func(name, content string) {
+		require.NoError(t, os.Mkdir(filepath.Join(dir, name), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name, "joyride.yaml"), []byte(content), 0o644))
+		require.NoError(t, os.Symlink(name, filepath.Join(dir, "..data_tmp")))
+		require.NoError(t, os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")))
+	}
+	version("..2026_11_30_1", static("10.0.0.1"))
+	file := filepath.Join(dir, "joyride.yaml")
+	require.NoError(t, os.Symlink("..data/joyride.yaml", file))
+	p := startWithConfig(t, file, "")
+	p.answersA(t, "a.lab.test", "10.0.0.1")
+
+	version("..2026_11_30_2", static("10.0.0.2"))
+	p.answersA(t, "a.lab.test", "10.0.0.2")
+}
+
+// TestReloadHangup: SIGHUP reloads, and does not end the process as it would by default.
+func TestReloadHangup(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "joyride.yaml")
+	p := startWithConfig(t, file, static("10.0.0.1"))
+	p.answersA(t, "a.lab.test", "10.0.0.1")
+	require.NoError(t, p.cmd.Process.Signal(syscall.SIGHUP))
+	p.logs.wait(t, "the SIGHUP reload", 10*time.Second, func(e map[string]any) bool {
+		return e["msg"] == "SIGHUP: reloading the configuration"
+	})
+	require.Eventually(t, func() bool {
+		return scrapeMetrics(t, p).Sum("joyride_config_reloads_total", "result", "unchanged") >= 2
+	}, 10*time.Second, 50*time.Millisecond, "the start's reading and SIGHUP's")
+	p.answersA(t, "a.lab.test", "10.0.0.1")
+	select {
+	case <-p.exited:
+		t.Fatal("SIGHUP ended the process")
+	default:
+	}
+	p.stop(t)
+}
