@@ -57,3 +57,62 @@ func TestCancelAndWait(t *testing.T) {
 		})
 	}
 }
+
+func TestRestart(t *testing.T) {
+	tests := []struct {
+		name string
+		// old starts the loop's first goroutine, if any; the func it returns lets it end after its cancellation.
+		old func(l *Loop, returned chan<- struct{}) (release func())
+	}{
+		{
+			name: "never started",
+			old: func(_ *Loop, returned chan<- struct{}) func() {
+				close(returned) // there is nothing to wait for
+				return func() {}
+			},
+		},
+		{
+			name: "the old goroutine returns when cancelled",
+			old: func(l *Loop, returned chan<- struct{}) func() {
+				l.Start(func(ctx context.Context) {
+					defer close(returned)
+					<-ctx.Done()
+				})
+				return func() {}
+			},
+		},
+		{
+			name: "the old goroutine outlives its cancellation",
+			old: func(l *Loop, returned chan<- struct{}) func() {
+				release := make(chan struct{})
+				l.Start(func(ctx context.Context) {
+					defer close(returned)
+					<-ctx.Done()
+					<-release
+				})
+				return func() { close(release) }
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var l Loop
+			oldReturned := make(chan struct{})
+			release := tt.old(&l, oldReturned)
+			started := make(chan bool, 1) // whether the old goroutine had returned when the new one began
+			l.Restart(func(ctx context.Context) {
+				select {
+				case <-oldReturned:
+					started <- true
+				default:
+					started <- false
+				}
+				<-ctx.Done()
+			})
+			release()
+			assert.True(t, <-started, "the new goroutine runs only once the old one has returned")
+			l.Cancel()
+			assert.NoError(t, l.Wait(context.Background()))
+		})
+	}
+}
