@@ -10,7 +10,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"go.uber.org/zap"
@@ -63,16 +62,9 @@ func (l *loader) apply(ctx context.Context, b dirwatch.Batch) {
 }
 
 // keepOnly removes the files that do not lie directly in one of dirs (those of directories no longer
-// configured, after Apply), in path order. It reports false, having stopped, when ctx ends.
+// configured, after Apply). It reports false, having stopped, when ctx ends.
 func (l *loader) keepOnly(ctx context.Context, dirs []string) bool {
-	var gone []string
-	for path := range l.files {
-		if !slices.Contains(dirs, filepath.Dir(path)) {
-			gone = append(gone, path)
-		}
-	}
-	slices.Sort(gone)
-	for _, path := range gone {
+	for _, path := range dirwatch.Outside(maps.Keys(l.files), dirs) {
 		if ctx.Err() != nil {
 			return false
 		}

@@ -205,14 +205,11 @@ func (p *Producer) Apply(ctx context.Context, cfg Config) error {
 		return err
 	}
 	p.setConfig(cfg, dirs)
-	applied := make(chan struct{})
-	p.goroutine.Restart(func(ctx context.Context) { p.run(ctx, w, cfg.TTL, dirs, func() { close(applied) }) })
-	select {
-	case <-applied:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("hosts: the new configuration stands, but loading its files goes on: %w", ctx.Err())
+	err = p.goroutine.Replace(ctx, func(ctx context.Context, loaded func()) { p.run(ctx, w, cfg.TTL, dirs, loaded) })
+	if err != nil {
+		return fmt.Errorf("hosts: the new configuration stands, but loading its files goes on: %w", err)
 	}
+	return nil
 }
 
 // Stop cancels the loop (which closes fsnotify) and waits for it, or for ctx. It is safe without a Start.

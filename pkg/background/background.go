@@ -6,6 +6,7 @@ package background
 
 import (
 	"context"
+	"sync"
 )
 
 // Loop is a goroutine started by Start, replaced by Restart, asked to end by Cancel and waited for by Wait. The
@@ -39,6 +40,21 @@ func (l *Loop) Restart(run func(ctx context.Context)) {
 		}
 		run(ctx)
 	}()
+}
+
+// Replace is Restart for a goroutine that says when it has taken over (a module's new settings applied): run
+// calls ready once it has (calling it again does nothing), and Replace returns then, or with ctx's error when ctx
+// ends first. Either way the new goroutine runs: the old one has been cancelled, so there is no way back.
+func (l *Loop) Replace(ctx context.Context, run func(ctx context.Context, ready func())) error {
+	taken := make(chan struct{})
+	ready := sync.OnceFunc(func() { close(taken) })
+	l.Restart(func(ctx context.Context) { run(ctx, ready) })
+	select {
+	case <-taken:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Cancel cancels the loop's context. A loop that was never started, because a start failed part-way, has

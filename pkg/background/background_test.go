@@ -2,6 +2,7 @@ package background
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -111,6 +112,46 @@ func TestRestart(t *testing.T) {
 			})
 			release()
 			assert.True(t, <-started, "the new goroutine runs only once the old one has returned")
+			l.Cancel()
+			assert.NoError(t, l.Wait(context.Background()))
+		})
+	}
+}
+
+func TestReplace(t *testing.T) {
+	tests := []struct {
+		name    string
+		expired bool // Replace's context has ended
+		want    error
+	}{
+		{name: "returns once the new goroutine is ready"},
+		{name: "returns when its context ends first; the new goroutine runs on", expired: true, want: context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var l Loop
+			l.Start(func(ctx context.Context) { <-ctx.Done() })
+			release := make(chan struct{})
+			var readied atomic.Bool
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.expired {
+				cancel()
+			} else {
+				go func() { close(release) }()
+			}
+			err := l.Replace(ctx, func(ctx context.Context, ready func()) {
+				<-release
+				readied.Store(true)
+				ready()
+				ready() // a second call does nothing
+				<-ctx.Done()
+			})
+			assert.ErrorIs(t, err, tt.want)
+			assert.Equal(t, !tt.expired, readied.Load(), "Replace returned nil only once the new goroutine was ready")
+			if tt.expired {
+				close(release)
+			}
 			l.Cancel()
 			assert.NoError(t, l.Wait(context.Background()))
 		})
