@@ -35,7 +35,8 @@
 // (file_deleted, empty snapshot), so a name that moved from a removed directory to a new one never goes missing.
 // Apply returns then. If its context ends first it returns that error, but the new configuration stands: past
 // the replacement there is no way back, and the load goes on. A stopped producer keeps the Config for its next
-// Start. The cost is one re-read of every file per Apply.
+// Start. The cost is one re-read of every file per Apply; a file that cannot be read then keeps its records, with
+// the old TTL, until its next change.
 //
 // # Concurrency
 //
@@ -60,6 +61,8 @@
 //   - A new file: FileCreated; a changed file: FileChanged; a deleted file: FileDeleted with an empty snapshot,
 //     which removes the source. Re-reading a file whose records did not change (touched, comments edited)
 //     publishes nothing.
+//   - After Apply: like an initial load, but a file whose records did not change publishes nothing; then a
+//     FileDeleted per file of a directory no longer configured.
 //
 // The producer publishes no per-record events: the records handler derives record_added, record_updated and
 // record_removed from the store's own diff when it applies a snapshot, so the record set is diffed once, in one

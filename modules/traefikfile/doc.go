@@ -54,7 +54,8 @@
 //
 // Once the watcher's first batch is published (delivered even when no directory is there yet, which the message
 // names), the producer reports the "traefikfile" component healthy with a HealthEvent: its first load is done
-// (pkg/status). The first batch after an Apply is reported again; one cut short by a stop is not. Module also provides a status.Reporter: its Status, and Explain, which reads the file again
-// (bounded like a load) and returns every router whose rule names the asked name, with the rule, found by the
-// same walk over the routers that loading uses (walkRouters).
+// (pkg/status). The first batch after an Apply is reported again; one cut short by a stop is not. Module also
+// provides a status.Reporter: its Status, and Explain, which reads the file again (bounded like a load) and
+// returns every router whose rule names the asked name, with the rule, found by the same walk over the routers
+// that loading uses (walkRouters).
 package traefikfile

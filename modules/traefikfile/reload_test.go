@@ -59,8 +59,10 @@ func TestApply(t *testing.T) {
 		after, content, event string
 	}{
 		{
-			name:   "a directory replaced by another, one kept",
-			change: func(c *Config, root string) { c.Directories = []string{filepath.Join(root, "kept"), filepath.Join(root, "added")} },
+			name: "a directory replaced by another, one kept",
+			change: func(c *Config, root string) {
+				c.Directories = []string{filepath.Join(root, "kept"), filepath.Join(root, "added")}
+			},
 			// The new directory's names come before the old one's go: a name that moved is never missing.
 			events: []string{"file_created added/n.yml [new.lab.test.A=192.0.2.30/60]", "file_deleted old/o.yml []"},
 			after:  "added/n2.yml", content: rule("newer.lab.test"),
