@@ -105,7 +105,7 @@ func TestReloadTargetsServeThroughout(t *testing.T) {
 	for _, name := range []string{"kept.lab.test.", "static.lab.test.", "kept.lab.test.", "static.lab.test."} {
 		wg.Go(func() {
 			c := &dns.Client{Net: "udp", Timeout: dnstest.Timeout}
-			for i := range 500 {
+			for i := range 1500 {
 				resp, _, err := c.Exchange(dnstest.Query(name, dns.TypeA), addr)
 				ok := err == nil && len(resp.Answer) == 1 && resp.Answer[0].(*dns.A).A.String() == kept[name]
 				if !assert.True(t, ok, "query %d for %s during reloads: %v %v", i, name, err, resp) {
@@ -120,6 +120,7 @@ func TestReloadTargetsServeThroughout(t *testing.T) {
 	require.NoError(t, <-applied)
 	require.Zero(t, failed.Load(), "every query answered with the kept name's address")
 	require.Greater(t, applies.Load(), int64(2), "the configuration changed while the queries ran")
+	t.Logf("%d configurations applied while %d queries were answered", applies.Load(), 4*1500)
 
 	// End on a known configuration: b watched, extra-1 served, a and extra-0 gone, negative TTL 31.
 	h, r, d := config(1)

@@ -220,9 +220,9 @@ func TestApplyRejects(t *testing.T) {
 			err: `forwarder "192.0.2.1" is not host:port`},
 		{name: "a bad address", change: func(c *Config) { c.Addresses = []string{"ten"} }, err: `addresses: "ten"`},
 		{name: "udp_size below 512", change: func(c *Config) { c.UDPSize = 100 }, err: "udp_size 100"},
-		{name: "another port", change: func(c *Config) { c.Port = 53 }, err: "bind_address and port cannot change"},
+		{name: "another port", change: func(c *Config) { c.Port = 53 }, err: "bind_address and port cannot change live"},
 		{name: "another bind address", change: func(c *Config) { c.BindAddress = "127.0.0.2" },
-			err: "bind_address and port cannot change"},
+			err: "bind_address and port cannot change live"},
 		{
 			name: "an ended context",
 			ctx: func() context.Context {

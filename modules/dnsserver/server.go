@@ -137,7 +137,7 @@ func newSettings(cfg Config) (*settings, error) {
 func (s *Server) Apply(ctx context.Context, cfg Config) error {
 	old := s.settings.Load()
 	if cfg.BindAddress != old.cfg.BindAddress || cfg.Port != old.cfg.Port {
-		return fmt.Errorf("dns: bind_address and port cannot change while the server runs (%s:%d to %s:%d): restart",
+		return fmt.Errorf("dns: bind_address and port cannot change live (%s:%d to %s:%d): restart",
 			old.cfg.BindAddress, old.cfg.Port, cfg.BindAddress, cfg.Port)
 	}
 	next, err := newSettings(cfg)

@@ -44,9 +44,9 @@ type Producer struct {
 	// shorten it.
 	minReread time.Duration
 
-	// cfg is the configuration as last applied (NewProducer, then Apply). Start, Stop and Apply use it and the
-	// goroutine; they must not run concurrently (fx never runs two hooks at once, and pkg/reload calls Apply only
-	// between them).
+	// cfg is the configuration as last applied (NewProducer, then Apply). Start and Apply use it and, with Stop,
+	// the goroutine; the three must not run concurrently (fx never runs two hooks at once, and pkg/reload calls
+	// Apply only between them).
 	cfg       Config
 	goroutine background.Loop
 	// loader outlives a Start: what it published stays in the store across a Stop, so a restarted producer
@@ -127,7 +127,7 @@ func (p *Producer) Start(context.Context) error {
 	}
 	p.setRunning(true)
 	ttl := p.cfg.TTL
-	// Start, not a plain go statement: after a Stop that timed out, the old goroutine is waited for.
+	// After a Stop that timed out, the new goroutine waits for the old one to return (background.Loop).
 	p.goroutine.Start(func(ctx context.Context) { p.run(ctx, w, ttl, dirs, func() {}) })
 	return nil
 }

@@ -158,7 +158,7 @@ func (p *Producer) Start(context.Context) error {
 		return err
 	}
 	p.updateStatus(func(s *Status) { s.Running = true })
-	// Start, not a plain go statement: after a Stop that timed out, the old goroutine is waited for.
+	// After a Stop that timed out, the new goroutine waits for the old one to return (background.Loop).
 	p.goroutine.Start(func(ctx context.Context) { p.run(ctx, w, st, func() {}) })
 	return nil
 }
