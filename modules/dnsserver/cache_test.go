@@ -37,6 +37,7 @@ func newRawServer(t testing.TB, cfg Config, store *dnsstore.Store) (*Server, *wo
 func (w *worker) raw(p []byte) ([]byte, bool) {
 	s := w.u.s
 	hits := s.stats.cacheHits.Load()
+	w.st = s.settings.Load() // as batch does
 	reply, _ := w.answer(s.store.Snapshot(), p, nil, nil, w.replies[0][:cap(w.replies[0])])
 	w.tally.flush(&s.stats, 0)
 	if reply == nil {

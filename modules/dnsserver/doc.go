@@ -107,7 +107,8 @@
 //
 // The cache never serves a stale answer: every lookup passes the generation of the snapshot the batch is
 // answered from, and an entry built from another generation never matches (generations are unique within a
-// store, so a changed store invalidates every entry at once). It holds at most 32,768 entries and 8 MiB,
+// store, so a changed store invalidates every entry at once); and the cache belongs to the settings it was
+// filled under (see "Live settings"), so changed settings start with an empty one. It holds at most 32,768 entries and 8 MiB,
 // replacing per set of four by a CLOCK-like second chance, so names asked once do not push out names asked
 // all the time. Readers take no lock (a hash, a few atomic loads, a comparison); writers install an entry
 // with one compare-and-swap.
@@ -134,17 +135,33 @@
 // returns ctx's error, once the closed sockets have cut short what was left: a query finishing its answer)
 // or a serve loop had already failed. A stopped server can be started again.
 //
+// # Live settings
+//
+// Apply changes every setting but BindAddress and Port (where the sockets are bound: a restart) while the server
+// runs: forwarders, forward_timeout, forward_allow, negative_ttl, the zones, nameserver, addresses, hostmaster
+// and udp_size. Module adds a reload.Target for them (pkg/reload), which the configuration watcher calls with the
+// new "dns" section. Apply checks the Config as NewServer does and builds one immutable settings value (the
+// Config, the resolver derived from it, the forwarding clients and an empty answer cache), then swaps it in with
+// one atomic store; an error leaves the old value. A query loads the settings once, with the store snapshot (a
+// UDP batch once for all its queries, a TCP query for itself), and keeps them to the end, forwarding included, so
+// no query is dropped or answered half with the old settings and half with the new. The hot path gains no lock
+// and no work beyond that one atomic load per batch. A batch still answering under the old settings can only fill
+// the old settings' cache, which goes with them, so no reply built under old settings is served after Apply has
+// returned; the zones' SOA caches are rebuilt with the resolver. After udp_size changes, the UDP worker
+// re-sizes its buffers at the end of the batch that saw the change: the read it was blocked in during Apply
+// still used the old size, so one query longer than the old size may be cut (FORMERR) then.
+//
 // # fx
 //
 // Module provides *Server (needs fx.Lifecycle, *zap.Logger, Config and *dnsstore.Store; *events.Bus is
 // optional) and anchors it with an empty Invoke so that it runs even when nothing consumes it. *Server is
-// the module's only product and is meant for others (readiness, statistics), so nothing is fx.Private:
-// the resolver, cache and UDP server are plain fields built by NewServer, which with Start and Stop is the
-// whole API without fx. The store is the replaceable part: supply a different *dnsstore.Store with
+// the module's only product and is meant for others (readiness, statistics), so nothing is fx.Private: the
+// settings (resolver, cache) and the UDP server are plain fields built by NewServer, which with Start, Stop and
+// Apply is the whole API without fx. The store is the replaceable part: supply a different *dnsstore.Store with
 // fx.Replace or fx.Decorate to answer from other data. Config is consumed by value, so tests supply their
 // own with fx.Supply.
 //
-// Module also provides a status.Reporter named "dns" (the `modules:` key and its health component): Status is
-// joyride-python's dns_server (port, the bound one while serving; bind_address; running) with the bound
-// addresses and the counters (Stats).
+// Module also provides the reload.Target above (Target), and a status.Reporter named "dns" (the `modules:` key
+// and its health component): Status is joyride-python's dns_server (port, the bound one while serving;
+// bind_address; running) with the bound addresses and the counters (Stats).
 package dnsserver

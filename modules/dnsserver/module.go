@@ -6,6 +6,7 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/reload"
 	"github.com/joyride-dns/joyride/pkg/status"
 )
 
@@ -16,7 +17,18 @@ var Module = fx.Module("dnsserver",
 	status.ProvideCollector(newCollector),
 	fx.Invoke(func(*Server) {}),
 	status.Provide(Reporter),
+	reload.Provide(Target),
 )
+
+// liveKeys are the keys of the "dns" section the server applies live (Server.Apply): all but bind_address and port,
+// where the sockets are bound.
+var liveKeys = []string{
+	"dns.zones", "dns.forwarders", "dns.forward_timeout", "dns.forward_allow", "dns.negative_ttl", "dns.udp_size",
+	"dns.nameserver", "dns.addresses", "dns.hostmaster",
+}
+
+// Target is the server as the configuration watcher sees it (pkg/reload): the keys it applies live, by Apply.
+func Target(s *Server) reload.Target { return reload.For("dns", liveKeys, s.Apply) }
 
 // Params are the server's dependencies. Bus is optional: without it the reports it would carry (recovered
 // panics as ErrorEvents, a failed listener as an unhealthy HealthEvent) are logged instead.

@@ -20,7 +20,8 @@ type Status struct {
 
 // Status reports the server's state; it is safe to call at any time.
 func (s *Server) Status() Status {
-	st := Status{Port: s.cfg.Port, BindAddress: s.cfg.BindAddress, Running: s.Running(), Stats: s.Stats()}
+	cfg := s.settings.Load().cfg
+	st := Status{Port: cfg.Port, BindAddress: cfg.BindAddress, Running: s.Running(), Stats: s.Stats()}
 	if udp, tcp := s.Addr(); udp != nil {
 		st.UDP, st.TCP = udp.String(), tcp.String()
 		if a, ok := udp.(*net.UDPAddr); ok {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -23,16 +24,13 @@ import (
 // Server is Joyride's authoritative DNS server: UDP and TCP listeners answering from a dnsstore.Store.
 // Create it with NewServer (or New under fx); it listens only between Start and Stop.
 type Server struct {
-	cfg   Config
-	res   *resolver
-	store *dnsstore.Store
-	log   *zap.Logger
-	bus   *events.Bus
-	udpc  *dns.Client // forwarding
-	tcpc  *dns.Client // forwarding, when the UDP answer was truncated
-	stats counters
-	epoch time.Time    // when the server was created; clock measures from its monotonic reading
-	cache *answerCache // packed replies to plain UDP queries
+	// settings are what a query is answered with; Apply swaps them whole (see settings).
+	settings atomic.Pointer[settings]
+	store    *dnsstore.Store
+	log      *zap.Logger
+	bus      *events.Bus
+	stats    counters
+	epoch    time.Time // when the server was created; clock measures from its monotonic reading
 	// reports hands recovered panics and failed listeners to the goroutine that publishes them, so that a query
 	// never waits on the bus.
 	reports chan events.Event
@@ -42,6 +40,22 @@ type Server struct {
 	mu      sync.Mutex // serialises Start and Stop
 	run     *run       // nil when stopped
 	running atomic.Bool
+}
+
+// settings are the server's configuration as queries use it: the Config, the resolver derived from it, the
+// forwarding clients and the cache of packed replies built under them. A value is never modified once built: a
+// query (over UDP, a batch of them) loads the current one once, with one atomic load, and uses it throughout, so
+// it never sees half of a change, and Apply swaps in a new value without a lock on the query path.
+//
+// The cache belongs to the settings because a reply depends on them (the SOA's negative TTL, the zones, the OPT's
+// payload size, whether a REFUSED may be cached): new settings start with an empty cache, and a batch still
+// answering under the old ones can only fill the old cache, which goes with them.
+type settings struct {
+	cfg   Config
+	res   *resolver
+	udpc  *dns.Client // forwarding
+	tcpc  *dns.Client // forwarding, when the UDP answer was truncated
+	cache *answerCache
 }
 
 // run is one Start..Stop period.
@@ -65,6 +79,24 @@ func NewServer(cfg Config, store *dnsstore.Store, log *zap.Logger, bus *events.B
 		log = zap.NewNop()
 	}
 	log = log.Named("dns")
+	st, err := newSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	srv := &Server{
+		store:   store,
+		log:     log,
+		bus:     bus,
+		epoch:   time.Now(),
+		reports: make(chan events.Event, 16),
+	}
+	srv.settings.Store(st)
+	return srv, nil
+}
+
+// newSettings checks cfg, the checks NewServer and Apply share, and builds the settings it describes. Errors
+// name the offending key and value.
+func newSettings(cfg Config) (*settings, error) {
 	if _, err := netip.ParseAddr(cfg.BindAddress); err != nil {
 		return nil, fmt.Errorf("dns: bind_address %q is not an IP address", cfg.BindAddress)
 	}
@@ -86,19 +118,40 @@ func NewServer(cfg Config, store *dnsstore.Store, log *zap.Logger, bus *events.B
 	if err != nil {
 		return nil, err
 	}
-	cfg.Forwarders = append([]string(nil), cfg.Forwarders...)
-	return &Server{
-		cfg:     cfg,
-		res:     res,
-		store:   store,
-		log:     log,
-		bus:     bus,
-		udpc:    &dns.Client{Net: "udp", Timeout: cfg.ForwardTimeout, UDPSize: cfg.UDPSize},
-		tcpc:    &dns.Client{Net: "tcp", Timeout: cfg.ForwardTimeout},
-		cache:   newAnswerCache(),
-		epoch:   time.Now(),
-		reports: make(chan events.Event, 16),
+	cfg.Forwarders = slices.Clone(cfg.Forwarders)
+	return &settings{
+		cfg:   cfg,
+		res:   res,
+		udpc:  &dns.Client{Net: "udp", Timeout: cfg.ForwardTimeout, UDPSize: cfg.UDPSize},
+		tcpc:  &dns.Client{Net: "tcp", Timeout: cfg.ForwardTimeout},
+		cache: newAnswerCache(),
 	}, nil
+}
+
+// Apply makes the server answer with cfg from the next query on (over UDP, the next batch): forwarders, the
+// forwarding timeout and clients, the zones with their nameserver, addresses, hostmaster and negative TTL, and the
+// UDP payload size. Queries being answered finish with the settings they started with, forwarded ones included,
+// so no query is dropped or answered with half of each. Replies cached under the old settings are never served
+// again. BindAddress and Port are where the sockets are bound: a change of either needs a restart and is refused.
+// An error (cfg does not pass NewServer's checks, ctx has ended) leaves the server on its old settings.
+func (s *Server) Apply(ctx context.Context, cfg Config) error {
+	old := s.settings.Load()
+	if cfg.BindAddress != old.cfg.BindAddress || cfg.Port != old.cfg.Port {
+		return fmt.Errorf("dns: bind_address and port cannot change live (%s:%d to %s:%d): restart",
+			old.cfg.BindAddress, old.cfg.Port, cfg.BindAddress, cfg.Port)
+	}
+	next, err := newSettings(cfg)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("dns: settings not applied: %w", err)
+	}
+	s.settings.Store(next)
+	s.log.Info("DNS settings applied", zap.Strings("zones", next.zoneNames()), zap.Strings("forwarders", next.cfg.Forwarders),
+		zap.Uint32("negative_ttl", next.cfg.NegativeTTL))
+	next.warnUnaddressed(s.log)
+	return nil
 }
 
 // Start binds UDP and TCP on BindAddress:Port (Port 0: a free port, the same for both), starts serving and
@@ -151,23 +204,30 @@ func (s *Server) Start(ctx context.Context) error {
 	s.run = r
 	s.running.Store(true)
 	s.health(events.Healthy, fmt.Sprintf("serving on %s (UDP and TCP)", pc.LocalAddr()))
+	st := s.settings.Load()
 	s.log.Info("serving DNS",
 		zap.Stringer("udp", pc.LocalAddr()), zap.Stringer("tcp", ln.Addr()),
-		zap.Strings("zones", s.zoneNames()), zap.Strings("forwarders", s.cfg.Forwarders))
-	for _, srv := range s.res.servers {
+		zap.Strings("zones", st.zoneNames()), zap.Strings("forwarders", st.cfg.Forwarders))
+	st.warnUnaddressed(s.log)
+	return nil
+}
+
+// warnUnaddressed warns about each nameserver name of the zones that has no address to answer with.
+func (st *settings) warnUnaddressed(log *zap.Logger) {
+	for _, srv := range st.res.servers {
 		if len(srv.addrs) == 0 {
-			s.log.Warn("the zones' nameserver name has no address: set dns.addresses to this node's addresses",
-				zap.String("nameserver", srv.name), zap.String("bind_address", s.cfg.BindAddress))
+			log.Warn("the zones' nameserver name has no address: set dns.addresses to this node's addresses",
+				zap.String("nameserver", srv.name), zap.String("bind_address", st.cfg.BindAddress))
 		}
 	}
-	return nil
 }
 
 // listen binds both sockets. With Port 0 the TCP socket takes the port the kernel chose for UDP, retrying
 // a few times in the rare case that port is taken for TCP.
 func (s *Server) listen(ctx context.Context) (net.PacketConn, net.Listener, error) {
 	var lc net.ListenConfig
-	addr := net.JoinHostPort(s.cfg.BindAddress, strconv.Itoa(s.cfg.Port))
+	cfg := s.settings.Load().cfg
+	addr := net.JoinHostPort(cfg.BindAddress, strconv.Itoa(cfg.Port))
 	for attempt := 1; ; attempt++ {
 		pc, err := lc.ListenPacket(ctx, "udp", addr)
 		if err != nil {
@@ -178,7 +238,7 @@ func (s *Server) listen(ctx context.Context) (net.PacketConn, net.Listener, erro
 			return pc, ln, nil
 		}
 		_ = pc.Close()
-		if s.cfg.Port != 0 || attempt == 5 || !errors.Is(err, syscall.EADDRINUSE) {
+		if cfg.Port != 0 || attempt == 5 || !errors.Is(err, syscall.EADDRINUSE) {
 			return nil, nil, fmt.Errorf("dns: %w", err)
 		}
 	}
@@ -232,9 +292,9 @@ func (s *Server) Addr() (udp, tcp net.Addr) {
 // Running reports whether both listeners are serving.
 func (s *Server) Running() bool { return s.running.Load() }
 
-func (s *Server) zoneNames() []string {
-	names := make([]string, len(s.res.zones))
-	for i, z := range s.res.zones {
+func (st *settings) zoneNames() []string {
+	names := make([]string, len(st.res.zones))
+	for i, z := range st.res.zones {
 		names[i] = z.name
 	}
 	return names
@@ -270,19 +330,20 @@ var packBuffers = sync.Pool{New: func() any { b := make([]byte, 4096); return &b
 func (s *Server) handler(ctx context.Context) dns.HandlerFunc {
 	return func(w dns.ResponseWriter, req *dns.Msg) {
 		read := s.clock()
+		st := s.settings.Load()
 		s.stats.queries.Add(1)
 		defer func() {
 			if v := recover(); v != nil {
-				s.send(w, req, s.recovered(req, v), read)
+				s.send(w, req, s.recovered(st, req, v), read)
 			}
 		}()
 		if s.beforeAnswer != nil {
 			s.beforeAnswer(req)
 		}
-		m, fwd := s.res.answer(s.store.Snapshot(), req, clientAddr(w.RemoteAddr()))
+		m, fwd := st.res.answer(s.store.Snapshot(), req, clientAddr(w.RemoteAddr()))
 		if fwd {
 			s.stats.forwarded.Add(1)
-			m = s.forward(ctx, req)
+			m = s.forward(ctx, st, req)
 		}
 		s.send(w, req, m, read)
 	}
@@ -320,19 +381,19 @@ func (s *Server) pack(m *dns.Msg, size int, buf []byte, req *dns.Msg) []byte {
 	return out
 }
 
-// forward sends req to the forwarders in order and relays the first reply, flags and all, under the client's
-// ID. A UDP reply with TC is retried over TCP. It answers SERVFAIL when no forwarder replies.
-func (s *Server) forward(ctx context.Context, req *dns.Msg) *dns.Msg {
+// forward sends req to the forwarders of st in order and relays the first reply, flags and all, under the
+// client's ID. A UDP reply with TC is retried over TCP. It answers SERVFAIL when no forwarder replies.
+func (s *Server) forward(ctx context.Context, st *settings, req *dns.Msg) *dns.Msg {
 	id := req.Id
 	defer func() { req.Id = id }()
-	for _, addr := range s.cfg.Forwarders {
+	for _, addr := range st.cfg.Forwarders {
 		if ctx.Err() != nil {
 			break
 		}
 		req.Id = dns.Id() // a fresh ID per upstream query: the client's is predictable to the client's peers
-		resp, err := exchangeContext(ctx, s.udpc, req, addr)
+		resp, err := exchangeContext(ctx, st.udpc, req, addr)
 		if err == nil && resp.Truncated {
-			resp, err = exchangeContext(ctx, s.tcpc, req, addr)
+			resp, err = exchangeContext(ctx, st.tcpc, req, addr)
 		}
 		if err != nil {
 			if ce := s.log.Check(zap.DebugLevel, "forwarder failed"); ce != nil {
@@ -344,7 +405,7 @@ func (s *Server) forward(ctx context.Context, req *dns.Msg) *dns.Msg {
 		return resp
 	}
 	req.Id = id
-	return s.failure(req)
+	return st.failure(req)
 }
 
 // exchangeContext sends req to addr with c and returns the reply. miekg/dns bounds the wait by c's timeout
@@ -361,7 +422,7 @@ func exchangeContext(ctx context.Context, c *dns.Client, req *dns.Msg, addr stri
 }
 
 // failure is a SERVFAIL reply to req, with OPT when req had one.
-func (s *Server) failure(req *dns.Msg) *dns.Msg {
+func (st *settings) failure(req *dns.Msg) *dns.Msg {
 	m := new(dns.Msg)
 	m.Id = req.Id
 	m.Response = true
@@ -372,14 +433,14 @@ func (s *Server) failure(req *dns.Msg) *dns.Msg {
 		m.Question = req.Question
 	}
 	if req.IsEdns0() != nil {
-		m.Extra = []dns.RR{s.res.opt()}
+		m.Extra = []dns.RR{st.res.opt()}
 	}
 	return m
 }
 
-// recovered handles a panic raised while answering req: it counts the panic, reports it (with the stack) as
-// an ErrorEvent and returns the SERVFAIL reply to send.
-func (s *Server) recovered(req *dns.Msg, v any) *dns.Msg {
+// recovered handles a panic raised while answering req under st: it counts the panic, reports it (with the
+// stack) as an ErrorEvent and returns the SERVFAIL reply to send.
+func (s *Server) recovered(st *settings, req *dns.Msg, v any) *dns.Msg {
 	s.stats.panics.Add(1)
 	s.report(&events.ErrorEvent{
 		Metadata: events.Metadata{Source: "dns"},
@@ -387,7 +448,7 @@ func (s *Server) recovered(req *dns.Msg, v any) *dns.Msg {
 		Module:   "dns",
 		Message:  fmt.Sprintf("panic answering %v (answered SERVFAIL): %v\n%s", questionOf(req), v, debug.Stack()),
 	})
-	return s.failure(req)
+	return st.failure(req)
 }
 
 // failed reports that a listener's serve loop ended on its own with err: the server no longer serves.

@@ -119,7 +119,8 @@ func (u *udpServer) stop(ctx context.Context) error {
 type worker struct {
 	u       *udpServer
 	in, out []ipv4.Message
-	replies [][]byte // reply buffers, each of cap UDPSize+1 (miekg/dns packs into len(uncompressed)+1)
+	replies [][]byte // reply buffers, each of cap size+1 (miekg/dns packs into len(uncompressed)+1)
+	size    uint16   // the UDPSize the buffers are allocated for
 	cells   []int    // the counter (see cell) of each reply in out, counted once it is sent
 	key     [maxKeyLen]byte
 	tally   tally
@@ -127,6 +128,8 @@ type worker struct {
 	// read is when the batch being answered was read (Server.clock): its replies' answer time is measured from
 	// it, and so is that of a query it hands to forwarding.
 	read time.Duration
+	// st are the settings the batch is answered with, loaded once when it was read.
+	st *settings
 }
 
 func (u *udpServer) work() {
@@ -149,13 +152,13 @@ func (u *udpServer) work() {
 }
 
 func (u *udpServer) newWorker() *worker {
-	size := int(u.s.cfg.UDPSize)
 	w := &worker{
 		u:       u,
 		in:      make([]ipv4.Message, batchSize),
 		out:     make([]ipv4.Message, batchSize),
 		replies: make([][]byte, batchSize),
 		cells:   make([]int, batchSize),
+		st:      u.s.settings.Load(),
 	}
 	oobSize := 0
 	if u.session {
@@ -163,16 +166,23 @@ func (u *udpServer) newWorker() *worker {
 		w.oobs = make(map[string][]byte)
 	}
 	for i := range w.in {
-		// A query longer than the payload size we advertise is cut and (its body unparsable) answered
-		// FORMERR, as miekg/dns did.
-		w.in[i].Buffers = [][]byte{make([]byte, size)}
 		if oobSize > 0 {
 			w.in[i].OOB = make([]byte, oobSize)
 		}
 		w.out[i].Buffers = make([][]byte, 1)
-		w.replies[i] = make([]byte, size+1)
 	}
+	w.allocate(w.st.cfg.UDPSize)
 	return w
+}
+
+// allocate sizes the read and reply buffers for the payload size we advertise. A query longer than that is cut
+// and (its body unparsable) answered FORMERR, as miekg/dns did.
+func (w *worker) allocate(size uint16) {
+	for i := range w.in {
+		w.in[i].Buffers = [][]byte{make([]byte, size)}
+		w.replies[i] = make([]byte, int(size)+1)
+	}
+	w.size = size
 }
 
 // isTransient reports errors a read loop should ride out: a signal, or memory the kernel lacked for a moment.
@@ -187,7 +197,9 @@ func isTransient(err error) bool {
 func (w *worker) batch(n int) {
 	u, s := w.u, w.u.s
 	w.read = s.clock()
-	snap := s.store.Snapshot() // one snapshot per batch: every query in it arrived before this load
+	// One snapshot and one set of settings per batch: every query in it arrived before these loads.
+	snap := s.store.Snapshot()
+	w.st = s.settings.Load()
 	k := 0
 	for i := range n {
 		m := &w.in[i]
@@ -226,6 +238,9 @@ func (w *worker) batch(n int) {
 	for i := range k {
 		w.out[i].Addr, w.out[i].Buffers[0] = nil, nil // let addresses and any grown reply be collected
 	}
+	if w.st.cfg.UDPSize != w.size {
+		w.allocate(w.st.cfg.UDPSize) // Apply changed the payload size: read the next batch with buffers to match
+	}
 }
 
 // answer returns the reply to the datagram p from addr, built in out (or a larger buffer), and the counter
@@ -234,7 +249,7 @@ func (w *worker) batch(n int) {
 func (w *worker) answer(snap *dnsstore.Snapshot, p []byte, addr net.Addr, oob, out []byte) (
 	reply []byte, counter int,
 ) {
-	s := w.u.s
+	s, st := w.u.s, w.st
 	var req *dns.Msg
 	defer func() {
 		if v := recover(); v != nil {
@@ -248,9 +263,9 @@ func (w *worker) answer(snap *dnsstore.Snapshot, p []byte, addr net.Addr, oob, o
 	if p[2]&flagQR != 0 {
 		return nil, -1 // a response: answering it invites loops and reflection
 	}
-	q, key, plain := parsePlain(p, s.cfg.UDPSize, w.key[:0])
+	q, key, plain := parsePlain(p, st.cfg.UDPSize, w.key[:0])
 	if plain {
-		if e := s.cache.get(key, snap.Generation(), p[headerLen:q.nameEnd]); e != nil {
+		if e := st.cache.get(key, snap.Generation(), p[headerLen:q.nameEnd]); e != nil {
 			reply = e.patch(p, out)
 			w.tally.queries++
 			w.tally.hits++
@@ -269,18 +284,18 @@ func (w *worker) answer(snap *dnsstore.Snapshot, p []byte, addr net.Addr, oob, o
 	if s.beforeAnswer != nil {
 		s.beforeAnswer(req)
 	}
-	m, fwd := s.res.answer(snap, req, clientAddr(addr))
+	m, fwd := st.res.answer(snap, req, clientAddr(addr))
 	if fwd {
 		s.stats.forwarded.Add(1)
-		return w.u.forward(req, addr, oob, out, w.read)
+		return w.u.forward(st, req, addr, oob, out, w.read)
 	}
-	size := s.res.replySize(req, true)
+	size := st.res.replySize(req, true)
 	reply = s.pack(m, size, out, req)
 	// With forwarders a REFUSED may be a recursion refused to this client or to a query without RD, which
 	// another query for the same question would not get: such replies are not cached.
-	personal := s.res.forward && m.Rcode == dns.RcodeRefused
+	personal := st.res.forward && m.Rcode == dns.RcodeRefused
 	if reply != nil && plain && !personal && cacheable(req, m, q, size, p, reply) {
-		s.cache.put(key, snap.Generation(), reply, q.nameEnd-headerLen, !m.Compress, m.Rcode)
+		st.cache.put(key, snap.Generation(), reply, q.nameEnd-headerLen, !m.Compress, m.Rcode)
 	}
 	return reply, replyCell(req, m)
 }
@@ -288,17 +303,17 @@ func (w *worker) answer(snap *dnsstore.Snapshot, p []byte, addr net.Addr, oob, o
 // panicked answers SERVFAIL to the query p whose handling panicked. req is the query as parsed, or nil when
 // the panic came before parsing, in which case p is parsed here (and a query that cannot be is not answered).
 func (w *worker) panicked(req *dns.Msg, p []byte, v any, out []byte) ([]byte, int) {
-	s := w.u.s
+	s, st := w.u.s, w.st
 	if req == nil {
 		w.tally.queries++
 		req = new(dns.Msg)
 		if err := req.Unpack(p); err != nil {
-			s.recovered(req, v) // counted and reported all the same
+			s.recovered(st, req, v) // counted and reported all the same
 			return nil, -1
 		}
 	}
-	m := s.recovered(req, v)
-	return s.pack(m, s.res.replySize(req, true), out, req), replyCell(req, m)
+	m := s.recovered(st, req, v)
+	return s.pack(m, st.res.replySize(req, true), out, req), replyCell(req, m)
 }
 
 // cacheable double-checks that the full path saw the plain query as parsePlain did and that the reply
@@ -310,9 +325,9 @@ func cacheable(req, m *dns.Msg, q plainQuery, size int, p, reply []byte) bool {
 		string(reply[headerLen:q.nameEnd]) == string(p[headerLen:q.nameEnd])
 }
 
-// forward answers req, read at read, from the forwarders in a goroutine of its own, which sends the reply
+// forward answers req, read at read, from the forwarders of st in a goroutine of its own, which sends the reply
 // itself. When maxForwarding queries are already waiting on upstreams, req is answered SERVFAIL at once, in out.
-func (u *udpServer) forward(req *dns.Msg, addr net.Addr, oob, out []byte, read time.Duration) ([]byte, int) {
+func (u *udpServer) forward(st *settings, req *dns.Msg, addr net.Addr, oob, out []byte, read time.Duration) ([]byte, int) {
 	s := u.s
 	select {
 	case u.fwdSlots <- struct{}{}:
@@ -320,15 +335,15 @@ func (u *udpServer) forward(req *dns.Msg, addr net.Addr, oob, out []byte, read t
 		if ce := s.log.Check(zap.DebugLevel, "too many forwarded queries in flight; answered SERVFAIL"); ce != nil {
 			ce.Write(zap.Stringer("question", questionOf(req)))
 		}
-		m := s.failure(req)
-		return s.pack(m, s.res.replySize(req, true), out, req), replyCell(req, m)
+		m := st.failure(req)
+		return s.pack(m, st.res.replySize(req, true), out, req), replyCell(req, m)
 	}
 	u.forwards.Add(1)
 	go func() {
 		defer u.forwards.Done()
 		defer func() { <-u.fwdSlots }()
-		m := u.forwarded(req)
-		reply := s.pack(m, s.res.replySize(req, true), nil, req)
+		m := u.forwarded(st, req)
+		reply := s.pack(m, st.res.replySize(req, true), nil, req)
 		if reply == nil {
 			return
 		}
@@ -345,13 +360,13 @@ func (u *udpServer) forward(req *dns.Msg, addr net.Addr, oob, out []byte, read t
 }
 
 // forwarded is the upstream's reply to req, or SERVFAIL when forwarding panicked.
-func (u *udpServer) forwarded(req *dns.Msg) (m *dns.Msg) {
+func (u *udpServer) forwarded(st *settings, req *dns.Msg) (m *dns.Msg) {
 	defer func() {
 		if v := recover(); v != nil {
-			m = u.s.recovered(req, v)
+			m = u.s.recovered(st, req, v)
 		}
 	}()
-	return u.s.forward(u.ctx, req)
+	return u.s.forward(u.ctx, st, req)
 }
 
 // formErr turns req, as far as miekg/dns could parse it, into the FORMERR reply miekg/dns's own server

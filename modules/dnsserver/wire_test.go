@@ -209,7 +209,7 @@ func FuzzParsePlain(f *testing.F) {
 		}
 		for _, v := range [][]byte{p, respell(p, q, ok)} {
 			got, _ := cached.raw(v)
-			full.cache.clear()
+			full.settings.Load().cache.clear()
 			want, _ := fresh.raw(v)
 			require.Equal(t, want, got)
 		}

@@ -21,10 +21,28 @@
 // what it published: files unchanged meanwhile are not announced again, and files deleted while it was stopped,
 // which the new initial scan does not list, have their records removed.
 //
+// # Live configuration
+//
+// Apply (and the reload.Target Module adds for the configuration watcher, pkg/reload) changes every key while the
+// producer runs: directories, mode, poll_interval, debounce and ttl. It checks the Config and opens a watcher for
+// it, so a path that is not a directory (or fsnotify failing in notify mode) is an error that changes nothing;
+// then it replaces the goroutine (background.Loop.Restart: the old one has returned before the new one starts,
+// so the loader is never shared). The new watcher's first batch lists every present directory in full and the
+// loader reads every file again, comparing each with the hash of what it last published: a file whose records
+// did not change is not announced, so the names of a directory still configured are served throughout, with no
+// removal and re-addition; a file of a new directory is file_created; a new TTL is part of the hash, so every
+// file read is published again with it. Only after that batch are the files outside the new directories removed
+// (file_deleted, empty snapshot), so a name that moved from a removed directory to a new one never goes missing.
+// Apply returns then. If its context ends first it returns that error, but the new configuration stands: past
+// the replacement there is no way back, and the load goes on. A stopped producer keeps the Config for its next
+// Start. The cost is one re-read of every file per Apply; a file that cannot be read then keeps its records, with
+// the old TTL, until its next change.
+//
 // # Concurrency
 //
-// One goroutine runs the watcher and the loader it delivers to, so the per-file state needs no lock; Status,
-// which the HTTP API reads, has its own. The watcher (pkg/dirwatch) watches the directories rather than the
+// One goroutine runs the watcher and the loader it delivers to, so the per-file state needs no lock (Apply
+// replaces the goroutine, never running two); Status, which the HTTP API reads, has its own, which also guards
+// the directory list Explain reads. The watcher (pkg/dirwatch) watches the directories rather than the
 // files, so new files, deletions and editors that save by renaming are seen; it debounces bursts, rescans every
 // PollInterval, polls where fsnotify cannot watch, rescans everything after an fsnotify overflow and follows a
 // Kubernetes ConfigMap or Secret volume through its "..data" symlink.
@@ -43,6 +61,8 @@
 //   - A new file: FileCreated; a changed file: FileChanged; a deleted file: FileDeleted with an empty snapshot,
 //     which removes the source. Re-reading a file whose records did not change (touched, comments edited)
 //     publishes nothing.
+//   - After Apply: like an initial load, but a file whose records did not change publishes nothing; then a
+//     FileDeleted per file of a directory no longer configured.
 //
 // The producer publishes no per-record events: the records handler derives record_added, record_updated and
 // record_removed from the store's own diff when it applies a snapshot, so the record set is diffed once, in one
@@ -73,7 +93,8 @@
 //
 // Once the watcher's first batch (every present directory's files, or nothing when none is there yet) is
 // published, the producer reports the "hosts" component healthy with a HealthEvent: its first load is done, and
-// readiness waits for it (pkg/status). A directory that does not exist yet is named in the message, not waited
+// readiness waits for it (pkg/status). The first batch after an Apply is reported again, its message naming the
+// new directories not there yet; a first batch cut short by a stop is not. A directory that does not exist yet is named in the message, not waited
 // for. Module also provides a status.Reporter: Status is joyride-python's hosts_monitor (directory, the first
 // of Directories, and records_count), and Explain reads a file of the watched directories again, line by line
 // with Parse's line parser, up to 32 MiB, and returns each line (number, text and address) that names the asked

@@ -2,6 +2,7 @@ package hosts
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -25,6 +26,7 @@ const maxReportedBadLines = 5
 type loader struct {
 	p     *Producer
 	log   *zap.Logger
+	ttl   uint32 // of every record; set by each run before it loads
 	files map[string]*fileState
 	// seed keys the record hashes; one for the loader's life, so hashes of two loads compare.
 	seed    maphash.Seed
@@ -59,6 +61,18 @@ func (l *loader) apply(ctx context.Context, b dirwatch.Batch) {
 	}
 }
 
+// keepOnly removes the files that do not lie directly in one of dirs (those of directories no longer
+// configured, after Apply). It reports false, having stopped, when ctx ends.
+func (l *loader) keepOnly(ctx context.Context, dirs []string) bool {
+	for _, path := range dirwatch.Outside(maps.Keys(l.files), dirs) {
+		if ctx.Err() != nil {
+			return false
+		}
+		l.remove(ctx, path)
+	}
+	return ctx.Err() == nil
+}
+
 // ignored reports whether a directory entry is not a hosts file: dotfiles (hidden files, editor swap files,
 // Kubernetes' ..data) and the backup and temporary files editors and tools leave next to the real one.
 func ignored(name string) bool {
@@ -86,8 +100,8 @@ func (l *loader) load(ctx context.Context, path string) {
 	}
 	old := l.files[path]
 	reported := l.reportBadLines(path, old, bad)
-	records := Records(entries, l.p.cfg.TTL)
-	hash := recordsHash(l.seed, records)
+	records := Records(entries, l.ttl)
+	hash := recordsHash(l.seed, l.ttl, records)
 	kind := events.FileCreated
 	if old != nil {
 		old.reported = reported
@@ -187,11 +201,13 @@ func (l *loader) reportBadLines(path string, old *fileState, bad []*LineError) s
 }
 
 // recordsHash stands for a file's records between loads: comparing it tells whether a re-read changed them
-// without keeping a copy of what the store already holds. The type follows from the value and the TTL is
-// the configured one, so name and value say it all.
-func recordsHash(seed maphash.Seed, recs []events.Record) uint64 {
+// without keeping a copy of what the store already holds. The type follows from the value and every record
+// has the configured TTL, so the TTL once and each name and value say it all: a changed TTL (Apply) changes
+// every file's hash, and every file read again is published again.
+func recordsHash(seed maphash.Seed, ttl uint32, recs []events.Record) uint64 {
 	var h maphash.Hash
 	h.SetSeed(seed)
+	_, _ = h.Write(binary.BigEndian.AppendUint32(nil, ttl))
 	for _, r := range recs {
 		h.WriteString(r.Name)
 		h.WriteByte(0)

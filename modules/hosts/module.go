@@ -4,6 +4,7 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/reload"
 	"github.com/joyride-dns/joyride/pkg/status"
 )
 
@@ -13,7 +14,16 @@ import (
 // Module provides the *Producer and anchors it so its hooks are registered.
 var Module = fx.Module(moduleName, fx.Provide(New), fx.Invoke(func(*Producer) {}), status.Provide(Reporter),
 	status.ProvideCollector(newCollector),
+	reload.Provide(target),
 )
+
+// target is the producer as the configuration watcher sees it (pkg/reload): every key of its section, applied by
+// Apply.
+func target(p *Producer) reload.Target {
+	return reload.For(moduleName, []string{
+		"hosts.directories", "hosts.mode", "hosts.poll_interval", "hosts.debounce", "hosts.ttl",
+	}, p.Apply)
+}
 
 // Params are the producer's dependencies: the application's logger and bus, and this module's Config.
 type Params = producer.Params[Config]

@@ -14,6 +14,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/dirwatch"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // moduleName is the Metadata.Source of every event the producer publishes.
@@ -37,22 +38,23 @@ type Status struct {
 // Producer watches the configured directories and publishes their hosts files on the bus. Create it with
 // NewProducer (or New under fx); it watches only between Start and Stop.
 type Producer struct {
-	cfg  Config
-	log  *zap.Logger
-	bus  *events.Bus
-	dirs []string // absolute, cleaned, without duplicates
+	log *zap.Logger
+	bus *events.Bus
 	// minReread is the least time between two reads of a file that keeps changing; a field so tests can
 	// shorten it.
 	minReread time.Duration
 
-	// Set by Start, read by Stop; they must not run concurrently (fx never runs two hooks at once).
+	// cfg is the configuration as last applied (NewProducer, then Apply). Start and Apply use it and, with Stop,
+	// the goroutine; the three must not run concurrently (fx never runs two hooks at once, and pkg/reload calls
+	// Apply only between them).
+	cfg       Config
 	goroutine background.Loop
 	// loader outlives a Start: what it published stays in the store across a Stop, so a restarted producer
 	// compares the files it finds with it (and removes those gone meanwhile) rather than starting blind.
 	loader *loader
 
 	mu     sync.Mutex
-	status Status
+	status Status // its Directories are cfg's, absolute, cleaned, without duplicates
 }
 
 // NewProducer checks cfg and returns a stopped producer publishing on bus. It touches no file: directories are
@@ -66,19 +68,28 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 	if err != nil {
 		return nil, err
 	}
-	p := &Producer{
-		cfg:       cfg,
-		log:       log,
-		bus:       bus,
-		dirs:      dirs,
-		minReread: dirwatch.DefaultMinInterval,
-		status:    Status{Enabled: true, Directories: dirs},
-	}
+	p := &Producer{log: log, bus: bus, minReread: dirwatch.DefaultMinInterval, status: Status{Enabled: true}}
+	p.setConfig(cfg, dirs)
+	p.loader = newLoader(p)
+	return p, nil
+}
+
+// setConfig makes cfg, whose directories are dirs, the configuration.
+func (p *Producer) setConfig(cfg Config, dirs []string) {
+	p.cfg = cfg
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.status.Directories, p.status.Directory = dirs, ""
 	if len(dirs) > 0 {
 		p.status.Directory = dirs[0]
 	}
-	p.loader = newLoader(p)
-	return p, nil
+}
+
+// directories returns the watched directories, absolute; the slice is replaced, never modified.
+func (p *Producer) directories() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.status.Directories
 }
 
 // Status reports the producer's state; it is safe to call at any time.
@@ -109,39 +120,104 @@ func (p *Producer) Start(context.Context) error {
 	if p.Status().Running {
 		return errors.New("hosts: already started")
 	}
-	w, err := dirwatch.New(dirwatch.Config{
-		Dirs:         p.dirs,
-		Match:        func(name string) bool { return !ignored(name) },
-		Mode:         dirwatch.Mode(p.cfg.Mode),
-		PollInterval: p.cfg.PollInterval,
-		Debounce:     p.cfg.Debounce,
-		MinInterval:  p.minReread,
-	}, p.log)
+	dirs := p.directories()
+	w, err := p.open(p.cfg, dirs)
 	if err != nil {
-		return fmt.Errorf("hosts: %w", err)
-	}
-	if err := w.Open(); err != nil {
-		return fmt.Errorf("hosts: %w", err)
+		return err
 	}
 	p.setRunning(true)
-	p.goroutine.Start(func(ctx context.Context) {
-		defer p.setRunning(false)
-		w.Run(ctx, dirwatch.First(p.loader.apply, p.loaded))
-	})
+	ttl := p.cfg.TTL
+	// After a Stop that timed out, the new goroutine waits for the old one to return (background.Loop).
+	p.goroutine.Start(func(ctx context.Context) { p.run(ctx, w, ttl, dirs, func() {}) })
 	return nil
 }
 
-// loaded reports the producer healthy once the first batch, every present directory's files, is published: its
-// first load is done (pkg/status). A directory that is not there yet does not hold it up; it is named.
-func (p *Producer) loaded(ctx context.Context, b dirwatch.Batch) {
+// open makes the watcher of dirs with cfg's settings and opens it (see dirwatch.Watcher.Open). After a nil error
+// it must be run: Run releases what Open acquired.
+func (p *Producer) open(cfg Config, dirs []string) (*dirwatch.Watcher, error) {
+	w, err := dirwatch.New(dirwatch.Config{
+		Dirs:         dirs,
+		Match:        func(name string) bool { return !ignored(name) },
+		Mode:         dirwatch.Mode(cfg.Mode),
+		PollInterval: cfg.PollInterval,
+		Debounce:     cfg.Debounce,
+		MinInterval:  p.minReread,
+	}, p.log)
+	if err != nil {
+		return nil, fmt.Errorf("hosts: %w", err)
+	}
+	if err := w.Open(); err != nil {
+		return nil, fmt.Errorf("hosts: %w", err)
+	}
+	return w, nil
+}
+
+// run is the producer's goroutine: it loads the files w reports, with ttl, until ctx ends. After w's first
+// batch (every present directory of dirs listed in full) it removes the files outside dirs, which were loaded
+// under an earlier configuration, reports the producer healthy and calls loaded. A first batch cut short by ctx
+// does neither: the run that replaces this one (Apply) does it, or none is needed (Stop).
+func (p *Producer) run(ctx context.Context, w *dirwatch.Watcher, ttl uint32, dirs []string, loaded func()) {
+	p.loader.ttl = ttl
+	w.Run(ctx, dirwatch.First(p.loader.apply, func(ctx context.Context, b dirwatch.Batch) {
+		if !p.loader.keepOnly(ctx, dirs) {
+			return
+		}
+		p.reportLoaded(ctx, dirs, b)
+		loaded()
+	}))
+}
+
+// reportLoaded reports the producer healthy once a watcher's first batch, every present directory's files, is
+// published: its first load is done (pkg/status), and after Apply the message says what the new directories
+// hold. A directory that is not there yet does not hold it up; it is named.
+func (p *Producer) reportLoaded(ctx context.Context, dirs []string, b dirwatch.Batch) {
 	st := p.Status()
-	producer.Health(ctx, p.bus, p.log, moduleName, events.Healthy, dirwatch.Summary(st.Files, st.RecordsCount, p.dirs, b))
+	producer.Health(ctx, p.bus, p.log, moduleName, events.Healthy, dirwatch.Summary(st.Files, st.RecordsCount, dirs, b))
+}
+
+// Apply makes cfg the configuration while the producer runs: directories, mode, poll_interval, debounce and ttl.
+// It checks cfg and opens a watcher for it (an error, such as a configured path that is not a directory, changes
+// nothing), then replaces the running watcher with it, never two at once: the new one lists every present
+// directory in full and the files are loaded again, so a file whose records did not change is not announced
+// again and its names are served throughout (no removal and re-addition), a file of a new directory is
+// published as created, and a changed TTL re-publishes every file read with it. Only then are the files of the
+// directories no longer configured removed (FileDeleted with an empty snapshot), so a name that moved to a new
+// directory is never missing. Apply returns once that is done. If ctx ends first it returns ctx's error, but the
+// new configuration stands and its load goes on: past the replacement there is no way back. A stopped producer
+// only takes cfg for its next Start.
+func (p *Producer) Apply(ctx context.Context, cfg Config) error {
+	if err := validation.Section(moduleName, cfg); err != nil {
+		return err
+	}
+	dirs, err := dirwatch.Dirs("hosts.directories", cfg.Directories)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("hosts: configuration not applied: %w", err)
+	}
+	if !p.Status().Running {
+		p.setConfig(cfg, dirs)
+		return nil
+	}
+	w, err := p.open(cfg, dirs)
+	if err != nil {
+		return err
+	}
+	p.setConfig(cfg, dirs)
+	err = p.goroutine.Replace(ctx, func(ctx context.Context, loaded func()) { p.run(ctx, w, cfg.TTL, dirs, loaded) })
+	if err != nil {
+		return fmt.Errorf("hosts: the new configuration stands, but loading its files goes on: %w", err)
+	}
+	return nil
 }
 
 // Stop cancels the loop (which closes fsnotify) and waits for it, or for ctx. It is safe without a Start.
 func (p *Producer) Stop(ctx context.Context) error {
 	p.goroutine.Cancel()
-	if err := p.goroutine.Wait(ctx); err != nil {
+	err := p.goroutine.Wait(ctx)
+	p.setRunning(false)
+	if err != nil {
 		return fmt.Errorf("hosts: waiting for the watch loop: %w", err)
 	}
 	return nil

@@ -32,7 +32,7 @@ func Reporter(p *Producer) status.Reporter {
 // traced to it. It returns nil for another module's source, a file outside the watched directories, or a name
 // that is not a valid DNS name.
 func (p *Producer) Explain(source, name string) []status.Provenance {
-	path, ok := dirwatch.File(source, SourcePrefix, p.dirs)
+	path, ok := dirwatch.File(source, SourcePrefix, p.directories())
 	if !ok {
 		return nil
 	}

@@ -45,6 +45,18 @@
 // so the handler needs no lock. Module provides the *Handler privately: only the module's own Invoke and its
 // status.Reporter use it.
 //
+// # Live configuration
+//
+// Apply (and the reload.Target Module adds for the configuration watcher, pkg/reload, with the keys `records` and
+// `record_events`) changes the static records and MaxEvents while the handler runs. The new list goes through the
+// path OnStart's took: one store replacement of StaticSource, whose diff becomes the DNSEvents and the
+// source_replaced event, so a record still configured is never removed and added again (it is served throughout),
+// and the same list again publishes nothing. Explain and Status follow the new list; the new cap applies from the
+// next snapshot. An invalid list is refused whole, naming the bad entry by its place, and the old one stays. No
+// lock is taken: the static source is written only by OnStart and Apply, which never run at once; the store takes
+// writers on other goroutines; and what the bus goroutine (Handle) and the status readers share with Apply, the
+// list and the cap, are swapped atomically.
+//
 // # Health and the operator's window
 //
 // Once OnStart has applied the static records, the handler reports the "records" component healthy with a

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/miekg/dns"
 	"go.uber.org/fx"
@@ -15,6 +17,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/reload"
 	"github.com/joyride-dns/joyride/pkg/status"
 	"github.com/joyride-dns/joyride/pkg/validation"
 )
@@ -50,7 +53,14 @@ var Module = fx.Module("records",
 	fx.Provide(New, fx.Private),
 	fx.Invoke(func(*Handler) {}),
 	status.Provide(Reporter),
+	reload.Provide(target),
 )
+
+// target is the handler as the configuration watcher sees it (pkg/reload): the static records and the event cap,
+// applied by Apply. The keys are Joyride's configuration's, where the section is two top-level keys.
+func target(h *Handler) reload.Target {
+	return reload.For("records", []string{"records", "record_events"}, h.Apply)
+}
 
 // Params are the handler's dependencies. The Config is required: DefaultConfig, or the configuration's section.
 type Params struct {
@@ -64,17 +74,24 @@ type Params struct {
 
 // Handler applies record snapshots to the store.
 type Handler struct {
-	bus    *events.Bus
-	store  *dnsstore.Store
-	log    *zap.Logger
-	static []dnsstore.Record
-	config []Static // as written, for Explain; static[i] is config[i]
-	max    int
+	bus   *events.Bus
+	store *dnsstore.Store
+	log   *zap.Logger
+	// static and max are the Config as last applied (New, then Apply). The bus goroutine (max), Apply and the
+	// status readers (static) use them from different goroutines, hence the atomics.
+	static atomic.Pointer[staticSet]
+	max    atomic.Int64
 	// scanned holds the hosts directories whose first scan is complete: changes to their files are announced
 	// record by record.
 	scanned map[string]struct{}
 	// acked holds the components whose first healthy report this handler has acknowledged.
 	acked map[string]struct{}
+}
+
+// staticSet is the configuration's static records, never modified once built: Apply swaps in a new one.
+type staticSet struct {
+	records []dnsstore.Record
+	config  []Static // as written, for Explain; records[i] is config[i]
 }
 
 // New checks the Config and the static records (an invalid one fails start-up with its position, name and value)
@@ -83,13 +100,14 @@ func New(p Params) (*Handler, error) {
 	if err := validation.Section("records", p.Config); err != nil {
 		return nil, err
 	}
-	static, err := staticRecords(p.Config.Static)
+	static, err := newStaticSet(p.Config.Static)
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{bus: p.Bus, store: p.Store, log: p.Logger.Named("records"), static: static,
-		config: p.Config.Static, max: p.Config.MaxEvents, scanned: make(map[string]struct{}),
+	h := &Handler{bus: p.Bus, store: p.Store, log: p.Logger.Named("records"), scanned: make(map[string]struct{}),
 		acked: make(map[string]struct{})}
+	h.static.Store(static)
+	h.max.Store(int64(p.Config.MaxEvents))
 	// The kinds that carry snapshots, and the end of a directory's first scan: not the per-record hosts events
 	// this handler publishes itself, which would come back to it by the thousand after a large file's load. And
 	// the healthy reports, to acknowledge first loads: in this one subscription they come after the snapshots
@@ -106,17 +124,19 @@ func New(p Params) (*Handler, error) {
 	p.Bus.Subscribe("records", snapshots, h.Handle)
 	p.Lifecycle.Append(fx.Hook{
 		OnStart: func(ctx context.Context) error {
-			h.apply(ctx, "records", StaticSource, "", h.store.Replace(StaticSource, h.static))
+			static := h.static.Load().records
+			h.apply(ctx, "records", StaticSource, "", h.store.Replace(StaticSource, static))
 			// The static records are this module's first load (pkg/status).
 			producer.Health(ctx, h.bus, h.log, "records", events.Healthy,
-				fmt.Sprintf("%d static records applied", len(h.static)))
+				fmt.Sprintf("%d static records applied", len(static)))
 			return nil
 		},
 	})
 	return h, nil
 }
 
-func staticRecords(in []Static) ([]dnsstore.Record, error) {
+// newStaticSet checks the static records; an error names each bad one by its place, name, type and value.
+func newStaticSet(in []Static) (*staticSet, error) {
 	var errs []error
 	out := make([]dnsstore.Record, 0, len(in))
 	for i, s := range in {
@@ -127,7 +147,37 @@ func staticRecords(in []Static) ([]dnsstore.Record, error) {
 		}
 		out = append(out, r)
 	}
-	return out, errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return &staticSet{records: out, config: slices.Clone(in)}, nil
+}
+
+// Apply makes cfg the handler's configuration while it runs: the static records replace StaticSource in the store
+// the way OnStart put them there, so the store's diff decides what changed and the DNSEvents (and the
+// source_replaced event) say so, published with ctx (and its correlation ID); a record still configured is
+// neither removed nor added again, so it is served throughout. Explain follows the new list, and MaxEvents caps
+// the events of the next snapshot on. An invalid cfg (a bad record, named by its place) or an ended ctx is an
+// error and changes nothing.
+//
+// It needs no lock against Handle, which the bus runs on its own goroutine: the static source is written only
+// here and in OnStart, which never run at once (pkg/reload), the store takes concurrent writers, and the cap is
+// an atomic.
+func (h *Handler) Apply(ctx context.Context, cfg Config) error {
+	if err := validation.Section("records", cfg); err != nil {
+		return err
+	}
+	static, err := newStaticSet(cfg.Static)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("records: configuration not applied: %w", err)
+	}
+	h.max.Store(int64(cfg.MaxEvents))
+	h.static.Store(static)
+	h.apply(ctx, "records", StaticSource, "", h.store.Replace(StaticSource, static.records))
+	return nil
 }
 
 // Handle applies one event's snapshot, if it carries one. It is not safe for concurrent use: the bus calls it
@@ -240,12 +290,13 @@ func (h *Handler) report(ctx context.Context, e events.Event, msg, source string
 // apply publishes what replacing source in the store changed: DNSEvents and, when hostsPath names the hosts file
 // that source is, HostsRecordEvents, each up to the event limit.
 func (h *Handler) apply(ctx context.Context, producer, source, hostsPath string, diff dnsstore.Diff) {
+	limit := int(h.max.Load())
 	dnsEvents := 0
 	for _, c := range []struct {
 		kind events.DNSKind
 		recs []dnsstore.Record
 	}{{events.DNSRecordAdded, diff.Added}, {events.DNSRecordRemoved, diff.Removed}, {events.DNSRecordUpdated, diff.Updated}} {
-		for _, r := range c.recs[:min(len(c.recs), h.max-dnsEvents)] {
+		for _, r := range c.recs[:min(len(c.recs), limit-dnsEvents)] {
 			dnsEvents++
 			h.publish(ctx, &events.DNSEvent{
 				Metadata: events.Metadata{Source: "records"}, Kind: c.kind, Owner: source, Record: eventRecord(r),
@@ -255,7 +306,7 @@ func (h *Handler) apply(ctx context.Context, producer, source, hostsPath string,
 	hostsEvents, hostsChanges := 0, 0
 	if hostsPath != "" {
 		hostsChanges = hostsRecordChanges(diff, func(kind events.HostsKind, r dnsstore.Record) {
-			if hostsEvents < h.max {
+			if hostsEvents < limit {
 				hostsEvents++
 				h.publish(ctx, &events.HostsRecordEvent{
 					Metadata: events.Metadata{Source: "records"}, Kind: kind, Path: hostsPath, Record: eventRecord(r),

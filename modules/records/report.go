@@ -17,7 +17,7 @@ type Status struct {
 // Status reports the handler's state; it is safe to call at any time (it reads a store snapshot).
 func (h *Handler) Status() Status {
 	snap := h.store.Snapshot()
-	return Status{StaticRecords: len(h.static), Records: snap.Len(), Sources: len(snap.Sources())}
+	return Status{StaticRecords: len(h.static.Load().records), Records: snap.Len(), Sources: len(snap.Sources())}
 }
 
 // Reporter is the records handler as the operator's window sees it: its Status, and Explain for the static
@@ -34,12 +34,13 @@ func (h *Handler) Explain(source, name string) []status.Provenance {
 		return nil
 	}
 	want := strings.ToLower(strings.TrimSuffix(name, ".")) + "."
+	static := h.static.Load()
 	var out []status.Provenance
-	for i, r := range h.static {
+	for i, r := range static.records {
 		if r.Name() != want {
 			continue
 		}
-		s := h.config[i]
+		s := static.config[i]
 		out = append(out, status.Provenance{Kind: "static", Value: r.Value(),
 			Text: fmt.Sprintf("records[%d]: %s %s %s ttl %d", i, s.Name, strings.ToUpper(s.Type), s.Value, r.TTL())})
 	}

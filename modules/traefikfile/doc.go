@@ -32,11 +32,30 @@
 // Module provides the *Producer (for its Status) and needs the *events.Bus, a *zap.Logger, the Config and the
 // fx.Lifecycle.
 //
+// # Live configuration
+//
+// Apply (and the reload.Target Module adds for the configuration watcher, pkg/reload) changes every key while the
+// producer runs: directories, host_ip, host_ip6, ttl, allowed_domains, rule_syntax, poll_interval and debounce.
+// It checks the Config as NewProducer does and opens a watcher for it, so an error (a path that is not a
+// directory, no directories) changes nothing; then it swaps in the new settings and replaces the goroutine
+// (background.Loop.Restart: the old one, and its address re-check, have returned before the new one starts). The
+// new watcher's first batch lists every present directory in full, and every file is read and parsed again with
+// the new rules (allowed domains and rule syntax may differ): it is published only when its records change, so
+// the names of a file whose records stay are served throughout, with no removal and re-addition, while a new
+// TTL, host address or rule publishes it again and a file of a new directory is file_created. Then the files
+// outside the new directories are removed (so a name that moved from a removed directory to a new one never goes
+// missing), and every file whose records the settings changed without its being parsed again (one that is not
+// valid YAML now keeps its names) is published again. Apply returns then; if its context ends first it returns
+// that error, but the new configuration stands and its load goes on. With host_ip emptied the address is
+// detected (the last one stays until detection finds another); set, it replaces the detected one. A stopped
+// producer keeps the Config for its next Start. Explain reads the settings through an atomic pointer.
+//
 // # Health and the operator's window
 //
 // Once the watcher's first batch is published (delivered even when no directory is there yet, which the message
 // names), the producer reports the "traefikfile" component healthy with a HealthEvent: its first load is done
-// (pkg/status). Module also provides a status.Reporter: its Status, and Explain, which reads the file again
-// (bounded like a load) and returns every router whose rule names the asked name, with the rule, found by the
-// same walk over the routers that loading uses (walkRouters).
+// (pkg/status). The first batch after an Apply is reported again; one cut short by a stop is not. Module also
+// provides a status.Reporter: its Status, and Explain, which reads the file again (bounded like a load) and
+// returns every router whose rule names the asked name, with the rule, found by the same walk over the routers
+// that loading uses (walkRouters).
 package traefikfile

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -24,6 +25,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/hostaddr"
 	"github.com/joyride-dns/joyride/pkg/producer"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
+	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
 // moduleName is the Metadata.Source of every event the producer publishes.
@@ -48,18 +50,16 @@ type Status struct {
 // Producer watches directories of Traefik dynamic-configuration files and publishes the hosts of their routers.
 // Create it with NewProducer (or New under fx); it watches only between Start and Stop.
 type Producer struct {
-	cfg     Config
-	log     *zap.Logger
-	bus     *events.Bus
-	dirs    []string
-	allowed dnsname.Domains
-	syntax  traefikrule.Syntax
-	hostIP  netip.Addr // configured; invalid means auto-detect
-	hostV6  netip.Addr
+	log *zap.Logger
+	bus *events.Bus
 	// detect finds the host address when HostIP is empty; a field so tests can change it.
 	detect func() (netip.Addr, error)
+	// settings are the configuration as last applied (NewProducer, then Apply); Explain reads them from other
+	// goroutines, and Apply swaps them whole.
+	settings atomic.Pointer[settings]
 
-	// Set by Start, read by Stop; they must not run concurrently (fx never runs two hooks at once).
+	// Set by Start, Apply and Stop, which must not run concurrently (fx never runs two hooks at once, and
+	// pkg/reload calls Apply only between them).
 	goroutine background.Loop
 	// loop outlives a Start: what it published stays in the store across a Stop, so a restarted producer
 	// compares the files it finds with it (and removes those gone meanwhile) rather than starting blind.
@@ -69,12 +69,18 @@ type Producer struct {
 	status Status
 }
 
-// NewProducer checks cfg and returns a stopped producer publishing on bus; directories are looked at by Start.
-func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error) {
-	log, err := producer.Check(moduleName, cfg, log, bus)
-	if err != nil {
-		return nil, err
-	}
+// settings are a Config checked and parsed. A value is never modified once built.
+type settings struct {
+	cfg     Config
+	dirs    []string // absolute, without duplicates
+	allowed dnsname.Domains
+	syntax  traefikrule.Syntax
+	hostIP  netip.Addr // configured; invalid means auto-detect
+	hostV6  netip.Addr
+}
+
+// newSettings checks what cfg's validate tags do not (NewProducer and Apply check those first) and parses it.
+func newSettings(cfg Config) (*settings, error) {
 	if len(cfg.Directories) == 0 {
 		// Running with nothing to watch would look like a working producer that never finds a router.
 		return nil, errors.New("traefikfile.directories is empty: set the directories Traefik's file provider " +
@@ -88,24 +94,41 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 	if err != nil {
 		return nil, err
 	}
-	pr := &Producer{
-		cfg:     cfg,
-		log:     log,
-		bus:     bus,
-		dirs:    dirs,
-		allowed: allowed,
-		syntax:  traefikrule.Syntax(cfg.RuleSyntax),
-		detect:  hostaddr.Detect,
-	}
+	st := &settings{cfg: cfg, dirs: dirs, allowed: allowed, syntax: traefikrule.Syntax(cfg.RuleSyntax)}
 	if cfg.HostIP != "" {
-		pr.hostIP = netip.MustParseAddr(cfg.HostIP) // the validate tags guarantee it parses
+		st.hostIP = netip.MustParseAddr(cfg.HostIP) // the validate tags guarantee it parses
 	}
 	if cfg.HostIP6 != "" {
-		pr.hostV6 = netip.MustParseAddr(cfg.HostIP6)
+		st.hostV6 = netip.MustParseAddr(cfg.HostIP6)
 	}
-	pr.status = Status{Enabled: true, Directories: dirs, HostIP: cfg.HostIP}
-	pr.loop = &loop{p: pr, host: hostAddrs{v4: pr.hostIP, v6: pr.hostV6}, files: make(map[string]*file)}
+	return st, nil
+}
+
+// NewProducer checks cfg and returns a stopped producer publishing on bus; directories are looked at by Start.
+func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error) {
+	log, err := producer.Check(moduleName, cfg, log, bus)
+	if err != nil {
+		return nil, err
+	}
+	st, err := newSettings(cfg)
+	if err != nil {
+		return nil, err
+	}
+	pr := &Producer{log: log, bus: bus, detect: hostaddr.Detect, status: Status{Enabled: true}}
+	pr.setSettings(st)
+	pr.loop = &loop{p: pr, files: make(map[string]*file)}
 	return pr, nil
+}
+
+// setSettings makes st the configuration.
+func (p *Producer) setSettings(st *settings) {
+	p.settings.Store(st)
+	p.updateStatus(func(s *Status) {
+		s.Directories = st.dirs
+		if st.hostIP.IsValid() || s.HostIP == "" {
+			s.HostIP = st.cfg.HostIP // a detected address stays until detection under st says otherwise
+		}
+	})
 }
 
 // Status reports the producer's state; it is safe to call at any time.
@@ -129,46 +152,112 @@ func (p *Producer) Start(context.Context) error {
 	if p.Status().Running {
 		return errors.New("traefikfile: already started")
 	}
-	w, err := dirwatch.New(dirwatch.Config{
-		Dirs:         p.dirs,
-		Match:        isConfigFile,
-		Mode:         dirwatch.Auto,
-		PollInterval: p.cfg.PollInterval,
-		Debounce:     p.cfg.Debounce,
-		MinInterval:  dirwatch.DefaultMinInterval,
-	}, p.log)
+	st := p.settings.Load()
+	w, err := p.open(st)
 	if err != nil {
-		return fmt.Errorf("traefikfile: %w", err)
+		return err
 	}
-	if err := w.Open(); err != nil {
-		return fmt.Errorf("traefikfile: %w", err)
-	}
-	l := p.loop
 	p.updateStatus(func(s *Status) { s.Running = true })
-	p.goroutine.Start(func(ctx context.Context) {
-		defer p.updateStatus(func(s *Status) { s.Running = false })
-		var wg sync.WaitGroup
-		defer wg.Wait()
-		if !p.hostIP.IsValid() {
-			l.checkAddress(ctx) // before the first load, so that it has an address to publish
-			wg.Go(func() { l.recheckAddress(ctx) })
-		}
-		w.Run(ctx, dirwatch.First(l.apply, p.loaded))
-	})
+	// After a Stop that timed out, the new goroutine waits for the old one to return (background.Loop).
+	p.goroutine.Start(func(ctx context.Context) { p.run(ctx, w, st, func() {}) })
 	return nil
 }
 
-// loaded reports the producer healthy once the first batch, every present directory's files, is published: its
-// first load is done (pkg/status). A directory that is not there yet does not hold it up; it is named.
-func (p *Producer) loaded(ctx context.Context, b dirwatch.Batch) {
+// open makes the watcher of st's directories and opens it (see dirwatch.Watcher.Open). After a nil error it must
+// be run: Run releases what Open acquired.
+func (p *Producer) open(st *settings) (*dirwatch.Watcher, error) {
+	w, err := dirwatch.New(dirwatch.Config{
+		Dirs:         st.dirs,
+		Match:        isConfigFile,
+		Mode:         dirwatch.Auto,
+		PollInterval: st.cfg.PollInterval,
+		Debounce:     st.cfg.Debounce,
+		MinInterval:  dirwatch.DefaultMinInterval,
+	}, p.log)
+	if err != nil {
+		return nil, fmt.Errorf("traefikfile: %w", err)
+	}
+	if err := w.Open(); err != nil {
+		return nil, fmt.Errorf("traefikfile: %w", err)
+	}
+	return w, nil
+}
+
+// run is the producer's goroutine: it loads the files w reports under st until ctx ends, and, when st's host
+// address is to be detected, runs a second goroutine that re-checks it. Every file known is read and parsed
+// again (st's rules may differ from those it was last parsed with). After w's first batch it removes the files
+// outside st's directories, publishes again any file whose records st changes without its being read (a TTL, a
+// host address), reports the producer healthy and calls loaded. A first batch cut short by ctx does none of
+// that: the run that replaces this one (Apply) does it, or none is needed (Stop).
+func (p *Producer) run(ctx context.Context, w *dirwatch.Watcher, st *settings, loaded func()) {
+	l := p.loop
+	l.use(st)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if !st.hostIP.IsValid() {
+		l.checkAddress(ctx) // before the first load, so that it has an address to publish
+		wg.Go(func() { l.recheckAddress(ctx, st.cfg.PollInterval) })
+	}
+	w.Run(ctx, dirwatch.First(l.apply, func(ctx context.Context, b dirwatch.Batch) {
+		if !l.settle(ctx, st.dirs) {
+			return
+		}
+		p.reportLoaded(ctx, st.dirs, b)
+		loaded()
+	}))
+}
+
+// reportLoaded reports the producer healthy once a watcher's first batch, every present directory's files, is
+// published: its first load is done (pkg/status), and after Apply the message says what the new directories
+// hold. A directory that is not there yet does not hold it up; it is named.
+func (p *Producer) reportLoaded(ctx context.Context, dirs []string, b dirwatch.Batch) {
 	st := p.Status()
-	producer.Health(ctx, p.bus, p.log, moduleName, events.Healthy, dirwatch.Summary(st.Files, st.Records, p.dirs, b))
+	producer.Health(ctx, p.bus, p.log, moduleName, events.Healthy, dirwatch.Summary(st.Files, st.Records, dirs, b))
+}
+
+// Apply makes cfg the configuration while the producer runs: every key (directories, host_ip, host_ip6, ttl,
+// allowed_domains, rule_syntax, poll_interval, debounce). It checks cfg and opens a watcher for it (an error, such
+// as a configured path that is not a directory, changes nothing), then replaces the running watcher with it,
+// never two at once. Every file is read and parsed again with the new rules, and published only when its records
+// change: a file of a directory still configured whose records stay keeps its names served throughout (no
+// removal and re-addition), a new TTL, host address or rule that changes them publishes the file again, and a
+// file of a new directory is published as created. Only then are the files of the directories no longer
+// configured removed, so a name that moved from one to the other is never missing. Apply returns once that is
+// done. If ctx ends first it returns ctx's error, but the new configuration stands: past the replacement there is
+// no way back, and the load goes on. A stopped producer only takes cfg for its next Start.
+func (p *Producer) Apply(ctx context.Context, cfg Config) error {
+	if err := validation.Section(moduleName, cfg); err != nil {
+		return err
+	}
+	st, err := newSettings(cfg)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("traefikfile: configuration not applied: %w", err)
+	}
+	if !p.Status().Running {
+		p.setSettings(st)
+		return nil
+	}
+	w, err := p.open(st)
+	if err != nil {
+		return err
+	}
+	p.setSettings(st)
+	err = p.goroutine.Replace(ctx, func(ctx context.Context, loaded func()) { p.run(ctx, w, st, loaded) })
+	if err != nil {
+		return fmt.Errorf("traefikfile: the new configuration stands, but loading its files goes on: %w", err)
+	}
+	return nil
 }
 
 // Stop cancels the loop (which closes fsnotify) and waits for it, or for ctx. It is safe without a Start.
 func (p *Producer) Stop(ctx context.Context) error {
 	p.goroutine.Cancel()
-	if err := p.goroutine.Wait(ctx); err != nil {
+	err := p.goroutine.Wait(ctx)
+	p.updateStatus(func(s *Status) { s.Running = false })
+	if err != nil {
 		return fmt.Errorf("traefikfile: waiting for the watch loop: %w", err)
 	}
 	return nil
@@ -191,8 +280,48 @@ type file struct {
 type loop struct {
 	p     *Producer
 	mu    sync.Mutex
+	set   *settings // those of the running watcher (use)
 	host  hostAddrs
 	files map[string]*file
+}
+
+// use makes st the settings files are loaded and published with. Every known file is to be parsed again at its
+// next read, since st's rules (allowed domains, rule syntax) may differ: its records are compared then, so a file
+// whose records stay the same is not published again.
+func (l *loop) use(st *settings) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.set = st
+	if st.hostIP.IsValid() {
+		l.host.v4 = st.hostIP
+	}
+	l.host.v6 = st.hostV6
+	for _, f := range l.files {
+		f.sum = [sha256.Size]byte{}
+	}
+}
+
+// settle follows a watcher's first batch: it removes the files outside dirs (directories no longer configured)
+// and publishes again every file whose records the settings changed without its being read again (a file that
+// cannot be read now keeps its names, with the new TTL and address). It reports false, having stopped, when ctx
+// ends.
+func (l *loop) settle(ctx context.Context, dirs []string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	defer l.updateCounts()
+	for _, path := range dirwatch.Outside(maps.Keys(l.files), dirs) {
+		if ctx.Err() != nil {
+			return false
+		}
+		l.remove(ctx, path)
+	}
+	for path, f := range l.files {
+		if ctx.Err() != nil {
+			return false
+		}
+		l.announce(ctx, path, f)
+	}
+	return true
 }
 
 // isConfigFile reports whether a file name is a YAML configuration file, as Traefik's file provider reads them
@@ -238,7 +367,7 @@ func (l *loop) load(ctx context.Context, path string) {
 	if f != nil && f.sum == sum {
 		return
 	}
-	names, probs, err := parseFile(data, l.p.syntax, l.p.allowed)
+	names, probs, err := parseFile(data, l.set.syntax, l.set.allowed)
 	if err != nil {
 		log.Warn("traefik configuration file is not valid YAML; keeping its previous records", zap.Error(err))
 		if f == nil {
@@ -262,7 +391,7 @@ func (l *loop) load(ctx context.Context, path string) {
 
 // announce publishes f's records for the current host address unless they are those last published.
 func (l *loop) announce(ctx context.Context, path string, f *file) {
-	recs := hostRecords(f.names, l.host, l.p.cfg.TTL)
+	recs := hostRecords(f.names, l.host, l.set.cfg.TTL)
 	if slices.Equal(recs, f.records) {
 		return
 	}
@@ -308,9 +437,9 @@ func (l *loop) publish(ctx context.Context, kind events.FileKind, path string, r
 	return err == nil
 }
 
-// recheckAddress re-detects the host address every PollInterval until ctx ends.
-func (l *loop) recheckAddress(ctx context.Context) {
-	t := time.NewTicker(l.p.cfg.PollInterval)
+// recheckAddress re-detects the host address every interval until ctx ends.
+func (l *loop) recheckAddress(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {

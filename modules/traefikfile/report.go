@@ -18,7 +18,8 @@ func Reporter(p *Producer) status.Reporter {
 // parsed now, or whose routers no longer name it, is still named, without a router. It returns nil for another
 // module's source, a file outside the watched directories, or a name that is not a valid DNS name.
 func (p *Producer) Explain(source, name string) []status.Provenance {
-	path, ok := dirwatch.File(source, SourcePrefix, p.dirs)
+	st := p.settings.Load()
+	path, ok := dirwatch.File(source, SourcePrefix, st.dirs)
 	if !ok {
 		return nil
 	}
@@ -29,7 +30,7 @@ func (p *Producer) Explain(source, name string) []status.Provenance {
 	file := status.Provenance{Kind: "traefik", File: path}
 	var out []status.Provenance
 	if data, err := readFile(path); err == nil {
-		_, _ = walkRouters(data, p.syntax, p.allowed, func(router, rule, host string) {
+		_, _ = walkRouters(data, st.syntax, st.allowed, func(router, rule, host string) {
 			pv := file
 			pv.Router, pv.Rule = router, rule
 			if host == want && !slices.Contains(out, pv) {

@@ -110,6 +110,20 @@ func (b Batch) Unlisted(known iter.Seq[string]) []string {
 	return out
 }
 
+// Outside returns the paths of known (files a caller loaded) that do not lie directly in one of dirs, sorted:
+// after the directories changed (a new configuration), the files of those no longer watched, whose records the
+// caller removes.
+func Outside(known iter.Seq[string], dirs []string) []string {
+	var out []string
+	for path := range known {
+		if !slices.Contains(dirs, filepath.Dir(path)) {
+			out = append(out, path)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Watcher watches Config.Dirs. New only checks the configuration; Open looks at the directories and starts
 // fsnotify; Run watches until its context ends. Only the goroutine running Run touches the state after Open.
 type Watcher struct {

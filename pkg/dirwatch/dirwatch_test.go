@@ -459,6 +459,26 @@ func TestUnlisted(t *testing.T) {
 	}
 }
 
+func TestOutside(t *testing.T) {
+	tests := []struct {
+		name  string
+		known []string
+		dirs  []string
+		want  []string
+	}{
+		{"nothing known", nil, []string{"/a"}, nil},
+		{"files of watched directories stay", []string{"/a/x", "/b/y"}, []string{"/b", "/a"}, nil},
+		{"files of others go, sorted", []string{"/c/z", "/a/x", "/b/y", "/b/w"}, []string{"/a"}, []string{"/b/w", "/b/y", "/c/z"}},
+		{"a subdirectory is another directory", []string{"/a/sub/x"}, []string{"/a"}, []string{"/a/sub/x"}},
+		{"no directories: every file goes", []string{"/a/x"}, nil, []string{"/a/x"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, Outside(slices.Values(tt.known), tt.dirs))
+		})
+	}
+}
+
 // The first batch comes even when no directory is there yet, so a caller knows its first load is done; First
 // calls its function after that batch only.
 func TestFirstBatchWithoutDirectories(t *testing.T) {
