@@ -83,7 +83,7 @@ func changedKeys(e map[string]any) []string {
 // node keeps its old value. A querier asks throughout and must get an answer every time.
 func TestReloadApplies(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "joyride.yaml")
-	p := startWithConfig(t, file, static("10.0.0.1", "dns:\n  negative_ttl: 30\n"))
+	p := startWithConfig(t, file, static("10.0.0.1", "dns:\n  zones: [lab.test]\n  negative_ttl: 30\n"))
 	p.answersA(t, "a.lab.test", "10.0.0.1")
 
 	ctx, stop := context.WithCancel(context.Background())
@@ -106,14 +106,22 @@ func TestReloadApplies(t *testing.T) {
 
 	saveAs(t, file, static("10.0.0.2",
 		"  - name: b.lab.test\n    type: A\n    value: 10.0.0.3\n",
-		"dns:\n  negative_ttl: 7\n",
+		"dns:\n  zones: [lab.test]\n  negative_ttl: 7\n",
 		"log:\n  level: debug\n  format: console\n"))
 	e := p.reloadEvent(t, "configuration_changed", 1)
 	assert.Equal(t, "warn", e["level"], "a key waits for a restart")
 	assert.ElementsMatch(t, []string{"log.level", "log.format (restart)", "dns.negative_ttl", "records"}, changedKeys(e))
 	p.answersA(t, "a.lab.test", "10.0.0.2")
 	p.answersA(t, "b.lab.test", "10.0.0.3")
-	// The negative TTL is the SOA's minimum in a negative answer.
+	// The records the reload changed share its correlation ID: the audit log and /events tie them to it.
+	var corr []any
+	for _, ev := range p.call(t, "GET", "/events?family=dns&limit=1000", nil).json(t)["events"].([]any) {
+		m := ev.(map[string]any)
+		if strings.Contains(m["summary"].(string), "a.lab.test. A 10.0.0.2") {
+			corr = append(corr, m["correlation_id"])
+		}
+	}
+	assert.Equal(t, []any{e["correlation_id"]}, corr, "the change of a.lab.test, correlated with the reload")
 	p.eventually(t, "negative TTL 7", dnstest.Query("missing.lab.test.", dns.TypeA), func(m *dns.Msg) bool {
 		return m.Rcode == dns.RcodeNameError && len(m.Ns) == 1 && m.Ns[0].(*dns.SOA).Minttl == 7
 	})

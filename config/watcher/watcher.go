@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/fx"
 	"go.uber.org/zap"
@@ -203,8 +204,10 @@ func (w *Watcher) run(ctx context.Context) {
 	}
 }
 
-// reload loads, compares and applies.
+// reload loads, compares and applies. Every event it causes (the modules' record changes as well as its own)
+// shares one correlation ID, so that the audit log and /events tie a record's change to the reload behind it.
 func (w *Watcher) reload(ctx context.Context) {
+	ctx = events.WithCorrelationID(ctx, uuid.NewString())
 	res, err := config.Load(w.opts)
 	if err != nil {
 		w.reject(ctx, err)
