@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/fx"
@@ -21,13 +22,15 @@ import (
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
 	"github.com/joyride-dns/joyride/pkg/reload"
 	"github.com/joyride-dns/joyride/pkg/status"
+	"github.com/joyride-dns/joyride/pkg/status/statustest"
 )
 
 // window is what the operator's window and the configuration watcher take from the module.
 type window struct {
 	fx.In
-	Reporters []status.Reporter `group:"joyride.status"`
-	Targets   []reload.Target   `group:"joyride.reload"`
+	Reporters  []status.Reporter      `group:"joyride.status"`
+	Targets    []reload.Target        `group:"joyride.reload"`
+	Collectors []prometheus.Collector `group:"joyride.collectors"`
 }
 
 // app runs the bus and the audit module with cfg; health watches the module's HealthEvents from the start.
@@ -112,6 +115,10 @@ func TestModule(t *testing.T) {
 		[]any{got[2]["kind"], got[2]["key"], got[2]["from"], got[2]["to"], got[2]["correlation_id"]})
 	st := reporter.Status().(audit.Status)
 	assert.Equal(t, audit.Status{Path: path, State: "writing", Node: "node-a", LinesWritten: 3}, st)
+	require.Len(t, w.Collectors, 1)
+	m := statustest.Collect(t, w.Collectors...)
+	assert.Equal(t, []float64{3, 0, 0, 1}, []float64{m.Sum("joyride_audit_lines_written_total"),
+		m.Sum("joyride_audit_lines_dropped_total"), m.Sum("joyride_audit_write_errors_total"), m.Sum("joyride_audit_writing")})
 
 	// A reload moves the log: the next lines go to the new path.
 	moved := filepath.Join(dir, "moved.log")
