@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/joyride-dns/joyride/modules/audit"
 	"github.com/joyride-dns/joyride/modules/cluster"
 	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/docker"
@@ -38,6 +39,7 @@ type Config struct {
 	Logging      logging.Config `koanf:"logging"`
 	HTTP         httpapi.Config `koanf:"http"`
 	Cluster      cluster.Config `koanf:"cluster"`
+	Audit        audit.Config   `koanf:"audit"`
 }
 
 // Log configures the process logger.
@@ -58,7 +60,7 @@ type Service struct {
 
 // knownModules are the names `modules` accepts; cmd/joyride has one fx option per name (a test there checks the
 // two agree). events and dnsstore are not listed: every application has them.
-var knownModules = []string{"cluster", "dns", "docker", "health", "hosts", "http", "logging", "metrics", "records", "system",
+var knownModules = []string{"audit", "cluster", "dns", "docker", "health", "hosts", "http", "logging", "metrics", "records", "system",
 	"traefikfile"}
 
 // KnownModules returns the module names `modules` accepts, sorted.
@@ -90,5 +92,6 @@ func Default() Config {
 		Logging:      logging.DefaultConfig(),
 		HTTP:         httpapi.DefaultConfig(),
 		Cluster:      cluster.DefaultConfig(),
+		Audit:        audit.DefaultConfig(),
 	}
 }

@@ -31,6 +31,9 @@ type derived struct {
 //     of the host, a Docker bridge's among them.
 //   - dns.addresses, when empty, are docker's host_ip and host_ip6 (HOSTIP, HOSTIP6): the zones' nameserver name
 //     (ns.<zone>) answers with the address this node is reached at, the one its containers' records point at.
+//   - audit.node, when empty, is cluster.node_id (NODE_ID) when that is set: the audit log names this node as its
+//     peers do. The audit module cannot ask the cluster module (modules import no other module); without either,
+//     it takes the host's name, which is also the cluster's default ID unless cluster.data_dir keeps another.
 func derive(user Config) (Config, []derived) {
 	cfg := user
 	var out []derived
@@ -73,6 +76,10 @@ func derive(user Config) (Config, []derived) {
 		if len(from) > 0 {
 			out = append(out, derived{Key: "dns.addresses", From: strings.Join(from, ", ")})
 		}
+	}
+	if cfg.Audit.Node == "" && cfg.Cluster.NodeID != "" {
+		cfg.Audit.Node = cfg.Cluster.NodeID
+		out = append(out, derived{Key: "audit.node", From: "cluster.node_id"})
 	}
 	return cfg, out
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -112,6 +113,26 @@ func TestDerivedProvenance(t *testing.T) {
 	} {
 		_, from := value(t, r, key)
 		assert.Equal(t, want, from, key)
+	}
+}
+
+func TestDeriveAuditNode(t *testing.T) {
+	tests := []struct {
+		name, nodeID, auditNode, want string
+		derived                       bool
+	}{
+		{"the cluster's node ID", "node-a", "", "node-a", true},
+		{"none: the audit module takes the host's name", "", "", "", false},
+		{"a set audit.node is kept", "node-a", "audit-a", "audit-a", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			user := Default()
+			user.Cluster.NodeID, user.Audit.Node = tt.nodeID, tt.auditNode
+			got, from := derive(user)
+			assert.Equal(t, tt.want, got.Audit.Node)
+			assert.Equal(t, tt.derived, slices.Contains(from, derived{Key: "audit.node", From: "cluster.node_id"}))
+		})
 	}
 }
 

@@ -109,6 +109,8 @@ func maps[V any](m map[string]V) map[string]V {
 // for "log". ok is false for a module without a section.
 func (c Config) Section(name string) (section any, ok bool) {
 	switch name {
+	case "audit":
+		return c.Audit, true
 	case "cluster":
 		return c.Cluster, true
 	case "dns":

@@ -30,6 +30,7 @@ var moduleRoles = map[string]string{
 	"modules/metrics":     "handler",
 	"modules/health":      "handler",
 	"modules/httpapi":     "handler",
+	"modules/audit":       "handler",
 	"modules/dnsserver":   "server",
 	"modules/cluster":     "cluster",
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/joyride-dns/joyride/config"
 	"github.com/joyride-dns/joyride/config/watcher"
+	"github.com/joyride-dns/joyride/modules/audit"
 	"github.com/joyride-dns/joyride/modules/cluster"
 	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/docker"
@@ -32,6 +33,7 @@ import (
 // modules has one entry per name config.KnownModules accepts: the module and its section of the configuration.
 // The sections are config's runtime configuration: settings derived from others are already filled in there.
 var modules = map[string]func(config.Config) fx.Option{
+	"audit":   func(c config.Config) fx.Option { return fx.Options(audit.Module, fx.Supply(c.Audit)) },
 	"cluster": func(c config.Config) fx.Option { return fx.Options(cluster.Module, fx.Supply(c.Cluster)) },
 	"dns":     func(c config.Config) fx.Option { return fx.Options(dnsserver.Module, fx.Supply(c.DNS)) },
 	"docker":  func(c config.Config) fx.Option { return fx.Options(docker.Module, fx.Supply(c.Docker)) },

@@ -49,7 +49,7 @@ func TestConfigPrint(t *testing.T) {
 	code, out, errOut := command(t, []string{"HOSTIP=10.9.9.9", "JOYRIDE_NOPE=1"},
 		"config", "print", "--profile", "dev", "--config", file, "--set", "dns.port=53", "--set", "dns.forwarders=1.1.1.1:53,9.9.9.9:53", "--format", "json")
 	require.Equal(t, 0, code, errOut)
-	assert.Equal(t, `config: nope = "1" (env JOYRIDE_NOPE): unknown key; sections are cluster, dns, docker, events, hosts, http, log, logging, modules, record_events, records, service, traefikfile (ignored)`+"\n", errOut)
+	assert.Equal(t, `config: nope = "1" (env JOYRIDE_NOPE): unknown key; sections are audit, cluster, dns, docker, events, hosts, http, log, logging, modules, record_events, records, service, traefikfile (ignored)`+"\n", errOut)
 
 	var doc struct {
 		Profile, File string
@@ -198,7 +198,7 @@ func TestRunServesUntilSignal(t *testing.T) {
 	m := serving.FindStringSubmatch(out.String())
 	require.NotNil(t, m, out.String())
 	addr := m[1]
-	assert.Contains(t, out.String(), `"profile":"hosts-only","modules":["dns","health","hosts","logging","records","system"]`)
+	assert.Contains(t, out.String(), `"profile":"hosts-only","modules":["audit","dns","health","hosts","logging","records","system"]`)
 
 	q := new(mdns.Msg).SetQuestion("nothing.example.", mdns.TypeA)
 	_, _, err := new(mdns.Client).Exchange(q, addr)

@@ -61,7 +61,7 @@ func summary(e events.Event) string {
 		s = fmt.Sprintf("%s %s %s %s in %s", e.Kind, e.Record.Name, e.Record.Type, e.Record.Value, e.Path)
 	case *events.DNSEvent:
 		if e.Kind == events.DNSSourceReplaced {
-			s = "records of " + e.Owner + " replaced"
+			s = fmt.Sprintf("records of %s replaced: %d added, %d updated, %d removed", e.Owner, e.Added, e.Updated, e.Removed)
 		} else {
 			s = fmt.Sprintf("%s %s %s %s from %s", e.Kind, e.Record.Name, e.Record.Type, e.Record.Value, e.Owner)
 		}

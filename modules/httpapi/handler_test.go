@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
@@ -644,6 +645,30 @@ func TestNewRejects(t *testing.T) {
 			tc.opt(&p)
 			_, err = New(p)
 			require.ErrorContains(t, err, tc.want)
+		})
+	}
+}
+
+// TestReplacedSourceSummary: /events and the stream say how much a source_replaced DNSEvent changed, from its
+// counts, also once the history has dropped its change list, and never list the changes.
+func TestReplacedSourceSummary(t *testing.T) {
+	changes := make([]events.RecordChange, 300)
+	for i := range changes {
+		changes[i] = events.RecordChange{Kind: events.DNSRecordAdded,
+			Record: events.Record{Name: fmt.Sprintf("h%d.lab.test.", i), Type: "A", Value: "10.0.0.1", TTL: 60}}
+	}
+	e := &events.DNSEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.DNSSourceReplaced,
+		Owner: "hosts:/h/big", Changes: changes, Added: 298, Updated: 1, Removed: 1}
+	tests := []struct {
+		name  string
+		event events.Event
+	}{
+		{"as published", e},
+		{"as the history keeps it", e.WithoutChanges()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, "records of hosts:/h/big replaced: 298 added, 1 updated, 1 removed", summary(tt.event))
 		})
 	}
 }

@@ -2,8 +2,8 @@
 // operator can follow a container start through the records it made (they share a correlation ID).
 //
 // State-carrying events are logged at info, informational ones (per-record hosts diffs, DNS store changes) at
-// debug. Snapshots are summarised by their source and record count: a 100,000-line hosts file must not become a
-// 100,000-field log line.
+// debug. Snapshots are summarised by their source and record count, and a source_replaced DNSEvent's change list
+// by its counts: a 100,000-line hosts file must not become a 100,000-field log line.
 //
 // ErrorEvents are where Joyride's consumed errors become log lines (rejected input at warn, failing handlers at
 // error): the bus and the handlers report an error they cannot return as an ErrorEvent and do not log it
@@ -129,8 +129,9 @@ func details(e events.Event) []zap.Field {
 		}
 		return fields
 	case *events.DNSEvent:
-		if ev.Kind == events.DNSSourceReplaced { // about the whole source: it has no record
-			return []zap.Field{zap.String("owner", ev.Owner)}
+		if ev.Kind == events.DNSSourceReplaced { // about the whole source: it has no record, and its changes are counted
+			return []zap.Field{zap.String("owner", ev.Owner), zap.Int("added", ev.Added), zap.Int("updated", ev.Updated),
+				zap.Int("removed", ev.Removed)}
 		}
 		return []zap.Field{zap.String("owner", ev.Owner), record(ev.Record)}
 	case *events.ErrorEvent:

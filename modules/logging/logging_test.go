@@ -22,6 +22,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestHandle(t *testing.T) {
 	many := make([]events.Record, 1000)
+	manyChanges := make([]events.RecordChange, 1000)
 	tests := []struct {
 		name      string
 		event     events.Event
@@ -41,8 +42,10 @@ func TestHandle(t *testing.T) {
 			zapcore.DebugLevel, zapcore.DebugLevel, "hosts/record_added", map[string]any{"path": "/h"}, true},
 		{"a replaced source at debug is hidden at info", &events.DNSEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.DNSSourceReplaced, Owner: "docker:abc"},
 			zapcore.InfoLevel, 0, "", nil, false},
-		{"a replaced source at debug, without a record", &events.DNSEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.DNSSourceReplaced, Owner: "docker:abc"},
-			zapcore.DebugLevel, zapcore.DebugLevel, "dns/source_replaced", map[string]any{"owner": "docker:abc", "record": nil}, true},
+		{"a replaced source at debug, without a record, its changes counted", &events.DNSEvent{Metadata: events.Metadata{Source: "records"},
+			Kind: events.DNSSourceReplaced, Owner: "docker:abc", Changes: manyChanges, Added: len(manyChanges)},
+			zapcore.DebugLevel, zapcore.DebugLevel, "dns/source_replaced",
+			map[string]any{"owner": "docker:abc", "record": nil, "added": int64(1000), "updated": int64(0), "removed": int64(0)}, true},
 		{"panic at error", &events.ErrorEvent{Metadata: events.Metadata{Source: "events"}, Kind: events.ErrorPanic, Module: "records", Message: "boom"},
 			zapcore.InfoLevel, zapcore.ErrorLevel, "error/panic", map[string]any{"module": "records", "message": "boom"}, true},
 		{"handler error at error", &events.ErrorEvent{Metadata: events.Metadata{Source: "events"}, Kind: events.ErrorHandler, Module: "audit", Message: "disk full"},
@@ -84,6 +87,10 @@ func TestHandle(t *testing.T) {
 				assert.Equal(t, v, fields[k], k)
 			}
 			assert.NotContains(t, fields, "snapshot", "snapshots are summarised, never dumped")
+			if _, ok := tt.event.(*events.DNSEvent); ok {
+				// A configuration change lists its few keys; a record change list may hold 100,000 records.
+				assert.NotContains(t, fields, "changes", "record change lists are counted, never dumped")
+			}
 		})
 	}
 }

@@ -288,7 +288,8 @@ func (h *Handler) report(ctx context.Context, e events.Event, msg, source string
 }
 
 // apply publishes what replacing source in the store changed: DNSEvents and, when hostsPath names the hosts file
-// that source is, HostsRecordEvents, each up to the event limit.
+// that source is, HostsRecordEvents, each up to the event limit; then one source_replaced DNSEvent with every
+// change, never capped.
 func (h *Handler) apply(ctx context.Context, producer, source, hostsPath string, diff dnsstore.Diff) {
 	limit := int(h.max.Load())
 	dnsEvents := 0
@@ -303,25 +304,38 @@ func (h *Handler) apply(ctx context.Context, producer, source, hostsPath string,
 			})
 		}
 	}
-	hostsEvents, hostsChanges := 0, 0
+	changes := recordChanges(diff)
+	hostsEvents := 0
 	if hostsPath != "" {
-		hostsChanges = hostsRecordChanges(diff, func(kind events.HostsKind, r dnsstore.Record) {
-			if hostsEvents < limit {
-				hostsEvents++
-				h.publish(ctx, &events.HostsRecordEvent{
-					Metadata: events.Metadata{Source: "records"}, Kind: kind, Path: hostsPath, Record: eventRecord(r),
-				})
-			}
-		})
+		for _, c := range changes[:min(len(changes), limit)] {
+			hostsEvents++
+			h.publish(ctx, &events.HostsRecordEvent{
+				Metadata: events.Metadata{Source: "records"}, Kind: hostsKinds[c.Kind], Path: hostsPath, Record: c.Record,
+			})
+		}
 	}
+	if len(changes) == 0 {
+		return
+	}
+	// Not capped: it is how a consumer learns that the source changed when the per-record events are left out,
+	// and its Changes are how one that must see every change (the audit log) sees them without a bus event each.
+	replaced := &events.DNSEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.DNSSourceReplaced, Owner: source,
+		Changes: changes}
+	for _, c := range changes {
+		switch c.Kind {
+		case events.DNSRecordAdded:
+			replaced.Added++
+		case events.DNSRecordUpdated:
+			replaced.Updated++
+		default:
+			replaced.Removed++
+		}
+	}
+	h.publish(ctx, replaced)
 	total := len(diff.Added) + len(diff.Removed) + len(diff.Updated)
-	if total > 0 {
-		// Not capped: it is how a consumer learns that the source changed when the per-record events are left out.
-		h.publish(ctx, &events.DNSEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.DNSSourceReplaced, Owner: source})
-		h.log.Debug("source replaced", zap.String("source", source), zap.String("producer", producer),
-			zap.Int("added", len(diff.Added)), zap.Int("removed", len(diff.Removed)), zap.Int("updated", len(diff.Updated)),
-			zap.Int("events_left_out", total-dnsEvents+hostsChanges-hostsEvents))
-	}
+	h.log.Debug("source replaced", zap.String("source", source), zap.String("producer", producer),
+		zap.Int("added", len(diff.Added)), zap.Int("removed", len(diff.Removed)), zap.Int("updated", len(diff.Updated)),
+		zap.Int("events_left_out", total-dnsEvents+len(changes)-hostsEvents))
 }
 
 // publish publishes an event about a change already made: failing to announce it is logged, and the change
@@ -332,32 +346,46 @@ func (h *Handler) publish(ctx context.Context, e events.Event) {
 	}
 }
 
-// hostsRecordChanges calls f for each change of diff as the hosts family names it and returns how many there
-// were. A record added where one with the same name and type was removed is an update (an address edited in
-// place), reported as the record now stored, as is a record whose TTL changed; the rest are additions and
-// removals. Added and Removed are sorted by name, type and value, so one merge pairs them.
-func hostsRecordChanges(diff dnsstore.Diff, f func(events.HostsKind, dnsstore.Record)) int {
-	added, removed := diff.Added, diff.Removed
-	n := 0
-	for len(added) > 0 || len(removed) > 0 {
-		n++
+// hostsKinds names the changes of recordChanges as the hosts family does.
+var hostsKinds = map[events.DNSKind]events.HostsKind{
+	events.DNSRecordAdded: events.RecordAdded, events.DNSRecordUpdated: events.RecordUpdated,
+	events.DNSRecordRemoved: events.RecordRemoved,
+}
+
+// recordChanges lists every change of diff, in name and type order, as the hosts record events and the
+// source_replaced DNSEvent name them. A record added where one with the same name and type was removed is an
+// update (an address edited in place), reported as the record now stored with the one it replaced as Previous,
+// as is a record whose TTL changed (Diff.Updated and Diff.Replaced); the rest are additions and removals. The
+// store's lists are sorted by name, type and value, so one merge pairs them.
+func recordChanges(diff dnsstore.Diff) []events.RecordChange {
+	added, removed, updated, replaced := diff.Added, diff.Removed, diff.Updated, diff.Replaced
+	out := make([]events.RecordChange, 0, len(added)+len(removed)+len(updated))
+	// The Previous records, in one array: its capacity is the most updates there can be, so no append moves it
+	// and the pointers into it stay valid.
+	prev := make([]events.Record, 0, min(len(added), len(removed))+len(updated))
+	update := func(now, was dnsstore.Record) {
+		prev = append(prev, eventRecord(was))
+		out = append(out, events.RecordChange{Kind: events.DNSRecordUpdated, Record: eventRecord(now), Previous: &prev[len(prev)-1]})
+	}
+	for len(added) > 0 || len(removed) > 0 || len(updated) > 0 {
+		if len(updated) > 0 && compareNameType(updated, added) <= 0 && compareNameType(updated, removed) <= 0 {
+			update(updated[0], replaced[0])
+			updated, replaced = updated[1:], replaced[1:]
+			continue
+		}
 		switch c := compareNameType(added, removed); {
 		case c < 0:
-			f(events.RecordAdded, added[0])
+			out = append(out, events.RecordChange{Kind: events.DNSRecordAdded, Record: eventRecord(added[0])})
 			added = added[1:]
 		case c > 0:
-			f(events.RecordRemoved, removed[0])
+			out = append(out, events.RecordChange{Kind: events.DNSRecordRemoved, Record: eventRecord(removed[0])})
 			removed = removed[1:]
 		default:
-			f(events.RecordUpdated, added[0])
+			update(added[0], removed[0])
 			added, removed = added[1:], removed[1:]
 		}
 	}
-	for _, r := range diff.Updated {
-		n++
-		f(events.RecordUpdated, r)
-	}
-	return n
+	return out
 }
 
 // compareNameType orders the first records of a and b by name and type; an empty list comes last.

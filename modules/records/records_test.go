@@ -492,6 +492,67 @@ func TestSourceReplaced(t *testing.T) {
 	}
 }
 
+// TestSourceReplacedCarriesEveryChange: the source_replaced DNSEvent lists every change of its snapshot, whatever
+// MaxEvents leaves out (here all the per-record events), in name and type order, an update with the record it
+// replaced, and counts them by kind.
+func TestSourceReplacedCarriesEveryChange(t *testing.T) {
+	bus, _, w := harness(t, records.Config{})
+	updated := func(now, was events.Record) events.RecordChange {
+		return events.RecordChange{Kind: events.DNSRecordUpdated, Record: now, Previous: &was}
+	}
+	steps := []struct {
+		name  string
+		event events.Event
+		want  []events.RecordChange
+	}{
+		{"a new source: every record added",
+			hostsFile(events.FileCreated, "/h/lab", a("web.lab.test.", "10.0.0.1"), a("db.lab.test.", "10.0.0.3"), a("www.lab.test.", "10.0.0.1")),
+			[]events.RecordChange{
+				{Kind: events.DNSRecordAdded, Record: a("db.lab.test.", "10.0.0.3")},
+				{Kind: events.DNSRecordAdded, Record: a("web.lab.test.", "10.0.0.1")},
+				{Kind: events.DNSRecordAdded, Record: a("www.lab.test.", "10.0.0.1")},
+			}},
+		{"an address edited, a TTL changed, a line removed, one added",
+			hostsFile(events.FileChanged, "/h/lab", ttl(a("db.lab.test.", "10.0.0.3"), 300), a("web.lab.test.", "10.0.0.2"), a("api.lab.test.", "10.0.0.4")),
+			[]events.RecordChange{
+				{Kind: events.DNSRecordAdded, Record: a("api.lab.test.", "10.0.0.4")},
+				updated(ttl(a("db.lab.test.", "10.0.0.3"), 300), a("db.lab.test.", "10.0.0.3")),
+				updated(a("web.lab.test.", "10.0.0.2"), a("web.lab.test.", "10.0.0.1")),
+				{Kind: events.DNSRecordRemoved, Record: a("www.lab.test.", "10.0.0.1")},
+			}},
+		{"a deleted file: every record removed", hostsFile(events.FileDeleted, "/h/lab"),
+			[]events.RecordChange{
+				{Kind: events.DNSRecordRemoved, Record: a("api.lab.test.", "10.0.0.4")},
+				{Kind: events.DNSRecordRemoved, Record: ttl(a("db.lab.test.", "10.0.0.3"), 300)},
+				{Kind: events.DNSRecordRemoved, Record: a("web.lab.test.", "10.0.0.2")},
+			}},
+	}
+	for _, st := range steps {
+		require.NoError(t, bus.Publish(context.Background(), st.event), st.name)
+	}
+	require.Eventually(t, func() bool { return bus.Stats().QueueDepth == 0 }, eventstest.Timeout, time.Millisecond)
+	got := map[string]*events.DNSEvent{} // by correlation ID
+	for _, e := range w.Events() {
+		if d, ok := e.(*events.DNSEvent); ok && d.Owner == "hosts:/h/lab" {
+			require.NotContains(t, got, d.CorrelationID, "one source_replaced per snapshot")
+			got[d.CorrelationID] = d
+		}
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			d := got[st.event.Meta().CorrelationID]
+			require.NotNil(t, d)
+			assert.Equal(t, st.want, d.Changes)
+			count := map[events.DNSKind]int{}
+			for _, c := range st.want {
+				count[c.Kind]++
+			}
+			assert.Equal(t, []int{count[events.DNSRecordAdded], count[events.DNSRecordUpdated], count[events.DNSRecordRemoved]},
+				[]int{d.Added, d.Updated, d.Removed}, "added, updated, removed")
+		})
+	}
+}
+
 // TestAcknowledgesFirstLoads: a component's first healthy report is acknowledged once the snapshots it published
 // before it are in the store, once per component; the handler's own reports and acknowledgements are not.
 func TestAcknowledgesFirstLoads(t *testing.T) {

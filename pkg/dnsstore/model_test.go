@@ -271,7 +271,7 @@ func testStoreMatchesModel(t *testing.T, bulkMin int) {
 				next[refKey(r)] = r
 			}
 		}
-		var wantAdded, wantRemoved, wantUpdated []Record
+		var wantAdded, wantRemoved, wantUpdated, wantReplaced []Record
 		for k, r := range next {
 			at := r.SetAt()
 			old, ok := ref.recs[source][k]
@@ -288,7 +288,7 @@ func testStoreMatchesModel(t *testing.T, bulkMin int) {
 			case !ok:
 				wantAdded = append(wantAdded, r)
 			case !kept:
-				wantUpdated = append(wantUpdated, r)
+				wantUpdated, wantReplaced = append(wantUpdated, r), append(wantReplaced, old)
 			}
 		}
 		for k, r := range ref.recs[source] {
@@ -296,7 +296,7 @@ func testStoreMatchesModel(t *testing.T, bulkMin int) {
 				wantRemoved = append(wantRemoved, r)
 			}
 		}
-		for _, l := range [][]Record{wantAdded, wantRemoved, wantUpdated} {
+		for _, l := range [][]Record{wantAdded, wantRemoved, wantUpdated, wantReplaced} {
 			slices.SortFunc(l, compareKey)
 		}
 		if len(next) == 0 {
@@ -320,6 +320,7 @@ func testStoreMatchesModel(t *testing.T, bulkMin int) {
 		require.Equal(t, timed(wantAdded), timed(d.Added), msg+": added")
 		require.Equal(t, timed(wantRemoved), timed(d.Removed), msg+": removed")
 		require.Equal(t, timed(wantUpdated), timed(d.Updated), msg+": updated")
+		require.Equal(t, timed(wantReplaced), timed(d.Replaced), msg+": what the updated records replaced")
 
 		checkAgainstModel(t, s.Snapshot(), ref, queries, addrs, msg)
 		checkAgainstModel(t, prev, prevRef, queries, addrs, msg+": previous snapshot")

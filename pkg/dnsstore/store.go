@@ -51,6 +51,9 @@ type Diff struct {
 	Removed []Record // the records as they were stored
 	// Updated holds the records whose key was stored with another TTL, or given another SetAt: as now stored.
 	Updated []Record
+	// Replaced holds, for each record of Updated at the same index, the record it replaced, as it was stored: an
+	// audit says what the TTL was before, not only what it is now.
+	Replaced []Record
 }
 
 // Empty reports whether nothing changed.
@@ -277,7 +280,7 @@ func diffRecords(oldRecs, newRecs []Record, fresh *stamp) Diff {
 		d.Removed = make([]Record, 0, removed)
 	}
 	if updated > 0 {
-		d.Updated = make([]Record, 0, updated)
+		d.Updated, d.Replaced = make([]Record, 0, updated), make([]Record, 0, updated)
 	}
 	walkDiff(oldRecs, newRecs, func(i, j int) {
 		switch {
@@ -286,7 +289,7 @@ func diffRecords(oldRecs, newRecs []Record, fresh *stamp) Diff {
 		case i < 0:
 			d.Added = append(d.Added, newRecs[j])
 		case changed(i, j):
-			d.Updated = append(d.Updated, newRecs[j])
+			d.Updated, d.Replaced = append(d.Updated, newRecs[j]), append(d.Replaced, oldRecs[i])
 		}
 	})
 	return d

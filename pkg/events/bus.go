@@ -254,22 +254,24 @@ func (b *Bus) push(s *Subscription, e Event, informational bool) {
 	}
 }
 
-// maxHistorySnapshot is the largest record snapshot the history keeps. The state a snapshot carries is in the
-// record store once handled; a 100,000-line hosts file's snapshot (some 10 MB with its strings) would otherwise
-// stay in memory, held by the history alone, until HistorySize newer events push it out.
-const maxHistorySnapshot = 256
+// maxHistoryEntries is the largest record snapshot, and the longest list of record changes, the history keeps.
+// The state a snapshot carries is in the record store once handled, and the changes are consumed when delivered;
+// a 100,000-line hosts file's snapshot or change list (some 10 MB with its strings) would otherwise stay in
+// memory, held by the history alone, until HistorySize newer events push it out.
+const maxHistoryEntries = 256
 
-// historyEntry is what the history keeps of e: e itself, or, for an event whose snapshot holds more than
-// maxHistorySnapshot records, its copy without the snapshot.
+// historyEntry is what the history keeps of e: e itself, or, for an event whose snapshot or change list holds
+// more than maxHistoryEntries entries, its copy without them.
 func historyEntry(e Event) Event {
-	s, ok := e.(Snapshotter)
-	if !ok {
-		return e
+	if s, ok := e.(Snapshotter); ok {
+		if snap := s.RecordSnapshot(); snap != nil && len(snap.Records) > maxHistoryEntries {
+			e = s.WithoutSnapshot()
+		}
 	}
-	if snap := s.RecordSnapshot(); snap == nil || len(snap.Records) <= maxHistorySnapshot {
-		return e
+	if c, ok := e.(ChangeCarrier); ok && len(c.RecordChanges()) > maxHistoryEntries {
+		e = c.WithoutChanges()
 	}
-	return s.WithoutSnapshot()
+	return e
 }
 
 // History returns the retained recent events that match f, oldest first.

@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -381,7 +382,7 @@ func TestHistoryLeavesOutLargeSnapshots(t *testing.T) {
 		return &events.RecordSnapshot{Source: "s", Records: recs}
 	}
 	require.NoError(t, b.Register(events.FamilySpec{Family: "inventory", Kinds: []events.Kind{"synced"}}))
-	const limit = 256 // events.maxHistorySnapshot
+	const limit = 256 // events.maxHistoryEntries
 	published := []events.Event{
 		&events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileCreated, Path: "/h/small", Snapshot: snapshot(limit), BadLines: 1},
 		&events.FileEvent{Metadata: events.Metadata{Source: "hosts"}, Kind: events.FileCreated, Path: "/h/big", Snapshot: snapshot(limit + 1), BadLines: 2},
@@ -411,6 +412,58 @@ func TestHistoryLeavesOutLargeSnapshots(t *testing.T) {
 	assert.Equal(t, "/h/big", hist[1].(*events.FileEvent).Path)
 	assert.Equal(t, 2, hist[1].(*events.FileEvent).BadLines)
 	assert.Equal(t, "lab", hist[len(hist)-1].(*inventoryEvent).Site, "an embedder's event keeps its other fields")
+}
+
+// TestHistoryLeavesOutLongChangeLists: a source_replaced DNSEvent carries every change of its snapshot to its
+// subscribers (the audit log), but the history keeps a long list only as its event without it, with its counts.
+func TestHistoryLeavesOutLongChangeLists(t *testing.T) {
+	b := newBus(t, events.Config{HistorySize: 10, QueueLimit: 10})
+	live := eventstest.NewWatcher(t, b, events.Filter{})
+	require.NoError(t, b.Start(context.Background()))
+	defer func() { require.NoError(t, b.Stop(context.Background())) }()
+
+	const limit = 256 // events.maxHistoryEntries
+	replaced := func(n int) *events.DNSEvent {
+		changes := make([]events.RecordChange, n)
+		for i := range changes {
+			changes[i] = events.RecordChange{Kind: events.DNSRecordAdded,
+				Record: events.Record{Name: fmt.Sprintf("h%d.lan.", i), Type: "A", Value: "10.0.0.1", TTL: 60}}
+		}
+		return &events.DNSEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.DNSSourceReplaced,
+			Owner: "hosts:/h/big", Changes: changes, Added: n}
+	}
+	tests := []struct {
+		name string
+		n    int
+		kept bool
+	}{
+		{name: "up to the limit is kept whole", n: limit, kept: true},
+		{name: "beyond the limit is kept without its changes", n: limit + 1},
+	}
+	var published []events.Event
+	for _, tt := range tests {
+		published = append(published, replaced(tt.n))
+		require.NoError(t, b.Publish(context.Background(), published[len(published)-1]))
+	}
+	require.Eventually(t, func() bool { return len(live.Events()) == len(published) }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, published, live.Events(), "subscribers get every change")
+	hist := b.History(events.Filter{})
+	require.Len(t, hist, len(published))
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			orig, got := published[i].(*events.DNSEvent), hist[i].(*events.DNSEvent)
+			if tt.kept {
+				assert.Same(t, orig, got)
+				return
+			}
+			assert.NotSame(t, orig, got)
+			assert.Nil(t, got.Changes)
+			assert.Equal(t, tt.n, got.Added, "the counts stay")
+			assert.Equal(t, *orig.Meta(), *got.Meta())
+			assert.Equal(t, "hosts:/h/big", got.Owner)
+			assert.Len(t, orig.Changes, tt.n, "the published event is not modified")
+		})
+	}
 }
 
 // inventoryEvent is an embedding application's own event that carries records.

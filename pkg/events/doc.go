@@ -61,9 +61,11 @@
 // set) is kept as a copy of its event without the snapshot (Snapshotter.WithoutSnapshot, so an embedding
 // application's own events that carry records are covered as well as Joyride's), because it would otherwise hold
 // megabytes for as long as the event stays in history, after the records handler has put the state in the
-// store. Subscribers receive every event whole; only what History returns and what WithReplay replays lacks
-// them, and a consumer that needs the current records reads the store. A nil snapshot is never mistaken for
-// "no records": consumers ignore it, whereas an empty snapshot removes the source's records.
+// store. A list of record changes (ChangeCarrier: the source_replaced DNSEvent's Changes, which the audit log
+// consumes) is kept under the same bound, and its event keeps its counts. Subscribers receive every event whole;
+// only what History returns and what WithReplay replays lacks them, and a consumer that needs the current records
+// reads the store. A nil snapshot is never mistaken for "no records": consumers ignore it, whereas an empty
+// snapshot removes the source's records.
 //
 // # Lifecycle
 //

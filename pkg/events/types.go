@@ -283,10 +283,46 @@ type DNSEvent struct {
 	Kind   DNSKind `json:"kind"`
 	Owner  string  `json:"owner" validate:"required"` // the store source that owns the record
 	Record Record  `json:"record"`                    // the zero Record for DNSSourceReplaced
+	// Changes are, for DNSSourceReplaced, every change the snapshot made to the source, however many: the
+	// per-record events are capped, and a consumer that must see each change (the audit log) reads them here.
+	// Sorted by name and type. The history keeps the event without them when there are many (ChangeCarrier).
+	Changes []RecordChange `json:"changes,omitempty"`
+	// Added, Updated and Removed count Changes by kind, for DNSSourceReplaced; they stay when the history drops
+	// Changes, so /events and the log can still say how much changed.
+	Added   int `json:"added,omitempty"`
+	Updated int `json:"updated,omitempty"`
+	Removed int `json:"removed,omitempty"`
 }
 
-func (*DNSEvent) Family() Family    { return FamilyDNS }
-func (e *DNSEvent) EventKind() Kind { return Kind(e.Kind) }
+func (*DNSEvent) Family() Family                  { return FamilyDNS }
+func (e *DNSEvent) EventKind() Kind               { return Kind(e.Kind) }
+func (e *DNSEvent) RecordChanges() []RecordChange { return e.Changes }
+func (e *DNSEvent) WithoutChanges() Event {
+	c := *e
+	c.Changes = nil
+	return &c
+}
+
+// RecordChange is one record a snapshot added, updated or removed, as a source_replaced DNSEvent lists them.
+type RecordChange struct {
+	Kind DNSKind `json:"kind"` // DNSRecordAdded, DNSRecordUpdated or DNSRecordRemoved
+	// Record is the record as now stored, or as it was for a removal.
+	Record Record `json:"record"`
+	// Previous is, for an update, the record it replaced: one with the same name and type, whose value or TTL
+	// differed (an address edited in place, a TTL changed). Nil otherwise.
+	Previous *Record `json:"previous,omitempty"`
+}
+
+// ChangeCarrier is implemented by events that may carry a list of record changes (the records handler's
+// source_replaced DNSEvent, an embedding application's own). Like a large snapshot (Snapshotter), a long list
+// is only kept in the history as a copy of its event without it.
+type ChangeCarrier interface {
+	Event
+	RecordChanges() []RecordChange
+	// WithoutChanges returns a copy of the event, of the same type, whose RecordChanges is nil; the event itself is
+	// left as it is. A type that embeds another event must implement it itself, as for WithoutSnapshot.
+	WithoutChanges() Event
+}
 
 // ErrorKind is the kind of an ErrorEvent.
 type ErrorKind string
