@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -21,14 +22,18 @@ import (
 
 // startWithConfig runs the binary on the hosts-only profile with the configuration file file, written with
 // content first unless content is empty (the caller made it), with the HTTP API and its metrics on loopback.
-func startWithConfig(t *testing.T, file, content string) *proc {
+func startWithConfig(t *testing.T, file, content string, set ...string) *proc {
 	t.Helper()
 	if content != "" {
 		saveAs(t, file, content)
 	}
-	return start(t, nil, "--profile", "hosts-only", "--config", file,
+	var flags []string
+	for _, kv := range set {
+		flags = append(flags, "--set", kv)
+	}
+	return start(t, nil, append([]string{"--profile", "hosts-only", "--config", file,
 		"--set", "dns.bind_address=127.0.0.1", "--set", "dns.port=0", "--set", "hosts.directories="+t.TempDir(),
-		"--set", "modules.http=true", "--set", "modules.metrics=true")
+		"--set", "modules.http=true", "--set", "modules.metrics=true"}, flags...)...)
 }
 
 // saveAs writes path as editors do: a temporary file renamed over it.
@@ -83,7 +88,8 @@ func changedKeys(e map[string]any) []string {
 // node keeps its old value. A querier asks throughout and must get an answer every time.
 func TestReloadApplies(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "joyride.yaml")
-	p := startWithConfig(t, file, static("10.0.0.1", "dns:\n  zones: [lab.test]\n  negative_ttl: 30\n"))
+	auditLog := filepath.Join(t.TempDir(), "audit.jsonl")
+	p := startWithConfig(t, file, static("10.0.0.1", "dns:\n  zones: [lab.test]\n  negative_ttl: 30\n"), "audit.path="+auditLog)
 	p.answersA(t, "a.lab.test", "10.0.0.1")
 
 	ctx, stop := context.WithCancel(context.Background())
@@ -122,6 +128,34 @@ func TestReloadApplies(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []any{e["correlation_id"]}, corr, "the change of a.lab.test, correlated with the reload")
+	// The audit log has the reload, one line per key, and the records it changed, under the same correlation ID.
+	var lines []map[string]any
+	require.Eventually(t, func() bool {
+		lines = nil
+		data, _ := os.ReadFile(auditLog)
+		for l := range strings.Lines(string(data)) {
+			var m map[string]any
+			require.NoError(t, json.Unmarshal([]byte(l), &m), l)
+			if m["correlation_id"] == e["correlation_id"] {
+				lines = append(lines, m)
+			}
+		}
+		return len(lines) == 6
+	}, 10*time.Second, 50*time.Millisecond, "4 keys and 2 records in the audit log: %v", lines)
+	var audited []string
+	for _, l := range lines {
+		if l["key"] != nil {
+			audited = append(audited, fmt.Sprintf("%s %s restart=%v", l["kind"], l["key"], l["restart"] == true))
+		} else {
+			audited = append(audited, fmt.Sprintf("%s %s %s", l["kind"], l["name"], l["value"]))
+		}
+	}
+	assert.ElementsMatch(t, []string{
+		"configuration_changed dns.negative_ttl restart=false", "configuration_changed log.level restart=false",
+		"configuration_changed records restart=false", "configuration_changed log.format restart=true",
+		"record_updated a.lab.test. 10.0.0.2", "record_added b.lab.test. 10.0.0.3",
+	}, audited)
+
 	p.eventually(t, "negative TTL 7", dnstest.Query("missing.lab.test.", dns.TypeA), func(m *dns.Msg) bool {
 		return m.Rcode == dns.RcodeNameError && len(m.Ns) == 1 && m.Ns[0].(*dns.SOA).Minttl == 7
 	})
