@@ -32,7 +32,7 @@ func startWithConfig(t *testing.T, file, content string, set ...string) *proc {
 		flags = append(flags, "--set", kv)
 	}
 	return start(t, nil, append([]string{"--profile", "hosts-only", "--config", file,
-		"--set", "dns.bind_address=127.0.0.1", "--set", "dns.port=0", "--set", "hosts.directories="+t.TempDir(),
+		"--set", "dns.bind_address=127.0.0.1", "--set", "dns.port=0", "--set", "hosts.directories=" + t.TempDir(),
 		"--set", "modules.http=true", "--set", "modules.metrics=true"}, flags...)...)
 }
 
