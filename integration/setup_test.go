@@ -226,3 +226,24 @@ func TestSetupForwardsToEveryClusterNode(t *testing.T) {
 		10*time.Second, 200*time.Millisecond, "b answers through the forwarder with a stopped")
 	b.p.stop(t)
 }
+
+// Without a node at the configuration's URL, setup describes this node from the configuration and says so; a
+// node named with --url must answer.
+func TestSetupWithoutANode(t *testing.T) {
+	closed := itoa(freePort(t, []string{"127.0.0.1"}, 0))
+	env := []string{"JOYRIDE_DNS_ZONES=lab.test", "DNS_PORT=5399", "JOYRIDE_HTTP_PORT=" + closed}
+	code, out, errOut := cliRun(t, env, "setup", "dnsmasq")
+	require.Equal(t, 0, code, errOut)
+	assert.Equal(t, "joyride: cannot reach the node at http://127.0.0.1:"+closed+": connection refused (is `joyride run` running "+
+		"there, with the http module?); using the configuration alone (this node, no cluster members)", oneLine(t, errOut))
+	assert.Contains(t, out, "\nserver=/lab.test/127.0.0.1#5399\n")
+
+	code, out, errOut = cliRun(t, env, "setup", "unbound", "--url=127.0.0.1:"+closed)
+	assert.Equal(t, 3, code)
+	assert.Empty(t, out)
+	assert.Contains(t, oneLine(t, errOut), "connection refused")
+
+	code, _, errOut = cliRun(t, []string{"JOYRIDE_HTTP_PORT=" + closed}, "setup", "coredns")
+	assert.Equal(t, 2, code)
+	assert.Contains(t, errOut, "joyride: dns.zones is empty: Joyride then answers any name, and there is no zone to forward; set dns.zones\n")
+}
