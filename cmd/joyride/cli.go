@@ -79,7 +79,7 @@ func (c *cli) command() *cobra.Command {
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
 	root.AddCommand(c.runCommand(), c.versionCommand(), c.configCommand(), c.clusterCommand(),
-		c.statusCommand(), c.readyCommand(), c.recordsCommand(), c.explainCommand(), c.setupCommand())
+		c.statusCommand(), c.readyCommand(), c.recordsCommand(), c.explainCommand(), c.setupCommand(), c.checkCommand())
 	return root
 }
 
