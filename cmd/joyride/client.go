@@ -106,7 +106,9 @@ func (f *nodeFlags) node(cfg config.Config) (*node, error) {
 	if token == "" {
 		token = cfg.HTTP.Token
 	}
-	return &node{base: base, token: token, client: &http.Client{Timeout: f.timeout}}, nil
+	// One or two requests per command: a kept-alive connection would only outlive it.
+	tr := &http.Transport{Proxy: http.ProxyFromEnvironment, DisableKeepAlives: true}
+	return &node{base: base, token: token, client: &http.Client{Timeout: f.timeout, Transport: tr}}, nil
 }
 
 // defaultURL is where the configuration serves the API, as a client on this host reaches it.
