@@ -87,6 +87,25 @@ func (c *cli) connect(f *nodeFlags) (*node, error) {
 	return f.node(res.Config)
 }
 
+// ask connects to the node the flags name and gets path, whose answer must have one of codes.
+func (c *cli) ask(f *nodeFlags, path string, codes ...int) (*node, answer, error) {
+	n, err := c.connect(f)
+	if err != nil {
+		return nil, answer{}, err
+	}
+	a, err := n.fetch(path, codes...)
+	return n, a, err
+}
+
+// fetch gets path, whose answer must have one of codes.
+func (n *node) fetch(path string, codes ...int) (answer, error) {
+	a, err := n.get(path)
+	if err != nil {
+		return answer{}, err
+	}
+	return a, n.expect(path, a, codes...)
+}
+
 // node is the node the flags name: --url, else the configuration's http.host and http.port.
 func (f *nodeFlags) node(cfg config.Config) (*node, error) {
 	if f.timeout <= 0 {

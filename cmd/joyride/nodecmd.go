@@ -41,16 +41,9 @@ func (c *cli) statusCommand() *cobra.Command {
 		Short: "Show a running node's state: readiness, each module and its health",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			n, err := c.connect(&f)
-			if err != nil {
-				return err
-			}
 			const path = "/status"
-			a, err := n.get(path)
+			n, a, err := c.ask(&f, path, http.StatusOK)
 			if err != nil {
-				return err
-			}
-			if err := n.expect(path, a, http.StatusOK); err != nil {
 				return err
 			}
 			if f.json {
@@ -145,16 +138,8 @@ func (c *cli) readyCommand() *cobra.Command {
 		Short: "Exit 0 when a running node is ready (GET /ready), 1 when not: a container healthcheck",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			n, err := c.connect(&f)
+			_, a, err := c.ask(&f, "/ready", http.StatusOK, http.StatusServiceUnavailable)
 			if err != nil {
-				return err
-			}
-			const path = "/ready"
-			a, err := n.get(path)
-			if err != nil {
-				return err
-			}
-			if err := n.expect(path, a, http.StatusOK, http.StatusServiceUnavailable); err != nil {
 				return err
 			}
 			switch {
@@ -194,10 +179,6 @@ func (c *cli) recordsCommand() *cobra.Command {
 		Short: "List a running node's records, filtered by name, source or owning node",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			n, err := c.connect(&f)
-			if err != nil {
-				return err
-			}
 			q := url.Values{}
 			if name != "" {
 				q.Set("name", name)
@@ -212,11 +193,8 @@ func (c *cli) recordsCommand() *cobra.Command {
 			if len(q) > 0 {
 				path += "?" + q.Encode()
 			}
-			a, err := n.get(path)
+			n, a, err := c.ask(&f, path, http.StatusOK)
 			if err != nil {
-				return err
-			}
-			if err := n.expect(path, a, http.StatusOK); err != nil {
 				return err
 			}
 			if f.json {
@@ -294,16 +272,9 @@ func (c *cli) explainCommand() *cobra.Command {
 		Short: "Tell why a name has its records on a running node: each record's source, file line or label, last event",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
-			n, err := c.connect(&f)
-			if err != nil {
-				return err
-			}
 			path := "/dns/records/" + url.PathEscape(args[0])
-			a, err := n.get(path)
+			n, a, err := c.ask(&f, path, http.StatusOK, http.StatusNotFound, http.StatusBadRequest)
 			if err != nil {
-				return err
-			}
-			if err := n.expect(path, a, http.StatusOK, http.StatusNotFound, http.StatusBadRequest); err != nil {
 				return err
 			}
 			if f.json {

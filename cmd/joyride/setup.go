@@ -112,11 +112,8 @@ func configPlan(cfg config.Config) (plan, error) {
 // plan asks the node: /status for its zones and DNS address, /dns/cluster for its members.
 func (n *node) plan() (plan, error) {
 	const statusPath, clusterPath = "/status", "/dns/cluster"
-	a, err := n.get(statusPath)
+	a, err := n.fetch(statusPath, http.StatusOK)
 	if err != nil {
-		return plan{}, err
-	}
-	if err := n.expect(statusPath, a, http.StatusOK); err != nil {
 		return plan{}, err
 	}
 	var st statusAnswer
@@ -126,11 +123,8 @@ func (n *node) plan() (plan, error) {
 	if st.DNS.Port == 0 {
 		return plan{}, fail(exitAnswer, "the node at %s runs no DNS server (dns_server.port is 0)", n.base)
 	}
-	a, err = n.get(clusterPath)
+	a, err = n.fetch(clusterPath, http.StatusOK, http.StatusServiceUnavailable)
 	if err != nil {
-		return plan{}, err
-	}
-	if err := n.expect(clusterPath, a, http.StatusOK, http.StatusServiceUnavailable); err != nil {
 		return plan{}, err
 	}
 	var body struct {
