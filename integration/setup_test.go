@@ -84,19 +84,37 @@ func startForwarder(t *testing.T, addr, ready string, program string, args ...st
 	}, filepath.Base(program)+" answers "+ready)
 }
 
-// ask queries addr once (a client with retries, not a poll) and returns the reply.
+// ask queries addr as a stub resolver (glibc's) does: the same query, from the same socket with the same ID, sent
+// again after a second without a reply, three times. dnsmasq takes such a repeat for a retry and then asks every
+// server of the domain, not only the one that answered last.
 func ask(t *testing.T, addr, name string) *dns.Msg {
 	t.Helper()
-	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
-	var r *dns.Msg
-	var err error
-	for range 3 { // a lost UDP datagram is not what this is about
-		if r, _, err = c.Exchange(dnstest.Query(name, dns.TypeA), addr); err == nil {
-			return r
+	r, err := tryAsk(addr, name)
+	require.NoError(t, err, "query %s at %s", name, addr)
+	return r
+}
+
+func tryAsk(addr, name string) (*dns.Msg, error) {
+	conn, err := new(dns.Client).Dial(addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	m := dnstest.Query(name, dns.TypeA)
+	for range 3 {
+		_ = conn.SetDeadline(time.Now().Add(time.Second))
+		if err = conn.WriteMsg(m); err != nil {
+			continue
+		}
+		var r *dns.Msg
+		if r, err = conn.ReadMsg(); err == nil && r.Id == m.Id {
+			return r, nil
 		}
 	}
-	require.NoError(t, err, "query %s at %s", name, addr)
-	return nil
+	if err == nil {
+		err = fmt.Errorf("no reply to query %d for %s", m.Id, name)
+	}
+	return nil, err
 }
 
 // unboundConfig is an unbound that runs in the foreground as the current user, in dir, on addr's port, with
@@ -170,7 +188,10 @@ func TestSetupForwarders(t *testing.T) {
 				return
 			}
 			began := time.Now()
-			require.Eventually(t, func() bool { return answersA("10.0.0.9")(ask(t, addr, late)) },
+			require.Eventually(t, func() bool {
+				r, err := tryAsk(addr, late)
+				return err == nil && answersA("10.0.0.9")(r)
+			},
 				tt.negative+3*time.Second, 100*time.Millisecond, "answered within the snippet's %s", tt.negative)
 			t.Logf("%s answered %s %v after the node did", tt.kind, late, time.Since(began).Round(10*time.Millisecond))
 		})
@@ -183,7 +204,7 @@ func TestSetupForwarders(t *testing.T) {
 func dnsmasqArgs(dir, ip string, port int, snippet string) []string {
 	return []string{"--keep-in-foreground", "--conf-file=" + snippet, "--pid-file=" + filepath.Join(dir, "dnsmasq.pid"),
 		"--user=" + currentUser(), "--no-resolv", "--no-hosts", "--port=" + itoa(port), "--listen-address=" + ip,
-		"--bind-interfaces", "--log-facility=-"}
+		"--bind-interfaces", "--log-facility=-", "--log-queries"}
 }
 
 // currentUser is the name dnsmasq keeps running as (root drops to "nobody" otherwise).
@@ -222,7 +243,10 @@ func TestSetupForwardsToEveryClusterNode(t *testing.T) {
 	addr := ip + ":" + itoa(port)
 	startForwarder(t, addr, "a.lab.test.", program, dnsmasqArgs(dir, ip, port, file)...)
 	a.p.stop(t)
-	require.Eventually(t, func() bool { return answersA("10.0.0.42")(ask(t, addr, "b.lab.test.")) },
+	require.Eventually(t, func() bool {
+		r, err := tryAsk(addr, "b.lab.test.")
+		return err == nil && answersA("10.0.0.42")(r)
+	},
 		10*time.Second, 200*time.Millisecond, "b answers through the forwarder with a stopped")
 	b.p.stop(t)
 }
