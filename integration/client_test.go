@@ -70,7 +70,7 @@ func TestClientCommandsAgainstANode(t *testing.T) {
 		assert.Regexp(t, `(?m)^node +Joyride DNS \S+ \(development\) at http://`+p.http+`, up \S+$`, out)
 		assert.Regexp(t, `(?m)^ready +yes$`, out)
 		assert.Regexp(t, `(?m)^dns +udp `+p.udp+`, tcp `+p.tcp+`; zones lab\.test; \d+ queries$`, out)
-		assert.Regexp(t, `(?m)^hosts +1 files, 2 records, 0 bad lines in `+hosts+`$`, out)
+		assert.Regexp(t, `(?m)^hosts +1 file, 2 records, 0 bad lines in `+hosts+`$`, out)
 		assert.Regexp(t, `(?m)^COMPONENT +STATE +SINCE +MESSAGE$`, out)
 		assert.Regexp(t, `(?m)^hosts +healthy +\d{4}-\d\d-\d\dT`, out)
 		assert.NotContains(t, out, "docker", "a module that does not run has no line")

@@ -103,7 +103,8 @@ func writeStatus(out io.Writer, base string, st statusAnswer, waiting string) {
 		line("docker", "%s", text)
 	}
 	if h := st.Hosts; h.Running {
-		line("hosts", "%d files, %d records, %d bad lines in %s", h.Files, h.RecordsCount, h.BadLines, strings.Join(h.Directories, ", "))
+		line("hosts", "%d %s, %d %s, %d bad %s in %s", h.Files, plural(h.Files, "file", "files"), h.RecordsCount,
+			plural(h.RecordsCount, "record", "records"), h.BadLines, plural(h.BadLines, "line", "lines"), strings.Join(h.Directories, ", "))
 	}
 	if cl := st.Cluster; cl.Enabled {
 		alive := 0
