@@ -29,6 +29,8 @@ type derived struct {
 //   - cluster.advertise_address, when empty and the gossip binds every address, is docker's host_ip (HOSTIP): peers
 //     reach the node where its containers' records point; left to itself memberlist would pick any private address
 //     of the host, a Docker bridge's among them.
+//   - cluster.dns_port, when 0, is dns.port when that is not 0 (a free port, known only once bound): peers list
+//     the port each node answers DNS on, and `joyride setup` forwards the zones there.
 //   - dns.addresses, when empty, are docker's host_ip and host_ip6 (HOSTIP, HOSTIP6): the zones' nameserver name
 //     (ns.<zone>) answers with the address this node is reached at, the one its containers' records point at.
 //   - audit.node, when empty, is cluster.node_id (NODE_ID) when that is set: the audit log names this node as its
@@ -64,6 +66,10 @@ func derive(user Config) (Config, []derived) {
 	if cfg.Cluster.AdvertiseAddress == "" && cfg.Docker.HostIP != "" && unspecified(cfg.Cluster.BindAddress) {
 		cfg.Cluster.AdvertiseAddress = cfg.Docker.HostIP
 		out = append(out, derived{Key: "cluster.advertise_address", From: "docker.host_ip"})
+	}
+	if cfg.Cluster.DNSPort == 0 && cfg.DNS.Port != 0 {
+		cfg.Cluster.DNSPort = cfg.DNS.Port
+		out = append(out, derived{Key: "cluster.dns_port", From: "dns.port"})
 	}
 	if len(cfg.DNS.Addresses) == 0 {
 		var from []string

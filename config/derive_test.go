@@ -77,6 +77,7 @@ func TestDerive(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			user := Default()
+			user.DNS.Port = 0 // cluster.dns_port has its own test
 			if tt.edit != nil {
 				tt.edit(&user)
 			}
@@ -151,6 +152,28 @@ func TestDeriveAdvertiseAddress(t *testing.T) {
 			user.Cluster.BindAddress, user.Cluster.AdvertiseAddress, user.Docker.HostIP = tt.bind, tt.advertise, tt.hostIP
 			got, _ := derive(user)
 			assert.Equal(t, tt.want, got.Cluster.AdvertiseAddress)
+		})
+	}
+}
+
+func TestDeriveDNSPort(t *testing.T) {
+	tests := []struct {
+		name          string
+		dns, cluster  int
+		want          int
+		derivedByPort bool
+	}{
+		{"dns.port", 5353, 0, 5353, true},
+		{"a set port is kept (a published container port)", 5353, 53, 53, false},
+		{"a free port is unknown until bound", 0, 0, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			user := Default()
+			user.DNS.Port, user.Cluster.DNSPort = tt.dns, tt.cluster
+			got, out := derive(user)
+			assert.Equal(t, tt.want, got.Cluster.DNSPort)
+			assert.Equal(t, tt.derivedByPort, slices.Contains(out, derived{Key: "cluster.dns_port", From: "dns.port"}))
 		})
 	}
 }

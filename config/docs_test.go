@@ -16,16 +16,17 @@ import (
 
 // notConfiguration are variables the docs show that Joyride's configuration does not read, on purpose.
 var notConfiguration = map[string]string{
-	"DOCKER_HOST":             "read by the Docker client (docker.host wins over it)",
-	"GOGC":                    "Go's runtime; cmd/joyride sets 25 when it is unset",
-	"GOMEMLIMIT":              "Go's runtime",
-	"JOYRIDE_REQUIRE_DOCKER":  "the test suite's switch, not the service's",
-	"JOYRIDE_REQUIRE_BROWSER": "the test suite's switch, not the service's",
-	"JOYRIDE_ARTIFACTS":       "where the browser tests write their screenshots",
-	"JOYRIDE_SERVICE_HOST":    "injected by Kubernetes, skipped on purpose",
-	"CGO_ENABLED":             "a build setting",
-	"GOOS":                    "a build setting",
-	"MSG_WAITFORONE":          "a recvmmsg flag benchmarks.md discusses, not a variable",
+	"DOCKER_HOST":                "read by the Docker client (docker.host wins over it)",
+	"GOGC":                       "Go's runtime; cmd/joyride sets 25 when it is unset",
+	"GOMEMLIMIT":                 "Go's runtime",
+	"JOYRIDE_REQUIRE_DOCKER":     "the test suite's switch, not the service's",
+	"JOYRIDE_REQUIRE_BROWSER":    "the test suite's switch, not the service's",
+	"JOYRIDE_REQUIRE_FORWARDERS": "the test suite's switch, not the service's",
+	"JOYRIDE_ARTIFACTS":          "where the browser tests write their screenshots",
+	"JOYRIDE_SERVICE_HOST":       "injected by Kubernetes, skipped on purpose",
+	"CGO_ENABLED":                "a build setting",
+	"GOOS":                       "a build setting",
+	"MSG_WAITFORONE":             "a recvmmsg flag benchmarks.md discusses, not a variable",
 	// docker-socket-proxy's settings, from the compose example that puts it in front of the Docker socket.
 	"CONTAINERS": "docker-socket-proxy's", "EVENTS": "docker-socket-proxy's", "PING": "docker-socket-proxy's",
 	"POST": "docker-socket-proxy's", "VERSION": "docker-socket-proxy's",

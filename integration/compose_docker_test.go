@@ -70,6 +70,8 @@ func TestDockerCompose(t *testing.T) {
   joyride:
     build:
       context: %s
+    healthcheck:
+      interval: 1s
     environment:
       HOSTIP: %s
       JOYRIDE_CLUSTER_JOIN: ""
@@ -150,6 +152,14 @@ secrets:
 		page := node.call(t, "GET", "/", nil)
 		require.Equal(t, http.StatusOK, page.code)
 		assert.Contains(t, page.header.Get("Content-Type"), "text/html")
+	})
+
+	t.Run("healthy: joyride ready in the image answers the healthcheck", func(t *testing.T) {
+		var state string
+		require.Eventually(t, func() bool {
+			state, _ = dockerRun("inspect", "--format", "{{.State.Health.Status}}", id)
+			return state == "healthy"
+		}, 30*time.Second, 200*time.Millisecond, "health status %q", state)
 	})
 
 	t.Run("cluster node with the secret's key and an ID kept in the data volume", func(t *testing.T) {

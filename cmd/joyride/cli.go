@@ -41,11 +41,15 @@ func execute(c *cli, args []string) int {
 	root.SetArgs(args)
 	err := root.Execute()
 	var code exitCode
+	var f *failure
 	switch {
 	case err == nil:
 		return 0
 	case errors.As(err, &code):
 		return int(code)
+	case errors.As(err, &f):
+		fmt.Fprintf(c.stderr, "joyride: %s\n", f.msg)
+		return f.code
 	}
 	fmt.Fprintf(c.stderr, "joyride: %s (see joyride --help)\n", err)
 	return 2
@@ -76,7 +80,8 @@ func (c *cli) command() *cobra.Command {
 	}
 	root.SetOut(c.stdout)
 	root.SetErr(c.stderr)
-	root.AddCommand(c.runCommand(), c.versionCommand(), c.configCommand(), c.clusterCommand())
+	root.AddCommand(c.runCommand(), c.versionCommand(), c.configCommand(), c.clusterCommand(),
+		c.statusCommand(), c.readyCommand(), c.recordsCommand(), c.explainCommand(), c.setupCommand(), c.checkCommand())
 	return root
 }
 

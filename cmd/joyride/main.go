@@ -1,10 +1,28 @@
-// Command joyride is the Joyride DNS server and its tools: `joyride run` assembles the modules the configuration
-// enables into one fx application and runs it until SIGINT or SIGTERM; `joyride config print` and
-// `joyride config validate` show and check the configuration; `joyride version` prints the build.
+// Command joyride is the Joyride DNS server and its tools:
 //
-// Exit codes: 0 success or a graceful stop; 1 a start or stop failure (one line "joyride: <reason>" on stderr);
-// 2 an invalid configuration or command line (one line per problem on stderr); a module that stops the
-// application with fx.Shutdowner and an exit code ends the process with that code. Logs go to stdout.
+//   - `joyride run` assembles the modules the configuration enables into one fx application and runs it until
+//     SIGINT or SIGTERM;
+//   - `joyride config print` and `joyride config validate` show and check the configuration;
+//   - `joyride status`, `ready`, `records` and `explain NAME` ask a running node's HTTP API (--url, by default the
+//     configuration's http.host and http.port) and print tables, or the API's JSON with --json;
+//   - `joyride setup dnsmasq|pihole|unbound|systemd-resolved|coredns` prints the lines that make a resolver
+//     forward the zones to every node;
+//   - `joyride check` (or `doctor`) checks what the enabled modules need: the Docker engine and labels, the DNS
+//     port, the hosts files;
+//   - `joyride cluster keygen` prints a cluster key; `joyride version` the build.
+//
+// Exit codes:
+//
+//   - 0: success, or a graceful stop of run;
+//   - 1: run failed to start or stop (one line "joyride: <reason>" on stderr); check found a problem; ready found
+//     the node not ready; explain found no records for the name;
+//   - 2: an invalid configuration or command line (one line per problem on stderr);
+//   - 3: the node's API cannot be reached (connection refused, no answer within --timeout, a host name that
+//     does not resolve);
+//   - 4: the node answered with an error, or with something that is not Joyride's API;
+//   - a module that stops run with fx.Shutdowner and an exit code ends the process with that code.
+//
+// Logs go to stdout; every command but run writes its result to stdout and its errors to stderr.
 package main
 
 import (

@@ -132,11 +132,12 @@ func TestLiveAndRestartKeys(t *testing.T) {
 
 	e := h.expect(t, events.ConfigurationChanged, 0)
 	c := changes(e)
-	require.Len(t, c, 4, "%+v", e.Changes)
+	require.Len(t, c, 5, "%+v", e.Changes)
 	assert.Equal(t, events.ConfigChange{Key: "dns.negative_ttl", From: "30", To: "5"}, c["dns.negative_ttl"])
 	assert.False(t, c["dns.forwarders"].Restart)
 	assert.True(t, c["dns.port"].Restart, "the port needs a restart")
 	assert.True(t, c["log.format"].Restart, "no target covers log.format")
+	assert.False(t, c["cluster.dns_port"].Restart, "derived from dns.port, for a cluster module that is off")
 	assert.Contains(t, e.Message, "2 need a restart")
 
 	got, n := h.dns.last()
@@ -153,7 +154,7 @@ func TestLiveAndRestartKeys(t *testing.T) {
 	write(t, h.file, "dns:\n  negative_ttl: 5\n  forwarders: [127.0.0.1:5399]\nlog:\n  format: console\n")
 	e = h.expect(t, events.ConfigurationChanged, 1)
 	c = changes(e)
-	require.Len(t, c, 1, "%+v", e.Changes)
+	require.Len(t, c, 2, "dns.port and the cluster.dns_port derived from it: %+v", e.Changes)
 	assert.False(t, c["dns.port"].Restart)
 	assert.Equal(t, []string{"log.format"}, h.w.Status().(watcher.Status).RestartPending)
 	_, n = h.dns.last()

@@ -48,6 +48,10 @@ type Config struct {
 	Policy string `koanf:"policy" validate:"oneof=all newest priority"`
 	// Priority is this node's rank under the priority policy.
 	Priority int `koanf:"priority"`
+	// DNSPort is the port this node's DNS server answers on, as peers list it (/dns/cluster) for `joyride
+	// setup` to forward the zones to every node; 0 means unknown. Joyride's configuration fills it from dns.port
+	// (config's derive); set it where clients reach DNS on another port (a container's published port).
+	DNSPort int `koanf:"dns_port" validate:"min=0,max=65535"`
 	// FailedGrace keeps the records of a node declared dead this long before they are withdrawn.
 	FailedGrace time.Duration `koanf:"failed_grace" validate:"min=0"`
 	// RejoinInterval is how often (jittered) the node joins the seeds, the discovered peers and the peers last

@@ -12,7 +12,7 @@ import (
 )
 
 // Node is one peer as joyride-python's /dns/cluster listed it: its ID, address, when it was last seen alive, and
-// metadata (here the member's gossip address, state, records and priority).
+// metadata (here the member's gossip address, state, records, priority and DNS port).
 type Node struct {
 	NodeID    string         `json:"node_id"`
 	IPAddress string         `json:"ip_address"`
@@ -53,7 +53,7 @@ func (s *Status) compat(running bool, head uint64) {
 		}
 		s.Nodes = append(s.Nodes, Node{NodeID: m.NodeID, IPAddress: host, LastSeen: seen.Format(time.RFC3339Nano),
 			Metadata: map[string]any{"address": m.Address, "state": m.State, "records": m.Records, "priority": m.Priority,
-				"answered": m.Answered}})
+				"answered": m.Answered, "dns_port": m.DNSPort}})
 	}
 	s.DiscoveredNodes = len(s.Nodes)
 	s.Stats.NodesActive = counts["alive"] + counts["suspect"]

@@ -125,11 +125,15 @@ func TestHealthWhenOff(t *testing.T) {
 // type by type.
 func TestStatusCompat(t *testing.T) {
 	tc := newTestCluster(t)
-	a := tc.add("a")
-	b := tc.add("b")
+	a := tc.add("a", func(c *Config) { c.DNSPort = 5353 })
+	b := tc.add("b", func(c *Config) { c.DNSPort = 5354 })
 	b.set("docker:web", "web.lab.test=10.0.0.7")
 	tc.members(2, 5*time.Second)
 	require.True(t, waitFor(5*time.Second, func() bool { return a.c.Status().Stats.LastSync != nil }))
+	// Each node's DNS port travels in its metadata, for `joyride setup`.
+	assert.Equal(t, 5353, a.c.Status().DNSPort)
+	require.Len(t, a.c.Status().Members, 1)
+	assert.Equal(t, 5354, a.c.Status().Members[0].DNSPort)
 
 	r := Reporter(a.c)
 	assert.Equal(t, "cluster", r.Name)
@@ -158,6 +162,7 @@ func TestStatusCompat(t *testing.T) {
 	_, err = time.Parse(time.RFC3339Nano, node["last_seen"].(string))
 	assert.NoError(t, err)
 	assert.Equal(t, b.addr(), node["metadata"].(map[string]any)["address"])
+	assert.Equal(t, float64(5354), node["metadata"].(map[string]any)["dns_port"])
 	swim := got["swim_cluster"].(map[string]any)
 	assert.Equal(t, float64(2), swim["alive_members"], "this node included, as joyride-python's")
 	assert.Equal(t, map[string]any{"alive": float64(2), "suspect": float64(0), "failed": float64(0), "left": float64(0)},

@@ -10,11 +10,13 @@ import (
 
 // Status is what a node knows of the cluster, for the HTTP API's /dns/cluster and the dashboard.
 type Status struct {
-	Enabled bool     `json:"enabled"`
-	Running bool     `json:"running"`
-	NodeID  string   `json:"node_id"`
-	Address string   `json:"address"`
-	Policy  string   `json:"policy"`
+	Enabled bool   `json:"enabled"`
+	Running bool   `json:"running"`
+	NodeID  string `json:"node_id"`
+	Address string `json:"address"`
+	Policy  string `json:"policy"`
+	// DNSPort is the port this node answers DNS on (Config.DNSPort; 0 unknown).
+	DNSPort int      `json:"dns_port"`
 	Members []Member `json:"members"`
 	Stats   Stats    `json:"statistics"`
 	// Records is the number of records this node shares; Members has each peer's.
@@ -34,6 +36,9 @@ type Member struct {
 	LastSeen time.Time `json:"last_seen"`
 	Records  int       `json:"records"`
 	Priority int       `json:"priority"`
+	// DNSPort is the port the member answers DNS on, at Address's host, as its metadata says; 0 when it does not
+	// say (a node older than the field). `joyride setup` forwards the zones there.
+	DNSPort int `json:"dns_port"`
 	// Answered tells whether this node answers the member's records now (alive, suspect, or dead within
 	// cluster.failed_grace).
 	Answered bool `json:"answered"`
@@ -44,7 +49,8 @@ func (c *Cluster) Status() Status {
 	ml := c.running.Load()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := Status{Enabled: c.cfg.Enabled, Running: ml != nil, NodeID: c.id, Policy: c.cfg.Policy, Stats: c.stats}
+	s := Status{Enabled: c.cfg.Enabled, Running: ml != nil, NodeID: c.id, Policy: c.cfg.Policy, DNSPort: c.cfg.DNSPort,
+		Stats: c.stats}
 	if ml != nil {
 		s.Address = c.addr
 	}
@@ -59,7 +65,7 @@ func (c *Cluster) Status() Status {
 	}
 	for name, m := range c.members {
 		mem := Member{NodeID: name, Address: m.addr, State: stateName(m.state), Since: m.since, LastSeen: m.lastAlive,
-			Priority: m.meta.Priority, Answered: c.live(name)}
+			Priority: m.meta.Priority, DNSPort: m.meta.DNSPort, Answered: c.live(name)}
 		if o := c.owners[name]; o != nil {
 			mem.Records = o.records()
 		}

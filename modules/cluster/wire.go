@@ -78,6 +78,8 @@ type meta struct {
 	Priority int    `json:"p,omitempty"`
 	// Leaving is set just before a graceful leave: memberlist does not tell a leave from a failure.
 	Leaving bool `json:"l,omitempty"`
+	// DNSPort is Config.DNSPort: where the node answers DNS, for /dns/cluster. Older nodes send none (0).
+	DNSPort int `json:"d,omitempty"`
 }
 
 func encode(kind byte, v any) []byte {

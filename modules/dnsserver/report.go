@@ -2,6 +2,8 @@ package dnsserver
 
 import (
 	"net"
+	"slices"
+	"strings"
 
 	"github.com/joyride-dns/joyride/pkg/status"
 )
@@ -15,13 +17,25 @@ type Status struct {
 	Running     bool   `json:"running"`
 	UDP         string `json:"udp,omitempty"` // bound addresses, while serving
 	TCP         string `json:"tcp,omitempty"`
-	Stats       Stats  `json:"statistics"`
+	// Zones (without the trailing dot) and Addresses are what `joyride setup` forwards to this node, and where
+	// when the server binds every address.
+	Zones     []string `json:"zones"`
+	Addresses []string `json:"addresses"`
+	Stats     Stats    `json:"statistics"`
 }
 
 // Status reports the server's state; it is safe to call at any time.
 func (s *Server) Status() Status {
-	cfg := s.settings.Load().cfg
-	st := Status{Port: cfg.Port, BindAddress: cfg.BindAddress, Running: s.Running(), Stats: s.Stats()}
+	set := s.settings.Load()
+	cfg := set.cfg
+	st := Status{Port: cfg.Port, BindAddress: cfg.BindAddress, Running: s.Running(), Stats: s.Stats(),
+		Zones: []string{}, Addresses: slices.Clone(cfg.Addresses)}
+	for _, z := range set.zoneNames() {
+		st.Zones = append(st.Zones, strings.TrimSuffix(z, "."))
+	}
+	if st.Addresses == nil {
+		st.Addresses = []string{}
+	}
 	if udp, tcp := s.Addr(); udp != nil {
 		st.UDP, st.TCP = udp.String(), tcp.String()
 		if a, ok := udp.(*net.UDPAddr); ok {

@@ -46,6 +46,7 @@ func TestReporter(t *testing.T) {
 
 	stopped := decode(t, r.Status())
 	assert.Equal(t, map[string]any{"port": float64(0), "bind_address": "127.0.0.1", "running": false,
+		"zones": []any{"lab.test"}, "addresses": []any{},
 		"statistics": map[string]any{"queries": float64(0), "answers": map[string]any{}, "forwarded": float64(0),
 			"panics": float64(0), "invalid": float64(0), "cache_hits": float64(0)}}, stopped)
 

@@ -36,6 +36,13 @@ func endpoint(cfg Config, getenv func(string) string, exists func(string) bool) 
 	return "unix://" + cfg.Socket
 }
 
+// Endpoint is the engine address the producer uses: Config.Host, then DOCKER_HOST (from getenv), then Config.Socket if
+// it exists, then the first Podman socket that exists, and Config.Socket when none does. `joyride check` asks the
+// same engine.
+func Endpoint(cfg Config, getenv func(string) string) string {
+	return endpoint(cfg, getenv, socketExists)
+}
+
 func socketExists(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().Type() == os.ModeSocket

@@ -75,6 +75,9 @@
 // Producer's mutex, which is what Explain reads. Stop cancels the goroutine, which closes the stream, and returns within its context; it is safe
 // without a Start and twice.
 //
+// Names (the label rules, from a Config) and Endpoint (the engine the producer picks) are exported for `joyride
+// check`, which reports what the producer would do without running it.
+//
 // # Tests
 //
 // The tests run real containers (FROM scratch images built on the spot) and assert on the events the producer

@@ -50,26 +50,53 @@ type target struct {
 	ttl    uint32
 }
 
-// problem is a label value that was ignored; the caller logs it with the container's name. Only the label
+// Problem is a label value that was ignored; the caller logs it with the container's name. Only the label
 // key and value the problem is about are kept, never the other labels.
-type problem struct {
+type Problem struct {
 	Label  string
 	Value  string
 	Reason string
 }
 
+// Names returns the names a container's labels give under cfg, and every label value the producer would ignore,
+// with why: the producer's own rules, for `joyride check` to report without running the producer. The error is
+// an invalid cfg.AllowedDomains.
+func Names(cfg Config, labels map[string]string) ([]string, []Problem, error) {
+	lp, err := newLabelParser(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	t, probs := lp.parse(labels)
+	return t.names, probs, nil
+}
+
+func newLabelParser(cfg Config) (labelParser, error) {
+	allowed, err := dnsname.ParseDomains("docker.allowed_domains", cfg.AllowedDomains)
+	if err != nil {
+		return labelParser{}, err
+	}
+	return labelParser{
+		keys:             cfg.Labels,
+		allowed:          allowed,
+		ttl:              cfg.TTL,
+		traefik:          cfg.Traefik,
+		exposedByDefault: cfg.TraefikExposedByDefault,
+		syntax:           traefikrule.Syntax(cfg.TraefikRuleSyntax),
+	}, nil
+}
+
 // parse reads the name labels (and Traefik rules when enabled), the IP and TTL overrides. Every invalid or
 // refused value is reported and skipped; the valid ones are still used.
-func (lp *labelParser) parse(labels map[string]string) (target, []problem) {
+func (lp *labelParser) parse(labels map[string]string) (target, []Problem) {
 	t := target{ttl: lp.ttl}
-	var probs []problem
+	var probs []Problem
 	add := func(label, name string) {
 		c, err := dnsname.Canonical(name)
 		switch {
 		case err != nil:
-			probs = append(probs, problem{Label: label, Value: name, Reason: err.Error()})
+			probs = append(probs, Problem{Label: label, Value: name, Reason: err.Error()})
 		case !lp.allowed.Allows(c):
-			probs = append(probs, problem{Label: label, Value: name,
+			probs = append(probs, Problem{Label: label, Value: name,
 				Reason: fmt.Sprintf("outside the allowed domains %v", lp.allowed)})
 		case !slices.Contains(t.names, c):
 			t.names = append(t.names, c)
@@ -95,7 +122,7 @@ func (lp *labelParser) parse(labels map[string]string) (target, []problem) {
 		for _, s := range splitList(v) {
 			a, err := netip.ParseAddr(s)
 			if err != nil || a.Zone() != "" {
-				probs = append(probs, problem{Label: IPLabel, Value: s, Reason: "not an IPv4 or IPv6 address"})
+				probs = append(probs, Problem{Label: IPLabel, Value: s, Reason: "not an IPv4 or IPv6 address"})
 				continue
 			}
 			if a = a.Unmap(); !slices.Contains(t.addrs, a) {
@@ -104,7 +131,7 @@ func (lp *labelParser) parse(labels map[string]string) (target, []problem) {
 		}
 		if len(t.addrs) == 0 {
 			// Pointing the names at the host instead would serve an address the owner explicitly did not want.
-			probs = append(probs, problem{Label: IPLabel, Value: v, Reason: "no valid address; container skipped"})
+			probs = append(probs, Problem{Label: IPLabel, Value: v, Reason: "no valid address; container skipped"})
 			return target{}, probs
 		}
 	}
@@ -112,7 +139,7 @@ func (lp *labelParser) parse(labels map[string]string) (target, []problem) {
 		// A TTL the store would reject falls back here, so the container's names are still served.
 		v, err := ttl.Parse(v)
 		if err != nil {
-			probs = append(probs, problem{Label: TTLLabel, Value: labels[TTLLabel],
+			probs = append(probs, Problem{Label: TTLLabel, Value: labels[TTLLabel],
 				Reason: fmt.Sprintf("%v; using %d", err, lp.ttl)})
 		} else {
 			t.ttl = v
@@ -123,8 +150,8 @@ func (lp *labelParser) parse(labels map[string]string) (target, []problem) {
 
 // traefikNames adds the hosts of the container's Traefik HTTP and TCP router rules, honouring traefik.enable
 // and the exposed-by-default setting as Traefik does. Label keys are matched case-insensitively, as Traefik's.
-func (lp *labelParser) traefikNames(labels map[string]string, add func(label, name string)) []problem {
-	var probs []problem
+func (lp *labelParser) traefikNames(labels map[string]string, add func(label, name string)) []Problem {
+	var probs []Problem
 	lower := make(map[string]string, len(labels))
 	keys := make([]string, 0, len(labels))
 	for k, v := range labels {
@@ -141,7 +168,7 @@ func (lp *labelParser) traefikNames(labels map[string]string, add func(label, na
 	if v, ok := lower[traefikEnable]; ok {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
 		if err != nil {
-			probs = append(probs, problem{Label: traefikEnable, Value: v,
+			probs = append(probs, Problem{Label: traefikEnable, Value: v,
 				Reason: fmt.Sprintf("not a boolean; using the exposed-by-default setting (%t)", enabled)})
 		} else {
 			enabled = b
@@ -172,11 +199,11 @@ func (lp *labelParser) traefikNames(labels map[string]string, add func(label, na
 		}
 		hosts, err := traefikrule.Parse(labels[k], syntax)
 		if err != nil {
-			probs = append(probs, problem{Label: k, Value: labels[k], Reason: err.Error()})
+			probs = append(probs, Problem{Label: k, Value: labels[k], Reason: err.Error()})
 			continue
 		}
 		for _, s := range hosts.Skipped {
-			probs = append(probs, problem{Label: k, Value: s.Value,
+			probs = append(probs, Problem{Label: k, Value: s.Value,
 				Reason: fmt.Sprintf("%s skipped (%s): not guessed", s.Matcher, s.Reason)})
 		}
 		for _, n := range hosts.Names {

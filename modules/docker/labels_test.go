@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.uber.org/fx/fxtest"
 	"go.uber.org/zap"
 
@@ -36,7 +37,7 @@ func TestParseLabels(t *testing.T) {
 		parser labelParser
 		labels map[string]string
 		want   target
-		probs  []problem
+		probs  []Problem
 	}{
 		{name: "no labels", parser: base, labels: map[string]string{"other": "x"}},
 		{name: "one name", parser: base, labels: map[string]string{"joyride.host.name": "app.lab.test"},
@@ -50,14 +51,14 @@ func TestParseLabels(t *testing.T) {
 		{name: "invalid names skipped, valid kept", parser: base,
 			labels: map[string]string{"joyride.host.name": "ok.lab.test bad_!.lab.test -x.lab.test"},
 			want:   target{names: []string{"ok.lab.test."}, ttl: 60},
-			probs: []problem{
+			probs: []Problem{
 				{Label: "joyride.host.name", Value: "bad_!.lab.test", Reason: `name "bad_!.lab.test": label "bad_!" has invalid character '!'`},
 				{Label: "joyride.host.name", Value: "-x.lab.test"},
 			}},
 		{name: "allowed domains", parser: allowed,
 			labels: map[string]string{"joyride.host.name": "lab.test a.lab.test www.example.com evil.com notlab.test"},
 			want:   target{names: []string{"lab.test.", "a.lab.test.", "www.example.com."}, ttl: 60},
-			probs: []problem{
+			probs: []Problem{
 				{Label: "joyride.host.name", Value: "evil.com", Reason: "outside the allowed domains [lab.test. example.com.]"},
 				{Label: "joyride.host.name", Value: "notlab.test", Reason: "outside the allowed domains [lab.test. example.com.]"},
 			}},
@@ -68,13 +69,13 @@ func TestParseLabels(t *testing.T) {
 		{name: "ip override with an invalid part", parser: base,
 			labels: map[string]string{"joyride.host.name": "a.lab.test", IPLabel: "10.0.0.5 nope fe80::1%eth0"},
 			want:   target{names: []string{"a.lab.test."}, ttl: 60, addrs: []netip.Addr{netip.MustParseAddr("10.0.0.5")}},
-			probs: []problem{
+			probs: []Problem{
 				{Label: IPLabel, Value: "nope", Reason: "not an IPv4 or IPv6 address"},
 				{Label: IPLabel, Value: "fe80::1%eth0", Reason: "not an IPv4 or IPv6 address"},
 			}},
 		{name: "ip override entirely invalid skips the container", parser: base,
 			labels: map[string]string{"joyride.host.name": "a.lab.test", IPLabel: "10.0.0.999"},
-			probs: []problem{
+			probs: []Problem{
 				{Label: IPLabel, Value: "10.0.0.999", Reason: "not an IPv4 or IPv6 address"},
 				{Label: IPLabel, Value: "10.0.0.999", Reason: "no valid address; container skipped"},
 			}},
@@ -83,12 +84,12 @@ func TestParseLabels(t *testing.T) {
 			want: target{names: []string{"a.lab.test."}, ttl: 5}},
 		{name: "ttl invalid", parser: base, labels: map[string]string{"joyride.host.name": "a.lab.test", TTLLabel: "-1"},
 			want:  target{names: []string{"a.lab.test."}, ttl: 60},
-			probs: []problem{{Label: TTLLabel, Value: "-1", Reason: `"-1" is not a TTL in seconds (0..2147483647); using 60`}}},
+			probs: []Problem{{Label: TTLLabel, Value: "-1", Reason: `"-1" is not a TTL in seconds (0..2147483647); using 60`}}},
 		// It fits a uint32, but the store would reject it and the name would answer NXDOMAIN.
 		{name: "ttl beyond RFC 2181 falls back to the default", parser: base,
 			labels: map[string]string{"joyride.host.name": "a.lab.test", TTLLabel: "3000000000"},
 			want:   target{names: []string{"a.lab.test."}, ttl: 60},
-			probs: []problem{{Label: TTLLabel, Value: "3000000000",
+			probs: []Problem{{Label: TTLLabel, Value: "3000000000",
 				Reason: "TTL 3000000000 is larger than 2147483647 (RFC 2181 section 8); using 60"}}},
 		{name: "ttl at the RFC 2181 limit", parser: base,
 			labels: map[string]string{"joyride.host.name": "a.lab.test", TTLLabel: "2147483647"},
@@ -114,12 +115,12 @@ func TestParseLabels(t *testing.T) {
 			want: target{names: []string{"a.lab.test.", "b.lab.test."}, ttl: 60}},
 		{name: "traefik v2 rule under v3 syntax is refused", parser: traefik,
 			labels: map[string]string{"traefik.http.routers.r.rule": "Host(`a.lab.test`, `b.lab.test`)"},
-			probs: []problem{{Label: "traefik.http.routers.r.rule", Value: "Host(`a.lab.test`, `b.lab.test`)",
+			probs: []Problem{{Label: "traefik.http.routers.r.rule", Value: "Host(`a.lab.test`, `b.lab.test`)",
 				Reason: "traefik rule \"Host(`a.lab.test`, `b.lab.test`)\": Host at offset 0 takes one value in v3 syntax, found 2 (combine with ||, or ruleSyntax v2)"}}},
 		{name: "traefik regexp reported", parser: traefik,
 			labels: map[string]string{"traefik.http.routers.r.rule": "HostRegexp(`.+`) || Host(`a.lab.test`)"},
 			want:   target{names: []string{"a.lab.test."}, ttl: 60},
-			probs: []problem{{Label: "traefik.http.routers.r.rule", Value: ".+",
+			probs: []Problem{{Label: "traefik.http.routers.r.rule", Value: ".+",
 				Reason: "HostRegexp skipped (regular expression): not guessed"}}},
 		{name: "traefik.enable=false", parser: traefik,
 			labels: map[string]string{"traefik.enable": "false", "traefik.http.routers.r.rule": "Host(`a.lab.test`)"}},
@@ -130,7 +131,7 @@ func TestParseLabels(t *testing.T) {
 			want:   target{names: []string{"a.lab.test."}, ttl: 60}},
 		{name: "traefik.enable invalid uses the default", parser: hidden,
 			labels: map[string]string{"traefik.enable": "maybe", "traefik.http.routers.r.rule": "Host(`a.lab.test`)"},
-			probs: []problem{{Label: "traefik.enable", Value: "maybe",
+			probs: []Problem{{Label: "traefik.enable", Value: "maybe",
 				Reason: "not a boolean; using the exposed-by-default setting (false)"}}},
 	}
 	for _, tt := range tests {
@@ -257,4 +258,34 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		_, err := NewProducer(cfg, nil, eventstest.NewBus(t))
 		assert.NoError(t, err, "the defaults with allowed domains %v are valid", allowed)
 	}
+}
+
+// Names is the parser the producer uses, built from a Config: `joyride check` reports what the producer would.
+func TestNames(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.AllowedDomains = []string{"lab.test"}
+	tests := []struct {
+		name   string
+		labels map[string]string
+		names  []string
+		probs  []Problem
+	}{
+		{"no label", map[string]string{"other": "x"}, nil, nil},
+		{"a name in the domains", map[string]string{"joyride.host.name": "App.Lab.Test"}, []string{"app.lab.test."}, nil},
+		{"outside the domains", map[string]string{"joyride.host.name": "app.example.org"}, nil,
+			[]Problem{{Label: "joyride.host.name", Value: "app.example.org", Reason: "outside the allowed domains [lab.test.]"}}},
+		{"a good and a bad name", map[string]string{"coredns.host.name": "a.lab.test,bad..lab.test"}, []string{"a.lab.test."},
+			[]Problem{{Label: "coredns.host.name", Value: "bad..lab.test", Reason: `name "bad..lab.test" has an empty label`}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			names, probs, err := Names(cfg, tt.labels)
+			require.NoError(t, err)
+			assert.Equal(t, tt.names, names)
+			assert.Equal(t, tt.probs, probs)
+		})
+	}
+	cfg.AllowedDomains = nil
+	_, _, err := Names(cfg, nil)
+	assert.ErrorContains(t, err, "docker.allowed_domains")
 }

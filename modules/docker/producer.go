@@ -8,10 +8,8 @@ import (
 	"os"
 	"sync"
 
-	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/hostaddr"
 	"github.com/joyride-dns/joyride/pkg/producer"
-	"github.com/joyride-dns/joyride/pkg/traefikrule"
 
 	"github.com/moby/moby/client"
 	"go.uber.org/zap"
@@ -82,22 +80,15 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 			return nil, fmt.Errorf("docker.host: value %q: %w", cfg.Host, err)
 		}
 	}
-	allowed, err := dnsname.ParseDomains("docker.allowed_domains", cfg.AllowedDomains)
+	labels, err := newLabelParser(cfg)
 	if err != nil {
 		return nil, err
 	}
 	pr := &Producer{
-		cfg: cfg,
-		log: log,
-		bus: bus,
-		labels: labelParser{
-			keys:             cfg.Labels,
-			allowed:          allowed,
-			ttl:              cfg.TTL,
-			traefik:          cfg.Traefik,
-			exposedByDefault: cfg.TraefikExposedByDefault,
-			syntax:           traefikrule.Syntax(cfg.TraefikRuleSyntax),
-		},
+		cfg:    cfg,
+		log:    log,
+		bus:    bus,
+		labels: labels,
 		detect: hostaddr.Detect,
 	}
 	// The validate tags guarantee these parse when set.
@@ -131,7 +122,7 @@ func (p *Producer) Start(context.Context) error {
 	if p.Status().Running {
 		return errors.New("docker: already started")
 	}
-	ep := endpoint(p.cfg, os.Getenv, socketExists)
+	ep := Endpoint(p.cfg, os.Getenv)
 	// FromEnv honours DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and DOCKER_API_VERSION; without the latter the client
 	// negotiates the API version with the engine on its first request.
 	cli, err := client.New(client.FromEnv, client.WithHost(ep))

@@ -100,4 +100,6 @@
 // with Parse's line parser, up to 32 MiB, and returns each line (number, text and address) that names the asked
 // name, at most 100 of them. The producer does not
 // report a directory that cannot be listed as unhealthy: the watcher only logs it.
+//
+// Check reads the directories once as the producer would (the same files, Parse, Records), for `joyride check`.
 package hosts
