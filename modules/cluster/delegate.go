@@ -30,11 +30,11 @@ func (c *Cluster) conflict() error {
 	return nil
 }
 
-// NodeMeta is this node's epoch, head and priority.
+// NodeMeta is this node's epoch, head, priority and key IDs.
 func (d *delegate) NodeMeta(limit int) []byte {
 	c := d.c
 	c.mu.Lock()
-	m := meta{Priority: c.self.priority, Leaving: c.leaving}
+	m := meta{Priority: c.self.priority, Leaving: c.leaving, Keys: c.keyIDs}
 	if c.announced {
 		m.Epoch, m.Head = c.epoch, c.self.head
 	}

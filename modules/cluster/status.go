@@ -10,11 +10,14 @@ import (
 
 // Status is what a node knows of the cluster, for the HTTP API's /dns/cluster and the dashboard.
 type Status struct {
-	Enabled bool     `json:"enabled"`
-	Running bool     `json:"running"`
-	NodeID  string   `json:"node_id"`
-	Address string   `json:"address"`
-	Policy  string   `json:"policy"`
+	Enabled bool   `json:"enabled"`
+	Running bool   `json:"running"`
+	NodeID  string `json:"node_id"`
+	Address string `json:"address"`
+	Policy  string `json:"policy"`
+	// Keyring names this node's encryption keys by their IDs (never the keys), the primary first; a key rotation
+	// is complete on a node when every member's Keys start with the same primary.
+	Keyring []string `json:"keyring,omitempty"`
 	Members []Member `json:"members"`
 	Stats   Stats    `json:"statistics"`
 	// Records is the number of records this node shares; Members has each peer's.
@@ -34,6 +37,8 @@ type Member struct {
 	LastSeen time.Time `json:"last_seen"`
 	Records  int       `json:"records"`
 	Priority int       `json:"priority"`
+	// Keys are the IDs of the member's keys, the primary first, as it advertises them.
+	Keys []string `json:"keys,omitempty"`
 	// Answered tells whether this node answers the member's records now (alive, suspect, or dead within
 	// cluster.failed_grace).
 	Answered bool `json:"answered"`
@@ -44,9 +49,9 @@ func (c *Cluster) Status() Status {
 	ml := c.running.Load()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := Status{Enabled: c.cfg.Enabled, Running: ml != nil, NodeID: c.id, Policy: c.cfg.Policy, Stats: c.stats}
+	s := Status{Enabled: c.cfg.Enabled, Running: ml != nil, NodeID: c.id, Policy: c.policy.String(), Stats: c.stats}
 	if ml != nil {
-		s.Address = c.addr
+		s.Address, s.Keyring = c.addr, slices.Clone(c.keyIDs)
 	}
 	var head uint64
 	if c.self != nil {
@@ -59,7 +64,7 @@ func (c *Cluster) Status() Status {
 	}
 	for name, m := range c.members {
 		mem := Member{NodeID: name, Address: m.addr, State: stateName(m.state), Since: m.since, LastSeen: m.lastAlive,
-			Priority: m.meta.Priority, Answered: c.live(name)}
+			Priority: m.meta.Priority, Keys: slices.Clone(m.meta.Keys), Answered: c.live(name)}
 		if o := c.owners[name]; o != nil {
 			mem.Records = o.records()
 		}

@@ -71,13 +71,16 @@ type wireState struct {
 }
 
 // meta is a node's memberlist metadata: its own epoch and head (so that any node can tell it is behind and pull,
-// memberlist carrying the metadata reliably where it does not carry user messages) and its priority.
+// memberlist carrying the metadata reliably where it does not carry user messages), its priority (which its
+// peers file its records with) and its keys.
 type meta struct {
 	Epoch    uint64 `json:"e"`
 	Head     uint64 `json:"h"`
 	Priority int    `json:"p,omitempty"`
 	// Leaving is set just before a graceful leave: memberlist does not tell a leave from a failure.
 	Leaving bool `json:"l,omitempty"`
+	// Keys are the IDs of the node's keys (keyID), the primary first: a key rotation waits for them (planKeys).
+	Keys []string `json:"k,omitempty"`
 }
 
 func encode(kind byte, v any) []byte {
