@@ -171,12 +171,18 @@ func (l *loop) lost(was, t target, probs []problem) []problem {
 			continue
 		}
 		key, value, _ := strings.Cut(was.labels[i], "=")
+		// The problem with the name itself, else one with its label (a Traefik rule that no longer parses).
 		i := slices.IndexFunc(probs, func(p problem) bool {
 			c, err := dnsname.Canonical(p.Value)
 			return p.Label == key && err == nil && c == n
 		})
+		if i < 0 {
+			i = slices.IndexFunc(probs, func(p problem) bool { return p.Label == key })
+		}
 		if i >= 0 {
-			out = append(out, probs[i])
+			if !slices.Contains(out, probs[i]) {
+				out = append(out, probs[i])
+			}
 			continue
 		}
 		reason := fmt.Sprintf("docker.labels does not list %s", key)

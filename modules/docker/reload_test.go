@@ -109,6 +109,7 @@ var reloadContainers = map[string]map[string]string{
 	"old":    {"old.name": "old.lab.test"},
 	"other":  {"joyride.host.name": "app.other.test"},
 	"proxy":  {"traefik.http.routers.r.rule": "Host(`tr.lab.test`)"},
+	"v2":     {"traefik.http.routers.old.rule": "Host(`v2a.lab.test`, `v2b.lab.test`)"},
 }
 
 func reloadConfig() Config {
@@ -124,7 +125,8 @@ func reloadConfig() Config {
 func TestReload(t *testing.T) {
 	tests := []struct {
 		name string
-		edit func(*Config)
+		// start, when set, changes the configuration the producer starts with; edit the one it reloads.
+		start, edit func(*Config)
 		// want is what each affected container publishes: its records, "" when withdrawn.
 		want map[string]string
 		// errs are substrings of the one ErrorEvent each container that loses a name publishes, by container.
@@ -163,6 +165,22 @@ func TestReload(t *testing.T) {
 		{name: "traefik switched on",
 			edit: func(c *Config) { c.Traefik = true },
 			want: map[string]string{"proxy": "tr.lab.test. A 192.0.2.10 60"}},
+		{name: "traefik switched off",
+			start: func(c *Config) { c.Traefik = true },
+			edit:  func(c *Config) { c.Traefik = false },
+			want:  map[string]string{"proxy": ""},
+			errs:  [][]string{{"container proxy", "label traefik.http.routers.r.rule=Host(`tr.lab.test`): docker.traefik is off"}}},
+		{name: "a rule syntax that no longer parses a rule",
+			start: func(c *Config) { c.Traefik, c.TraefikRuleSyntax = true, "v2" },
+			edit:  func(c *Config) { c.TraefikRuleSyntax = "v3" },
+			want:  map[string]string{"v2": ""},
+			errs: [][]string{{"container v2",
+				"label traefik.http.routers.old.rule=Host(`v2a.lab.test`, `v2b.lab.test`): traefik rule", "in v3 syntax"}}},
+		{name: "traefik exposed by default switched off",
+			start: func(c *Config) { c.Traefik = true },
+			edit:  func(c *Config) { c.TraefikExposedByDefault = false },
+			want:  map[string]string{"proxy": ""},
+			errs:  [][]string{{"container proxy", "the router is not exposed"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -171,9 +189,12 @@ func TestReload(t *testing.T) {
 				eng.run(id, reloadContainers[id])
 			}
 			cfg := reloadConfig()
+			if tt.start != nil {
+				tt.start(&cfg)
+			}
 			p, bus := startFake(t, cfg, eng)
 			from := len(bus.History(events.Filter{Sources: []string{moduleName}}))
-			next := reloadConfig()
+			next := cfg
 			next.Labels = slices.Clone(next.Labels)
 			next.AllowedDomains = slices.Clone(next.AllowedDomains)
 			tt.edit(&next)
