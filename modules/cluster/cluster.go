@@ -34,33 +34,43 @@ const moduleName = "cluster"
 // wake the loop, which does everything that takes time or talks to the bus: reading local sources from the
 // store, putting peers' records in the store, pulling states, rejoining.
 type Cluster struct {
-	cfg     Config
-	log     *zap.Logger
-	bus     *events.Bus
-	store   *dnsstore.Store
-	domains dnsname.Domains
-	share   []string // store source prefixes of the shared kinds
-	keys    [][]byte
-	policy  dnsstore.Policy
+	// cfg is the configuration the node was built with. The keys a reload changes (Apply) are not read from it
+	// but from the fields below that are under mu.
+	cfg   Config
+	log   *zap.Logger
+	bus   *events.Bus
+	store *dnsstore.Store
 
 	// wrap, when set (tests), wraps the network transport: dropping traffic between chosen nodes.
 	wrap func(memberlist.NodeAwareTransport) memberlist.NodeAwareTransport
 	// exit is called when this node finds another live node using its ID after start: it must stop.
 	exit func(error)
 
-	mu        sync.Mutex
+	mu sync.Mutex
+	// The live settings (reload.go): what Apply changes.
+	domains     dnsname.Domains
+	share       []string // store source prefixes of the shared kinds
+	policy      dnsstore.Policy
+	priority    int
+	keys        [][]byte // the configured keys, the primary first; what the keyring holds follows (syncKeys)
+	keyringFile string
+	keyIDs      []string // the IDs of the keys in the keyring, the primary first, as the metadata advertises them
+	keyState    string   // the keyring's state last logged (syncKeys)
+	// keysMu keeps one syncKeys at a time (the loop's and Apply's).
+	keysMu sync.Mutex
+
 	id        string
 	addr      string // this node's gossip address
 	epoch     uint64
 	self      *ownerState
 	owners    map[string]*ownerState
 	members   map[string]*member
-	published map[string]map[string]version // owner → store source → version in the store
-	dirty     map[string]struct{}           // owners whose store records need reconciling
-	local     map[string]struct{}           // local sources to read from the store again
-	behind    map[string]time.Time          // owners whose copy is behind their metadata, since when
-	seeds     map[string]struct{}           // addresses to rejoin: seeds, discovered peers, members last seen
-	reported  map[string]time.Time          // rate limit of error reports
+	published map[string]map[string]filed // owner → store source → what the store holds of it
+	dirty     map[string]struct{}         // owners whose store records need reconciling
+	local     map[string]struct{}         // local sources to read from the store again
+	behind    map[string]time.Time        // owners whose copy is behind their metadata, since when
+	seeds     map[string]struct{}         // addresses to rejoin: seeds, discovered peers, members last seen
+	reported  map[string]time.Time        // rate limit of error reports
 	metaDirty bool
 	// announced is false until this node's own sources have settled after Start (see settle): until then peers
 	// keep what they had of it, so that a node restarted before it was found dead does not replace its records
@@ -90,7 +100,7 @@ type Cluster struct {
 	disc  *discovery.Announcer
 	// discovered are addresses LAN discovery found, joined by the loop (the announcer's callback must be quick).
 	discovered []string
-	// keyring is the keyring file's content last applied, to notice a rotation.
+	// keyring is the keyring file's content last applied, to notice a rotation (under mu).
 	keyring      string
 	keyringCheck time.Time
 	ring         *memberlist.Keyring
@@ -102,6 +112,13 @@ type Cluster struct {
 
 // version is one owner's version of one source in the store.
 type version struct{ epoch, counter uint64 }
+
+// filed is what the store holds of a peer's source: the owner's version and the priority it was filed with. A
+// zero filed makes reconcile file the source again, whatever its version (the allowed domains changed).
+type filed struct {
+	v        version
+	priority int
+}
 
 // member is what this node knows of another: from memberlist, kept after it dies so its records can return.
 type member struct {
@@ -157,10 +174,7 @@ func NewCluster(cfg Config, log *zap.Logger, bus *events.Bus, store *dnsstore.St
 		return nil, fmt.Errorf("cluster.port %d: must differ from cluster.discovery_port", cfg.Port)
 	}
 	c := &Cluster{cfg: cfg, log: log.Named(moduleName), bus: bus, store: store, domains: domains, keys: keys,
-		policy: policy}
-	for _, k := range cfg.Share {
-		c.share = append(c.share, k+":")
-	}
+		policy: policy, priority: cfg.Priority, keyringFile: cfg.KeyringFile, share: sharePrefixes(cfg.Share)}
 	return c, nil
 }
 
@@ -190,10 +204,10 @@ func (c *Cluster) Start(ctx context.Context) error {
 	c.mu.Lock()
 	c.id, c.epoch, c.leaving = id, epoch, false
 	c.announced, c.started, c.settledGen, c.settledAt = false, time.Now(), 0, time.Now()
-	c.self = newOwner(epoch, c.cfg.Priority)
+	c.self = newOwner(epoch, c.priority)
 	c.owners = make(map[string]*ownerState)
 	c.members = make(map[string]*member)
-	c.published = make(map[string]map[string]version)
+	c.published = make(map[string]map[string]filed)
 	c.dirty = make(map[string]struct{})
 	c.local = make(map[string]struct{})
 	c.behind = make(map[string]time.Time)
@@ -204,9 +218,10 @@ func (c *Cluster) Start(ctx context.Context) error {
 	for _, s := range c.cfg.Join {
 		c.seeds[s] = struct{}{}
 	}
+	policy, origin := c.policy, dnsstore.Origin{Node: id, Priority: c.priority}
 	c.mu.Unlock()
 	c.wake = make(chan struct{}, 1)
-	c.store.SetPolicy(c.policy, dnsstore.Origin{Node: id, Priority: c.cfg.Priority})
+	c.store.SetPolicy(policy, origin)
 
 	// Local sources: the records handler announces every source it replaces; the ones already in the store are
 	// read once below.
@@ -214,11 +229,13 @@ func (c *Cluster) Start(ctx context.Context) error {
 		Families: []events.Family{events.FamilyDNS, events.FamilySync},
 		Kinds:    []events.Kind{events.Kind(events.DNSSourceReplaced), events.Kind(events.SyncForced)},
 	}, c.handle)
+	c.mu.Lock()
 	for _, s := range c.store.Snapshot().Sources() {
-		if c.shared(s) {
+		if c.sharedLocked(s) {
 			c.local[s] = struct{}{}
 		}
 	}
+	c.mu.Unlock()
 	c.readLocal()
 
 	// The queue exists before memberlist does: memberlist delivers messages (which relays queue) from Create on.
@@ -233,12 +250,12 @@ func (c *Cluster) Start(ctx context.Context) error {
 	c.mu.Lock()
 	c.addr = ml.LocalNode().Address()
 	c.mu.Unlock()
-	if len(c.keys) == 0 {
+	if c.ring == nil {
 		c.log.Warn("cluster traffic is neither encrypted nor authenticated: anyone who can reach the gossip port " +
 			"can publish names; set cluster.key or cluster.keyring_file")
 	}
 	c.log.Info("cluster node started", zap.String("node_id", id), zap.String("address", c.address()),
-		zap.Strings("join", c.cfg.Join), zap.Strings("share", c.cfg.Share), zap.String("policy", c.cfg.Policy))
+		zap.Strings("join", c.cfg.Join), zap.Strings("share", c.cfg.Share), zap.Stringer("policy", policy))
 	if err := c.joinSeeds(ctx); err != nil {
 		_ = ml.Shutdown() // no Leave: that would tell the cluster the other node, of the same name, left
 		c.sub.Close()
@@ -305,23 +322,26 @@ func (c *Cluster) joinSeeds(ctx context.Context) error {
 }
 
 // startDiscovery announces this node's gossip address on the LAN and learns its peers', authenticated with the
-// primary key when there is one.
+// keyring's keys when there are (sent under the primary, taken under any; syncKeys keeps them in step).
 func (c *Cluster) startDiscovery(ctx context.Context, id string) error {
-	var key []byte
-	if len(c.keys) > 0 {
-		key = c.keys[0]
-	}
 	d, err := discovery.New(discovery.Config{
 		NodeID: id, Advertise: c.address(), Port: c.cfg.DiscoveryPort, Target: c.cfg.DiscoveryAddress,
-		Interval: max(c.cfg.RejoinInterval/3, time.Second), Key: key,
+		Interval: max(c.cfg.RejoinInterval/3, time.Second),
 	}, c.log, func(p discovery.Peer) { c.AddPeer(p.NodeID, p.Addr) })
 	if err != nil {
 		return fmt.Errorf("cluster.discovery: %w", err)
 	}
+	if c.ring != nil {
+		if err := d.SetKeys(c.ring.GetKeys()...); err != nil {
+			return fmt.Errorf("cluster.discovery: %w", err)
+		}
+	}
 	if err := d.Start(ctx); err != nil {
 		return fmt.Errorf("cluster.discovery: %w", err)
 	}
+	c.mu.Lock()
 	c.disc = d
+	c.mu.Unlock()
 	return nil
 }
 
@@ -347,11 +367,14 @@ func (c *Cluster) Stop(ctx context.Context) error {
 			c.log.Warn("leaving the cluster", zap.Error(err))
 		}
 	}
-	if c.disc != nil {
-		if err := c.disc.Stop(ctx); err != nil {
+	c.mu.Lock()
+	disc := c.disc
+	c.disc = nil
+	c.mu.Unlock()
+	if disc != nil {
+		if err := disc.Stop(ctx); err != nil {
 			c.log.Warn("stopping discovery", zap.Error(err))
 		}
-		c.disc = nil
 	}
 	err := c.ml.Shutdown()
 	c.cancel()
@@ -393,16 +416,22 @@ func (c *Cluster) createMemberlist(id string) (*memberlist.Memberlist, error) {
 	mc.Logger = newMemberlistLogger(c.log.Named("memberlist"), c.suspected)
 	d := &delegate{c}
 	mc.Delegate, mc.Events, mc.Merge, mc.Conflict = d, d, d, d
-	if len(c.keys) > 0 {
-		ring, err := memberlist.NewKeyring(c.keys, c.keys[0])
+	c.mu.Lock()
+	keys, file := c.keys, c.keyringFile
+	c.mu.Unlock()
+	if len(keys) > 0 {
+		ring, err := memberlist.NewKeyring(keys, keys[0])
 		if err != nil {
 			return nil, fmt.Errorf("cluster: keyring: %w", err)
 		}
 		mc.Keyring, c.ring = ring, ring
-		if c.cfg.KeyringFile != "" {
-			b, _ := os.ReadFile(c.cfg.KeyringFile) // read a moment ago by keys(); a change is applied later
+		c.mu.Lock()
+		c.keyIDs = keyIDs(ring.GetKeys())
+		if file != "" {
+			b, _ := os.ReadFile(file) // read a moment ago by keys(); a change is applied later
 			c.keyring, c.keyringCheck = string(b), time.Now()
 		}
+		c.mu.Unlock()
 	}
 	if c.wrap != nil {
 		nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
@@ -477,11 +506,21 @@ func (c *Cluster) address() string {
 	return c.addr
 }
 
-func (c *Cluster) shared(source string) bool {
+// sharedLocked reports whether source is of a kind this node shares. Callers hold mu.
+func (c *Cluster) sharedLocked(source string) bool {
 	for _, p := range c.share {
 		if strings.HasPrefix(source, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// sharePrefixes are the store source prefixes of the kinds cluster.share lists.
+func sharePrefixes(kinds []string) []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = k + ":"
+	}
+	return out
 }

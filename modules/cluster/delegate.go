@@ -30,11 +30,11 @@ func (c *Cluster) conflict() error {
 	return nil
 }
 
-// NodeMeta is this node's epoch, head, priority and DNS port.
+// NodeMeta is this node's epoch, head, priority, DNS port and key IDs.
 func (d *delegate) NodeMeta(limit int) []byte {
 	c := d.c
 	c.mu.Lock()
-	m := meta{Priority: c.self.priority, Leaving: c.leaving, DNSPort: c.cfg.DNSPort}
+	m := meta{Priority: c.self.priority, Leaving: c.leaving, DNSPort: c.cfg.DNSPort, Keys: c.keyIDs}
 	if c.announced {
 		m.Epoch, m.Head = c.epoch, c.self.head
 	}

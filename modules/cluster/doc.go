@@ -60,6 +60,26 @@
 // store and reported (the copy keeps it, so a relay passes the owner's version on unchanged). Reports are
 // ErrorEvents, at most one a minute per cause.
 //
+// Keys rotate without a restart (keys.go). A node sends with its keyring's primary and accepts every key in it,
+// so it must not send with a key a peer lacks, nor drop a key a peer still sends with. Every node therefore
+// advertises the IDs of its keys (a hash prefix, keyID) in its metadata, and syncKeys, at every tick of the loop
+// and after a reload, makes the keyring hold what planKeys decides: every configured key at once; the configured
+// primary once every live member holds it (the one in use until then); a key no longer configured while a live
+// member still sends with it. The operator's three steps (add the new key everywhere, make it primary, remove the
+// old) then never split the cluster, and neither does a key replaced node by node. LAN discovery follows the
+// keyring (discovery.Announcer.SetKeys). Turning encryption on or off needs a restart: memberlist decides at
+// Create whether it encrypts.
+//
+// # Reload
+//
+// Module adds a reload.Target (ReloadTarget) for LiveKeys: policy, priority, allowed_domains, share, key and
+// keyring_file. cfg stays the configuration the node was built with; the live settings are fields under mu that
+// Apply replaces. A new policy or priority goes to the store's SetPolicy; the priority also into this node's
+// metadata, and peers file its records with the priority its metadata carries (memberlist orders metadata
+// updates), so every node answers the same. New allowed domains re-file every peer source (reconcile); a new
+// share marks every source for readLocal, which shares a source of a kind no longer shared as deleted. The other
+// keys are memberlist's configuration or the node's identity and need a restart.
+//
 // # Lifecycle
 //
 // NewCluster wires and does no I/O. Start resolves the node ID (cluster.node_id, else the ID kept in data_dir,

@@ -19,13 +19,15 @@ import (
 func (c *Cluster) handle(ctx context.Context, e events.Event) error {
 	switch ev := e.(type) {
 	case *events.DNSEvent:
-		if !c.shared(ev.Owner) {
-			return nil
-		}
 		c.mu.Lock()
-		c.local[ev.Owner] = struct{}{}
+		shared := c.sharedLocked(ev.Owner)
+		if shared {
+			c.local[ev.Owner] = struct{}{}
+		}
 		c.mu.Unlock()
-		c.poke()
+		if shared {
+			c.poke()
+		}
 	case *events.SyncEvent:
 		if ev.Source != moduleName {
 			// In the background: this subscription also carries the local changes, which must not wait on dials.
@@ -125,7 +127,8 @@ func (c *Cluster) joinDiscovered() {
 }
 
 // readLocal reads the local sources marked changed from the store and makes a new version of each that differs
-// from what this node last shared: a delta broadcast, or a notice when it does not fit a packet.
+// from what this node last shared: a delta broadcast, or a notice when it does not fit a packet. A source of a
+// kind no longer shared (cluster.share changed) is shared as deleted.
 func (c *Cluster) readLocal() {
 	c.mu.Lock()
 	if len(c.local) == 0 {
@@ -144,6 +147,9 @@ func (c *Cluster) readLocal() {
 			wire[i] = fromStore(r, r.SetAt().UnixMilli())
 		}
 		c.mu.Lock()
+		if !c.sharedLocked(name) {
+			wire = nil
+		}
 		cur, ok := c.self.sources[name]
 		if (!ok && len(wire) == 0) || (ok && !cur.deleted && slices.Equal(cur.records, wire)) || (ok && cur.deleted && len(wire) == 0) {
 			c.mu.Unlock()
@@ -251,9 +257,12 @@ func (c *Cluster) isBehind(owner string, m meta) bool {
 	return o.epoch < m.Epoch || (o.epoch == m.Epoch && o.head < m.Head)
 }
 
-// expire reconciles owners whose failure grace ended, and collects old tombstones and forgotten nodes.
+// expire reconciles owners whose failure grace ended, collects old tombstones and forgotten nodes, and keeps the
+// keyring in step with the keyring file and the members' keys.
 func (c *Cluster) expire() {
 	now := time.Now()
+	c.checkKeyring(now)
+	c.syncKeys()
 	cutoff := now.Add(-c.cfg.TombstoneTTL)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -273,7 +282,6 @@ func (c *Cluster) expire() {
 			c.dirty[name] = struct{}{}
 		}
 	}
-	c.checkKeyring(now)
 	c.self.collect(cutoff)
 	for name, o := range c.owners {
 		o.collect(cutoff)

@@ -6,17 +6,20 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/reload"
 	"github.com/joyride-dns/joyride/pkg/status"
 )
 
 // Module runs a cluster node: it provides *Cluster (its Status and ForceSync are what an HTTP API shows and
-// triggers) and ties Start and Stop to the lifecycle. It needs the bus, the store and a Config (DefaultConfig
-// with AllowedDomains set, or the configuration's section).
+// triggers) and ties Start and Stop to the lifecycle, and adds its status.Reporter, collector and
+// reload.Target. It needs the bus, the store and a Config (DefaultConfig with AllowedDomains set, or the
+// configuration's section).
 var Module = fx.Module(moduleName,
 	fx.Provide(New),
 	status.ProvideCollector(newCollector),
 	fx.Invoke(func(*Cluster) {}),
 	status.Provide(Reporter),
+	reload.Provide(ReloadTarget),
 )
 
 // Params are the module's dependencies.

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/memberlist"
 	"go.uber.org/zap"
 
+	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/events"
 )
 
@@ -26,12 +27,12 @@ func (c *Cluster) live(owner string) bool {
 func (c *Cluster) reconcile(ctx context.Context) {
 	type pub struct {
 		owner, source string
-		v             version
+		f             filed // zero: withdrawn
 		recs          []wireRecord
-		priority      int
 	}
 	var pubs []pub
 	c.mu.Lock()
+	domains := c.domains
 	for owner := range c.dirty {
 		delete(c.dirty, owner)
 		was := c.published[owner]
@@ -44,10 +45,16 @@ func (c *Cluster) reconcile(ctx context.Context) {
 				}
 			}
 		}
+		// The owner's priority as its metadata says now: memberlist orders metadata updates, and a change of
+		// priority (a reload on the owner) re-files every source of the owner.
+		var priority int
+		if m := c.members[owner]; m != nil {
+			priority = m.meta.Priority
+		}
 		for src, e := range want {
-			v := version{o.epoch, e.counter}
-			if was[src] != v {
-				pubs = append(pubs, pub{owner, src, v, e.records, o.priority})
+			f := filed{version{o.epoch, e.counter}, priority}
+			if was[src] != f {
+				pubs = append(pubs, pub{owner, src, f, e.records})
 			}
 		}
 		for src := range was {
@@ -59,7 +66,7 @@ func (c *Cluster) reconcile(ctx context.Context) {
 	c.mu.Unlock()
 	slices.SortFunc(pubs, func(a, b pub) int { return strings.Compare(a.source, b.source) })
 	for _, p := range pubs {
-		recs, outside := c.allowed(p.recs)
+		recs, outside := allowed(domains, p.recs)
 		if len(outside) > 0 {
 			c.report(ctx, "outside:"+p.source, fmt.Sprintf("node %q: source %q: %d name(s) outside cluster.allowed_domains "+
 				"dropped: %s", p.owner, strings.TrimPrefix(p.source, events.PeerSource(p.owner, "")), len(outside),
@@ -67,7 +74,7 @@ func (c *Cluster) reconcile(ctx context.Context) {
 		}
 		err := c.bus.Publish(ctx, &events.SyncEvent{
 			Metadata: events.Metadata{Source: moduleName}, Kind: events.DNSRecordSynced, NodeID: p.owner,
-			Snapshot: &events.RecordSnapshot{Source: p.source, Records: recs, Node: p.owner, Priority: p.priority},
+			Snapshot: &events.RecordSnapshot{Source: p.source, Records: recs, Node: p.owner, Priority: p.f.priority},
 		})
 		c.mu.Lock()
 		if err != nil {
@@ -78,15 +85,15 @@ func (c *Cluster) reconcile(ctx context.Context) {
 			continue
 		}
 		if c.published[p.owner] == nil {
-			c.published[p.owner] = map[string]version{}
+			c.published[p.owner] = map[string]filed{}
 		}
-		if p.v == (version{}) {
+		if p.f == (filed{}) {
 			delete(c.published[p.owner], p.source)
 			if len(c.published[p.owner]) == 0 {
 				delete(c.published, p.owner)
 			}
 		} else {
-			c.published[p.owner][p.source] = p.v
+			c.published[p.owner][p.source] = p.f
 		}
 		c.stats.RecordsSynced += len(recs)
 		now := time.Now()
@@ -95,12 +102,12 @@ func (c *Cluster) reconcile(ctx context.Context) {
 	}
 }
 
-// allowed splits records into those inside the allowed domains, as events.Records, and the names of the others.
-func (c *Cluster) allowed(recs []wireRecord) ([]events.Record, []string) {
+// allowed splits records into those inside domains, as events.Records, and the names of the others.
+func allowed(domains dnsname.Domains, recs []wireRecord) ([]events.Record, []string) {
 	out := make([]events.Record, 0, len(recs))
 	var outside []string
 	for _, r := range recs {
-		if !c.domains.Allows(r.Name) {
+		if !domains.Allows(r.Name) {
 			outside = append(outside, r.Name)
 			continue
 		}

@@ -16,7 +16,10 @@ type Status struct {
 	Address string `json:"address"`
 	Policy  string `json:"policy"`
 	// DNSPort is the port this node answers DNS on (Config.DNSPort; 0 unknown).
-	DNSPort int      `json:"dns_port"`
+	DNSPort int `json:"dns_port"`
+	// Keyring names this node's encryption keys by their IDs (never the keys), the primary first; a key rotation
+	// is complete on a node when every member's Keys start with the same primary.
+	Keyring []string `json:"keyring,omitempty"`
 	Members []Member `json:"members"`
 	Stats   Stats    `json:"statistics"`
 	// Records is the number of records this node shares; Members has each peer's.
@@ -39,6 +42,8 @@ type Member struct {
 	// DNSPort is the port the member answers DNS on, at Address's host, as its metadata says; 0 when it does not
 	// say (a node older than the field). `joyride setup` forwards the zones there.
 	DNSPort int `json:"dns_port"`
+	// Keys are the IDs of the member's keys, the primary first, as it advertises them.
+	Keys []string `json:"keys,omitempty"`
 	// Answered tells whether this node answers the member's records now (alive, suspect, or dead within
 	// cluster.failed_grace).
 	Answered bool `json:"answered"`
@@ -49,10 +54,10 @@ func (c *Cluster) Status() Status {
 	ml := c.running.Load()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := Status{Enabled: c.cfg.Enabled, Running: ml != nil, NodeID: c.id, Policy: c.cfg.Policy, DNSPort: c.cfg.DNSPort,
+	s := Status{Enabled: c.cfg.Enabled, Running: ml != nil, NodeID: c.id, Policy: c.policy.String(), DNSPort: c.cfg.DNSPort,
 		Stats: c.stats}
 	if ml != nil {
-		s.Address = c.addr
+		s.Address, s.Keyring = c.addr, slices.Clone(c.keyIDs)
 	}
 	var head uint64
 	if c.self != nil {
@@ -65,7 +70,7 @@ func (c *Cluster) Status() Status {
 	}
 	for name, m := range c.members {
 		mem := Member{NodeID: name, Address: m.addr, State: stateName(m.state), Since: m.since, LastSeen: m.lastAlive,
-			Priority: m.meta.Priority, DNSPort: m.meta.DNSPort, Answered: c.live(name)}
+			Priority: m.meta.Priority, DNSPort: m.meta.DNSPort, Keys: slices.Clone(m.meta.Keys), Answered: c.live(name)}
 		if o := c.owners[name]; o != nil {
 			mem.Records = o.records()
 		}

@@ -71,7 +71,8 @@ type wireState struct {
 }
 
 // meta is a node's memberlist metadata: its own epoch and head (so that any node can tell it is behind and pull,
-// memberlist carrying the metadata reliably where it does not carry user messages) and its priority.
+// memberlist carrying the metadata reliably where it does not carry user messages), its priority (which its
+// peers file its records with) and its keys.
 type meta struct {
 	Epoch    uint64 `json:"e"`
 	Head     uint64 `json:"h"`
@@ -80,6 +81,8 @@ type meta struct {
 	Leaving bool `json:"l,omitempty"`
 	// DNSPort is Config.DNSPort: where the node answers DNS, for /dns/cluster. Older nodes send none (0).
 	DNSPort int `json:"d,omitempty"`
+	// Keys are the IDs of the node's keys (keyID), the primary first: a key rotation waits for them (planKeys).
+	Keys []string `json:"k,omitempty"`
 }
 
 func encode(kind byte, v any) []byte {

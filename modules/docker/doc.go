@@ -23,10 +23,11 @@
 // # Records and events
 //
 // Each container's records are one store source, "docker:<full id>", and every event carries the whole set:
-// ContainerDiscovered (found by a list, or re-published after a host address change), ContainerStarted (start,
-// unpause) and ContainerStopped (die, stop, pause, destroy, kill with SIGKILL) with an empty snapshot, which
-// removes the source. Other kill signals do not stop a container by themselves; the die that follows a real exit
-// does. Because sources are per container, a name that two containers claim keeps resolving while either runs.
+// ContainerDiscovered (found by a list, or re-published after a host address change or a reload),
+// ContainerStarted (start, unpause) and ContainerStopped (die, stop, pause, destroy, kill with SIGKILL, or no name
+// left after a reload) with an empty snapshot, which removes the source. Other kill signals do not stop a
+// container by themselves; the die that follows a real exit does. Because sources are per container, a name that
+// two containers claim keeps resolving while either runs.
 // A container already served with the same records is not published again, so a re-list or a replayed engine
 // event produces no duplicate.
 //
@@ -68,6 +69,23 @@
 // healthy again. The healthy report follows the events of the reconciled list, so the first one says that the
 // first load is done (pkg/status: readiness waits for it); an engine unreachable at start reports unhealthy and
 // the node is not ready until the engine has been listed once.
+//
+// # Reload
+//
+// Module adds a reload.Target (ReloadTarget): every key but the endpoint (docker.host, docker.socket) applies
+// while the producer runs (LiveKeys). Apply checks the new Config as NewProducer does and hands it to the loop
+// through a channel its select reads, so the loop's goroutine still owns all state, the settings included, and
+// a reload falls between two engine events. The loop then re-evaluates every container as a reconnect does: the
+// tracked ones (running or within their stop grace) from the labels they were started with, which a container
+// never changes; the ones it ignored by listing the running containers again (or at the next connection when the
+// engine is unreachable, or when that list fails, which the loop treats as a lost stream). A container is
+// published only when its records change, so nothing the change does not concern flickers. A name a container
+// loses (its label key no longer read, now outside the allowed domains, Traefik switched off) is withdrawn with
+// one ErrorEvent (bad_input) naming the container, the label, its value and why; a container left with no name is
+// withdrawn like a stopped one (ContainerStopped, empty snapshot) and ignored while it runs. Label problems that
+// the old rules found too are not logged again. A new stop grace applies to containers that stop after it; a new
+// max_backoff is stored in the loop's Config; a new host address re-publishes the containers that use it, and
+// host_ip emptied switches to detection (the last address stays until one is detected).
 //
 // Module also provides a status.Reporter: Status is docker_monitor (running, connected, endpoint, …), and
 // Explain names, for a source "docker:<id>", the container, its ID and the label (key=value) that named the

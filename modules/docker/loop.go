@@ -41,8 +41,11 @@ const (
 // container is a container whose labels name records.
 type container struct {
 	id, name string
-	target   target
-	records  []events.Record // as last published; never modified in place
+	// labels are the container's, as the engine gave them: they never change while it exists, and a reload
+	// parses them again under the new rules.
+	labels  map[string]string
+	target  target
+	records []events.Record // as last published; never modified in place
 	// removeAt is set while a stopped container's records are kept for StopGrace.
 	removeAt time.Time
 }
@@ -77,6 +80,8 @@ type loop struct {
 
 	grace   *time.Timer
 	graceOn bool
+	// addrCheck re-detects an auto-detected host address; nil when the address is configured or the check off.
+	addrCheck *time.Ticker
 
 	healthKnown bool
 	connected   bool
@@ -106,18 +111,13 @@ func newLoop(p *Producer, eng engine) *loop {
 }
 
 func (l *loop) run(ctx context.Context) {
-	auto := !l.p.hostIP.IsValid()
-	if auto {
-		l.checkAddress(ctx)
-	} else {
+	if l.p.hostIP.IsValid() {
 		l.log.Info("host address configured", zap.Stringer("host_ip", l.host.v4))
+	} else {
+		l.checkAddress(ctx)
 	}
-	var tick <-chan time.Time
-	if auto && l.p.cfg.AddressCheckInterval > 0 {
-		t := time.NewTicker(l.p.cfg.AddressCheckInterval)
-		defer t.Stop()
-		tick = t.C
-	}
+	l.resetAddressCheck()
+	defer l.stopAddressCheck()
 	defer l.grace.Stop()
 
 	var s *stream
@@ -136,9 +136,12 @@ func (l *loop) run(ctx context.Context) {
 		if s != nil {
 			msgs, errs = s.msgs, s.errs
 		}
-		var graceC <-chan time.Time
+		var graceC, tick <-chan time.Time
 		if l.graceOn {
 			graceC = l.grace.C
+		}
+		if l.addrCheck != nil {
+			tick = l.addrCheck.C
 		}
 		select {
 		case <-ctx.Done():
@@ -172,6 +175,18 @@ func (l *loop) run(ctx context.Context) {
 			l.expire(ctx)
 		case <-tick:
 			l.checkAddress(ctx)
+		case r := <-l.p.reconf:
+			err := l.reconfigure(ctx, r.settings, s != nil)
+			close(r.done)
+			if err != nil && s != nil {
+				// The new rules are in force; the containers they may now name are listed at the reconnect.
+				s.close()
+				s = nil
+				if ctx.Err() != nil {
+					return
+				}
+				retry.Reset(l.disconnected(ctx, err))
+			}
 		}
 	}
 }
@@ -207,14 +222,15 @@ func (l *loop) connect(ctx context.Context) (*stream, error) {
 	}
 	// The containers first: the healthy report that setConnected makes after the first list says that the
 	// first load is done (pkg/status), so it follows their events.
-	l.reconcile(ctx, list.Items)
+	l.reconcile(ctx, list.Items, nil)
 	l.setConnected(ctx)
 	return s, nil
 }
 
 // reconcile makes the served containers exactly the running ones: those that vanished while the stream was
-// down are stopped (with the stop grace), new ones discovered, unchanged ones left alone.
-func (l *loop) reconcile(ctx context.Context, items []dockercontainer.Summary) {
+// down are stopped (with the stop grace), new ones discovered, unchanged ones left alone. before, when not nil,
+// is the label rules of the configuration before a reload: the problems they also found were logged then.
+func (l *loop) reconcile(ctx context.Context, items []dockercontainer.Summary, before *labelParser) {
 	running := make(map[string]struct{}, len(items))
 	for _, it := range items {
 		running[it.ID] = struct{}{}
@@ -234,7 +250,7 @@ func (l *loop) reconcile(ctx context.Context, items []dockercontainer.Summary) {
 		if len(it.Names) > 0 {
 			name = strings.TrimPrefix(it.Names[0], "/")
 		}
-		l.started(ctx, it.ID, name, it.Labels, events.ContainerDiscovered)
+		l.started(ctx, it.ID, name, it.Labels, events.ContainerDiscovered, before)
 	}
 	l.p.updateStatus(func(s *Status) { s.Containers = len(l.tracked) })
 }
@@ -248,7 +264,7 @@ func (l *loop) handle(ctx context.Context, m dockerevents.Message) {
 	id, attrs := m.Actor.ID, m.Actor.Attributes
 	switch m.Action {
 	case dockerevents.ActionStart, dockerevents.ActionUnPause:
-		l.started(ctx, id, attrs["name"], attrs, events.ContainerStarted)
+		l.started(ctx, id, attrs["name"], attrs, events.ContainerStarted, nil)
 	case dockerevents.ActionDie, dockerevents.ActionStop, dockerevents.ActionPause:
 		l.stopped(ctx, id)
 	case dockerevents.ActionDestroy:
@@ -266,8 +282,9 @@ func (l *loop) handle(ctx context.Context, m dockerevents.Message) {
 }
 
 // started serves a running container's records. A container already served with the same records publishes
-// nothing, so a replayed event or a re-list is not a duplicate.
-func (l *loop) started(ctx context.Context, id, name string, labels map[string]string, kind events.ContainerKind) {
+// nothing, so a replayed event or a re-list is not a duplicate. before is reconcile's.
+func (l *loop) started(ctx context.Context, id, name string, labels map[string]string, kind events.ContainerKind,
+	before *labelParser) {
 	if c := l.tracked[id]; c != nil {
 		wasStopping := !c.removeAt.IsZero()
 		c.removeAt = time.Time{}
@@ -286,16 +303,16 @@ func (l *loop) started(ctx context.Context, id, name string, labels map[string]s
 		return
 	}
 	t, probs := l.p.labels.parse(labels)
-	for _, pr := range probs {
-		l.log.Warn("container label value ignored",
-			zap.String("container", name), zap.String("id", shortID(id)),
-			zap.String("label", pr.Label), zap.String("value", pr.Value), zap.String("reason", pr.Reason))
+	if before != nil {
+		_, old := before.parse(labels)
+		probs = fresh(probs, old)
 	}
+	l.warn(name, id, probs)
 	if len(t.names) == 0 {
 		l.ignored[id] = struct{}{}
 		return
 	}
-	c := &container{id: id, name: name, target: t, records: t.records(l.host)}
+	c := &container{id: id, name: name, labels: labels, target: t, records: t.records(l.host)}
 	l.tracked[id] = c
 	if len(c.records) == 0 {
 		l.log.Warn("no host address known; the container's names are served once one is detected",
@@ -371,9 +388,24 @@ func (l *loop) publish(ctx context.Context, kind events.ContainerKind, c *contai
 	l.p.served(c)
 }
 
-// checkAddress detects the host address and, when it changed, re-publishes every container that uses it. A
-// failed detection keeps the last address: dropping every record because the network blinked would be worse.
+// checkAddress detects the host address and, when it changed, re-publishes every container that uses it.
 func (l *loop) checkAddress(ctx context.Context) {
+	if !l.detectAddress() {
+		return
+	}
+	for _, c := range l.tracked {
+		recs := c.target.records(l.host)
+		if slices.Equal(recs, c.records) {
+			continue
+		}
+		c.records = recs
+		l.publish(ctx, events.ContainerDiscovered, c)
+	}
+}
+
+// detectAddress detects the host address and reports whether it changed. A failed detection keeps the last
+// address: dropping every record because the network blinked would be worse.
+func (l *loop) detectAddress() bool {
 	a, err := l.p.detect()
 	if err != nil {
 		if !l.host.v4.IsValid() {
@@ -381,10 +413,10 @@ func (l *loop) checkAddress(ctx context.Context) {
 		} else {
 			l.log.Debug("host address re-check failed; keeping the last one", zap.Error(err))
 		}
-		return
+		return false
 	}
 	if a == l.host.v4 {
-		return
+		return false
 	}
 	if l.host.v4.IsValid() {
 		l.log.Info("host address changed; re-publishing container records",
@@ -394,13 +426,22 @@ func (l *loop) checkAddress(ctx context.Context) {
 	}
 	l.host.v4 = a
 	l.p.updateStatus(func(s *Status) { s.HostIP = a.String() })
-	for _, c := range l.tracked {
-		recs := c.target.records(l.host)
-		if slices.Equal(recs, c.records) {
-			continue
-		}
-		c.records = recs
-		l.publish(ctx, events.ContainerDiscovered, c)
+	return true
+}
+
+// resetAddressCheck starts the periodic re-detection of an auto-detected host address with the configured
+// interval, or stops it when the address is configured or the interval is 0.
+func (l *loop) resetAddressCheck() {
+	l.stopAddressCheck()
+	if !l.p.hostIP.IsValid() && l.p.cfg.AddressCheckInterval > 0 {
+		l.addrCheck = time.NewTicker(l.p.cfg.AddressCheckInterval)
+	}
+}
+
+func (l *loop) stopAddressCheck() {
+	if l.addrCheck != nil {
+		l.addrCheck.Stop()
+		l.addrCheck = nil
 	}
 }
 

@@ -4,15 +4,17 @@ import (
 	"go.uber.org/fx"
 
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/reload"
 	"github.com/joyride-dns/joyride/pkg/status"
 )
 
 // The fx layer: a Producer works without it (NewProducer, Start, Stop); Module only provides it and ties it to
 // the application's lifecycle.
 
-// Module provides the *Producer and anchors it so its hooks are registered.
+// Module provides the *Producer and anchors it so its hooks are registered, its status.Reporter and collector, and
+// its reload.Target.
 var Module = fx.Module(moduleName, fx.Provide(New), fx.Invoke(func(*Producer) {}), status.Provide(Reporter),
-	status.ProvideCollector(newCollector),
+	status.ProvideCollector(newCollector), reload.Provide(ReloadTarget),
 )
 
 // Params are the producer's dependencies: the application's logger and bus, and this module's Config.

@@ -48,14 +48,18 @@ type Status struct {
 // Producer follows a container engine's events and publishes the records its containers' labels name. Create
 // it with NewProducer (or New under fx); it follows the engine only between Start and Stop.
 type Producer struct {
+	log *zap.Logger
+	bus *events.Bus
+	// The settings of the configuration: set by NewProducer, then, while the loop runs, read and written (on a
+	// reload, see Apply) by the loop's goroutine only.
 	cfg    Config
-	log    *zap.Logger
-	bus    *events.Bus
 	labels labelParser
 	hostIP netip.Addr // configured; invalid means auto-detect
 	hostV6 netip.Addr
 	// detect finds the host address when HostIP is empty; a field so tests can simulate a DHCP change.
 	detect func() (netip.Addr, error)
+	// reconf hands the loop a new configuration (Apply).
+	reconf chan reconfig
 
 	// Set by Start, read by Stop; they must not run concurrently (fx never runs two hooks at once).
 	cli       *client.Client
@@ -80,27 +84,50 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 			return nil, fmt.Errorf("docker.host: value %q: %w", cfg.Host, err)
 		}
 	}
-	labels, err := newLabelParser(cfg)
+	s, err := newSettings(cfg)
 	if err != nil {
 		return nil, err
 	}
 	pr := &Producer{
-		cfg:    cfg,
 		log:    log,
 		bus:    bus,
-		labels: labels,
 		detect: hostaddr.Detect,
+		reconf: make(chan reconfig),
 	}
-	// The validate tags guarantee these parse when set.
-	if cfg.HostIP != "" {
-		pr.hostIP = netip.MustParseAddr(cfg.HostIP)
-	}
-	if cfg.HostIP6 != "" {
-		pr.hostV6 = netip.MustParseAddr(cfg.HostIP6)
-	}
+	pr.use(s)
 	pr.status = Status{Enabled: true, HostIP: cfg.HostIP, HostIP6: cfg.HostIP6}
 	pr.explain = make(map[string]servedContainer)
 	return pr, nil
+}
+
+// settings are what a configuration makes of the producer's keys, checked: the whole Config (of which the
+// endpoint, docker.host and docker.socket, is only read by Start), the label rules and the host addresses.
+type settings struct {
+	cfg            Config
+	labels         labelParser
+	hostIP, hostV6 netip.Addr
+}
+
+// newSettings checks the parts of cfg the validate tags cannot: the allowed domains.
+func newSettings(cfg Config) (settings, error) {
+	labels, err := newLabelParser(cfg)
+	if err != nil {
+		return settings{}, err
+	}
+	s := settings{cfg: cfg, labels: labels}
+	// The validate tags guarantee these parse when set.
+	if cfg.HostIP != "" {
+		s.hostIP = netip.MustParseAddr(cfg.HostIP)
+	}
+	if cfg.HostIP6 != "" {
+		s.hostV6 = netip.MustParseAddr(cfg.HostIP6)
+	}
+	return s, nil
+}
+
+// use makes s the producer's settings. Only NewProducer, Apply while no loop runs, and the loop call it.
+func (p *Producer) use(s settings) {
+	p.cfg, p.labels, p.hostIP, p.hostV6 = s.cfg, s.labels, s.hostIP, s.hostV6
 }
 
 // Status reports the producer's state; it is safe to call at any time.
@@ -129,14 +156,19 @@ func (p *Producer) Start(context.Context) error {
 	if err != nil {
 		return fmt.Errorf("docker: client for %q: %w", ep, err)
 	}
-	l := newLoop(p, cli)
 	p.cli = cli
-	p.updateStatus(func(s *Status) { s.Running, s.Endpoint = true, ep })
+	p.startLoop(cli, ep)
+	return nil
+}
+
+// startLoop starts the loop on eng: the client, or a unit test's fake engine.
+func (p *Producer) startLoop(eng engine, endpoint string) {
+	l := newLoop(p, eng)
+	p.updateStatus(func(s *Status) { s.Running, s.Endpoint = true, endpoint })
 	p.goroutine.Start(func(ctx context.Context) {
 		defer p.updateStatus(func(s *Status) { s.Running, s.Connected = false, false })
 		l.run(ctx)
 	})
-	return nil
 }
 
 // Stop cancels the loop, which closes the event stream, waits for it (or for ctx) and closes the client's idle

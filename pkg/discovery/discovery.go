@@ -69,8 +69,30 @@ type Config struct {
 	Interval time.Duration
 	// Key, when set (at least 16 bytes, normally the cluster's gossip key), authenticates announcements with
 	// HMAC-SHA256; announcements without a valid MAC under it are ignored. When not set, keyed announcements
-	// are ignored too: they come from a cluster this node could not join.
+	// are ignored too: they come from a cluster this node could not join. SetKeys changes it while the
+	// Announcer runs.
 	Key []byte
+}
+
+// keyset is the MAC keys in use: send authenticates this node's announcements, an announcement is taken when
+// authenticated under any of accept. Both are empty without a key.
+type keyset struct {
+	send   []byte
+	accept [][]byte
+}
+
+func newKeyset(keys [][]byte) (*keyset, error) {
+	ks := &keyset{}
+	for i, k := range keys {
+		if len(k) < minKeyLen {
+			return nil, fmt.Errorf("discovery: key of %d bytes, want at least %d", len(k), minKeyLen)
+		}
+		if i == 0 {
+			ks.send = macKey(k)
+		}
+		ks.accept = append(ks.accept, macKey(k))
+	}
+	return ks, nil
 }
 
 // Peer is what a node announces: its ID and the address of its gossip listener.
@@ -84,7 +106,7 @@ type Peer struct {
 type Announcer struct {
 	cfg    Config
 	target netip.Addr
-	macKey []byte
+	keys   atomic.Pointer[keyset]
 	log    *zap.Logger
 	found  func(Peer)
 
@@ -136,17 +158,35 @@ func New(cfg Config, log *zap.Logger, found func(Peer)) (*Announcer, error) {
 	if cfg.Interval < 0 {
 		return nil, fmt.Errorf("discovery: interval %v is negative", cfg.Interval)
 	}
-	if len(cfg.Key) > 0 && len(cfg.Key) < minKeyLen {
-		return nil, fmt.Errorf("discovery: key of %d bytes, want at least %d", len(cfg.Key), minKeyLen)
+	var keys [][]byte
+	if len(cfg.Key) > 0 {
+		keys = [][]byte{cfg.Key}
+	}
+	ks, err := newKeyset(keys)
+	if err != nil {
+		return nil, err
 	}
 	cfg.Key = append([]byte(nil), cfg.Key...)
-	return &Announcer{
+	a := &Announcer{
 		cfg:    cfg,
 		target: target.Unmap(),
-		macKey: macKey(cfg.Key),
 		log:    log.Named("discovery"),
 		found:  found,
-	}, nil
+	}
+	a.keys.Store(ks)
+	return a, nil
+}
+
+// SetKeys changes the keys while the Announcer runs, as the cluster's keyring changes during a key rotation:
+// announcements are sent authenticated under the first key and taken when authenticated under any. No key at
+// all makes the Announcer unkeyed.
+func (a *Announcer) SetKeys(keys ...[]byte) error {
+	ks, err := newKeyset(keys)
+	if err != nil {
+		return err
+	}
+	a.keys.Store(ks)
+	return nil
 }
 
 // Start binds the discovery socket and starts the send and receive loops, which run until Stop. The socket
@@ -175,7 +215,7 @@ func (a *Announcer) Start(ctx context.Context) error {
 	a.recv.Start(func(ctx context.Context) { a.receive(ctx, conn) })
 	a.send.Start(func(ctx context.Context) { a.announce(ctx, conn, target) })
 	a.log.Info("announcing for LAN discovery", zap.Stringer("listen", local), zap.Stringer("target", target),
-		zap.String("advertise", a.cfg.Advertise), zap.Bool("keyed", a.macKey != nil))
+		zap.String("advertise", a.cfg.Advertise), zap.Bool("keyed", a.keys.Load().send != nil))
 	return nil
 }
 
@@ -225,7 +265,7 @@ func (a *Announcer) announce(ctx context.Context, conn net.PacketConn, target ne
 			return
 		case now := <-t.C:
 			self.sent = now.UnixMilli()
-			_, err := conn.WriteTo(encode(self, a.macKey), to)
+			_, err := conn.WriteTo(encode(self, a.keys.Load().send), to)
 			switch {
 			case err != nil && ctx.Err() != nil:
 				return // Stop closed the socket
@@ -248,7 +288,7 @@ func jitter(d time.Duration) time.Duration {
 
 // receive reads announcements until the socket is closed and reports the peers that pass the checks.
 func (a *Announcer) receive(ctx context.Context, conn net.PacketConn) {
-	f := newFilter(a.cfg.NodeID, a.cfg.Advertise, a.macKey, a.cfg.Interval)
+	f := newFilter(a.cfg.NodeID, a.cfg.Advertise, nil, a.cfg.Interval)
 	buf := make([]byte, MaxMessageSize+1) // one byte more, so that a longer datagram shows as too long
 	for {
 		n, from, err := conn.ReadFrom(buf)
@@ -264,6 +304,7 @@ func (a *Announcer) receive(ctx context.Context, conn net.PacketConn) {
 			}
 			continue
 		}
+		f.macKeys = a.keys.Load().accept
 		p, report, err := f.accept(buf[:n], time.Now())
 		switch {
 		case errors.Is(err, errImpostor):
@@ -286,7 +327,7 @@ var (
 // filter decides which datagrams become reports. It belongs to the receive loop alone, so it needs no lock.
 type filter struct {
 	self, advertise string
-	macKey          []byte
+	macKeys         [][]byte // an announcement authenticated under any is taken; none: only unkeyed ones
 	every           time.Duration
 	// reported holds when each (node, address) was last reported, or for this node's own ID with another
 	// address, last warned about; entries older than every are swept out.
@@ -295,7 +336,11 @@ type filter struct {
 }
 
 func newFilter(self, advertise string, macKey []byte, every time.Duration) *filter {
-	return &filter{self: self, advertise: advertise, macKey: macKey, every: every, reported: make(map[Peer]time.Time)}
+	f := &filter{self: self, advertise: advertise, every: every, reported: make(map[Peer]time.Time)}
+	if macKey != nil {
+		f.macKeys = [][]byte{macKey}
+	}
+	return f
 }
 
 // accept checks one datagram received at now. It reports p when report is true; err says why a datagram was
@@ -306,7 +351,7 @@ func (f *filter) accept(b []byte, now time.Time) (p Peer, report bool, err error
 	if err != nil {
 		return Peer{}, false, err
 	}
-	if !authentic(m, body, f.macKey) {
+	if !f.authentic(m, body) {
 		return Peer{}, false, errKey
 	}
 	ms, skew := now.UnixMilli(), MaxSkew.Milliseconds()
@@ -325,6 +370,19 @@ func (f *filter) accept(b []byte, now time.Time) (p Peer, report bool, err error
 		return p, false, errImpostor
 	}
 	return p, true, nil
+}
+
+// authentic says whether m is authenticated under one of the filter's keys, or, without keys, unkeyed.
+func (f *filter) authentic(m message, body []byte) bool {
+	if len(f.macKeys) == 0 {
+		return authentic(m, body, nil)
+	}
+	for _, k := range f.macKeys {
+		if authentic(m, body, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // due records p as reported at now unless it was reported less than an interval ago. When the table is full

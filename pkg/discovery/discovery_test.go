@@ -79,7 +79,7 @@ func TestNew(t *testing.T) {
 		assert.Equal(t, DefaultBindAddress, a.cfg.BindAddress)
 		assert.Equal(t, DefaultTarget, a.cfg.Target)
 		assert.Equal(t, DefaultInterval, a.cfg.Interval)
-		assert.Nil(t, a.macKey)
+		assert.Nil(t, a.keys.Load().send)
 	})
 }
 
@@ -478,4 +478,24 @@ func TestJitter(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSetKeys rotates a running node's keys as a cluster key rotation does: with the new key added it hears
+// peers keyed with either, and with the new key first it is heard by peers that hold only the new key.
+func TestSetKeys(t *testing.T) {
+	next := []byte("the next key, sixteen bytes or more")
+	a := startNode(t, 0, 0, testKey)
+	port := a.Addr().Port()
+	b := startNode(t, 1, port, next) // a node already on the next key only
+	c := startNode(t, 2, port, testKey)
+	require.Eventually(t, func() bool { return c.got.has(a.self()) }, waitFor, tick, "the old key is in use")
+	barrier(t, a)
+	require.False(t, a.got.has(b.self()), "a does not take the next key yet")
+
+	require.NoError(t, a.SetKeys(testKey, next))
+	require.Eventually(t, func() bool { return a.got.has(b.self()) }, waitFor, tick, "a takes the added key")
+	require.NoError(t, a.SetKeys(next, testKey))
+	require.Eventually(t, func() bool { return b.got.has(a.self()) }, waitFor, tick, "a sends under its first key")
+
+	require.ErrorContains(t, a.SetKeys([]byte("short")), "key of 5 bytes")
 }
