@@ -14,6 +14,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/dirwatch"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/retry"
 )
 
 // moduleName is the Metadata.Source of every event the producer publishes.
@@ -32,6 +33,9 @@ type Status struct {
 	Files        int      `json:"files"`         // hosts files currently loaded
 	RecordsCount int      `json:"records_count"` // records across those files
 	BadLines     int      `json:"bad_lines"`     // lines skipped in those files as they were last read
+	// Retry is each directory's circuit breaker (pkg/retry): a directory that vanished or cannot be listed is
+	// looked at again under the retry policy, and the module is unhealthy while one's circuit is open.
+	Retry map[string]retry.Status `json:"retry"`
 }
 
 // Producer watches the configured directories and publishes their hosts files on the bus. Create it with
@@ -50,6 +54,8 @@ type Producer struct {
 	// loader outlives a Start: what it published stays in the store across a Stop, so a restarted producer
 	// compares the files it finds with it (and removes those gone meanwhile) rather than starting blind.
 	loader *loader
+	// retries are the directories' circuit breakers as the watcher last reported them.
+	retries *producer.Retries
 
 	mu     sync.Mutex
 	status Status
@@ -78,6 +84,8 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 		p.status.Directory = dirs[0]
 	}
 	p.loader = newLoader(p)
+	p.retries = producer.NewRetries(moduleName, bus, log, nil)
+	p.retries.Track(dirs...)
 	return p, nil
 }
 
@@ -87,6 +95,7 @@ func (p *Producer) Status() Status {
 	defer p.mu.Unlock()
 	s := p.status
 	s.Directories = slices.Clone(s.Directories)
+	s.Retry = p.retries.All()
 	return s
 }
 
@@ -116,6 +125,7 @@ func (p *Producer) Start(context.Context) error {
 		PollInterval: p.cfg.PollInterval,
 		Debounce:     p.cfg.Debounce,
 		MinInterval:  p.minReread,
+		OnRetry:      func(ctx context.Context, r dirwatch.Retry) { p.retries.Report(ctx, r.Dir, r.Event) },
 	}, p.log)
 	if err != nil {
 		return fmt.Errorf("hosts: %w", err)

@@ -11,7 +11,9 @@ import (
 // the application's lifecycle.
 
 // Module provides the *Producer and anchors it so its hooks are registered.
-var Module = fx.Module(moduleName, fx.Provide(New), fx.Invoke(func(*Producer) {}), status.Provide(Reporter))
+var Module = fx.Module(moduleName, fx.Provide(New), fx.Invoke(func(*Producer) {}), status.Provide(Reporter),
+	status.ProvideCollector(newCollector),
+)
 
 // Params are the producer's dependencies: the application's logger and bus, and this module's Config.
 type Params = producer.Params[Config]

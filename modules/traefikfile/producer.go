@@ -23,6 +23,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/hostaddr"
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/retry"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
 )
 
@@ -43,6 +44,9 @@ type Status struct {
 	HostIP      string   `json:"host_ip,omitempty"`
 	Files       int      `json:"files"`   // files loaded
 	Records     int      `json:"records"` // records across them
+	// Retry is each directory's circuit breaker (pkg/retry): a directory that vanished or cannot be listed is
+	// looked at again under the retry policy, and the module is unhealthy while one's circuit is open.
+	Retry map[string]retry.Status `json:"retry"`
 }
 
 // Producer watches directories of Traefik dynamic-configuration files and publishes the hosts of their routers.
@@ -64,6 +68,8 @@ type Producer struct {
 	// loop outlives a Start: what it published stays in the store across a Stop, so a restarted producer
 	// compares the files it finds with it (and removes those gone meanwhile) rather than starting blind.
 	loop *loop
+	// retries are the directories' circuit breakers as the watcher last reported them.
+	retries *producer.Retries
 
 	mu     sync.Mutex
 	status Status
@@ -105,6 +111,8 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 	}
 	pr.status = Status{Enabled: true, Directories: dirs, HostIP: cfg.HostIP}
 	pr.loop = &loop{p: pr, host: hostAddrs{v4: pr.hostIP, v6: pr.hostV6}, files: make(map[string]*file)}
+	pr.retries = producer.NewRetries(moduleName, bus, log, nil)
+	pr.retries.Track(dirs...)
 	return pr, nil
 }
 
@@ -114,6 +122,7 @@ func (p *Producer) Status() Status {
 	defer p.mu.Unlock()
 	s := p.status
 	s.Directories = slices.Clone(s.Directories)
+	s.Retry = p.retries.All()
 	return s
 }
 
@@ -136,6 +145,7 @@ func (p *Producer) Start(context.Context) error {
 		PollInterval: p.cfg.PollInterval,
 		Debounce:     p.cfg.Debounce,
 		MinInterval:  dirwatch.DefaultMinInterval,
+		OnRetry:      func(ctx context.Context, r dirwatch.Retry) { p.retries.Report(ctx, r.Dir, r.Event) },
 	}, p.log)
 	if err != nil {
 		return fmt.Errorf("traefikfile: %w", err)
