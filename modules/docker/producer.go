@@ -7,10 +7,12 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/hostaddr"
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/retry"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
 
 	"github.com/moby/moby/client"
@@ -45,6 +47,9 @@ type Status struct {
 	Containers int `json:"containers"`
 	// LastError is the latest failure to reach the engine; it stays after a reconnect, for diagnosis.
 	LastError string `json:"last_error,omitempty"`
+	// Retry is the engine's circuit breaker (pkg/retry): its state, the failures in a row and when the next
+	// attempt is due.
+	Retry retry.Status `json:"retry"`
 }
 
 // Producer follows a container engine's events and publishes the records its containers' labels name. Create
@@ -58,10 +63,15 @@ type Producer struct {
 	hostV6 netip.Addr
 	// detect finds the host address when HostIP is empty; a field so tests can simulate a DHCP change.
 	detect func() (netip.Addr, error)
+	// stable is how long a stream must last to count as a success of the retry policy (stableStream); a field
+	// so tests can shorten it.
+	stable time.Duration
 
 	// Set by Start, read by Stop; they must not run concurrently (fx never runs two hooks at once).
 	cli       *client.Client
 	goroutine background.Loop
+	// retries is the engine's circuit breaker as the loop last reported it, under the endpoint's name.
+	retries *producer.Retries
 
 	mu     sync.Mutex
 	status Status
@@ -99,6 +109,7 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 			syntax:           traefikrule.Syntax(cfg.TraefikRuleSyntax),
 		},
 		detect: hostaddr.Detect,
+		stable: stableStream,
 	}
 	// The validate tags guarantee these parse when set.
 	if cfg.HostIP != "" {
@@ -109,14 +120,17 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 	}
 	pr.status = Status{Enabled: true, HostIP: cfg.HostIP, HostIP6: cfg.HostIP6}
 	pr.explain = make(map[string]servedContainer)
+	pr.retries = producer.NewRetries(moduleName, bus, log, nil)
 	return pr, nil
 }
 
 // Status reports the producer's state; it is safe to call at any time.
 func (p *Producer) Status() Status {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.status
+	s := p.status
+	p.mu.Unlock()
+	s.Retry = p.retries.Status(s.Endpoint)
+	return s
 }
 
 func (p *Producer) updateStatus(f func(*Status)) {
@@ -140,6 +154,7 @@ func (p *Producer) Start(context.Context) error {
 	}
 	l := newLoop(p, cli)
 	p.cli = cli
+	p.retries.Track(ep)
 	p.updateStatus(func(s *Status) { s.Running, s.Endpoint = true, ep })
 	p.goroutine.Start(func(ctx context.Context) {
 		defer p.updateStatus(func(s *Status) { s.Running, s.Connected = false, false })
