@@ -108,10 +108,10 @@ func (c *Cluster) run(ctx context.Context, first time.Duration) {
 	}
 }
 
-// rejoinDelay is the next rejoin of a node whose last one failed in nothing: RejoinInterval jittered by up to a
-// quarter either way, or about a second while this node has no member and had nothing to join (a discovered peer
-// or a member just lost may give it something soon). A failed join while alone is retried under the retry
-// policy instead (afterRejoin).
+// rejoinDelay is when the next rejoin is, unless a join failed while this node had no member (that is retried
+// under the retry policy, afterRejoin): RejoinInterval jittered by up to a quarter either way, or about a second
+// while this node has no member and had nothing to join (a discovered peer or a member just lost may give it
+// something soon).
 func (c *Cluster) rejoinDelay(joined bool) time.Duration {
 	d := c.cfg.RejoinInterval
 	if !joined {

@@ -25,10 +25,11 @@
 // The Breaker keeps the state; the caller keeps the schedule. A loop that decides itself when to try (a timer in
 // its select) calls Attempt when the time has come, makes the attempt, and reports Success or Failure; Failure
 // says how long to wait before the next one. Each call returns the Event to report when something happened: an
-// attempt failed, the circuit opened, a probe began (half-open), the source recovered. The module turns it into
-// an events.RetryEvent (pkg/producer's Retried) and, where the health of the module changes, a HealthEvent, and
-// shows Status in its status.Reporter and, through Metrics, on /metrics. A Breaker belongs to one goroutine,
-// like the loop that owns it; a module copies its Status where other goroutines read it.
+// attempt failed, the circuit opened, a probe began (half-open), the source recovered. The module hands it to
+// pkg/producer's Retries, which publishes it as an events.RetryEvent, reports the module's health when a circuit
+// opens or recovers, and keeps the Status that the module's status.Reporter shows and Metrics exports on
+// /metrics. A Breaker belongs to one goroutine, like the loop that owns it; Retries is what other goroutines
+// read.
 //
 // # Why not a library breaker
 //
