@@ -525,6 +525,7 @@ func TestEngineUnreachableAtStart(t *testing.T) {
 // the circuit closes. An engine that accepts connections and drops each stream at once is not a success: its
 // failures add up until the circuit opens again.
 func TestEngineCircuit(t *testing.T) {
+	testEngine(t) // the engine behind the proxy, once restored
 	proxy := newEngineProxy(t)
 	proxy.interrupt()
 	cfg := testConfig() // MaxBackoff 200ms: probes every 400ms ±20 %
