@@ -22,6 +22,8 @@ import (
 	"github.com/joyride-dns/joyride/pkg/dnsstore"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/hostaddr"
+	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/retry"
 	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
@@ -94,6 +96,12 @@ type Cluster struct {
 	// health is the state last reported on the bus (report.go); healthMu orders the reports.
 	healthMu sync.Mutex
 	health   events.HealthKind
+	// retry is the circuit breaker of joining while this node has no member (pkg/retry, capped at
+	// RejoinInterval): Start, then the loop, own it; retries is what Status, the metrics and the bus see of it.
+	retry   *retry.Breaker
+	retries *producer.Retries
+	// rejoined carries the result of the loop's rejoin back to it.
+	rejoined chan error
 
 	ml    *memberlist.Memberlist
 	queue *memberlist.TransmitLimitedQueue
@@ -174,7 +182,9 @@ func NewCluster(cfg Config, log *zap.Logger, bus *events.Bus, store *dnsstore.St
 		return nil, fmt.Errorf("cluster.port %d: must differ from cluster.discovery_port", cfg.Port)
 	}
 	c := &Cluster{cfg: cfg, log: log.Named(moduleName), bus: bus, store: store, domains: domains, keys: keys,
-		policy: policy, priority: cfg.Priority, keyringFile: cfg.KeyringFile, share: sharePrefixes(cfg.Share)}
+		policy: policy, priority: cfg.Priority, keyringFile: cfg.KeyringFile, share: sharePrefixes(cfg.Share),
+		retry: retry.New(retry.For(cfg.RejoinInterval))}
+	c.retries = producer.NewRetries(moduleName, bus, c.log, c.retryHealth)
 	return c, nil
 }
 
@@ -221,6 +231,8 @@ func (c *Cluster) Start(ctx context.Context) error {
 	policy, origin := c.policy, dnsstore.Origin{Node: id, Priority: c.priority}
 	c.mu.Unlock()
 	c.wake = make(chan struct{}, 1)
+	c.rejoined = make(chan error, 1)
+	c.retries.Track(retryTarget)
 	c.store.SetPolicy(policy, origin)
 
 	// Local sources: the records handler announces every source it replaces; the ones already in the store are
@@ -256,7 +268,8 @@ func (c *Cluster) Start(ctx context.Context) error {
 	}
 	c.log.Info("cluster node started", zap.String("node_id", id), zap.String("address", c.address()),
 		zap.Strings("join", c.cfg.Join), zap.Strings("share", c.cfg.Share), zap.Stringer("policy", policy))
-	if err := c.joinSeeds(ctx); err != nil {
+	first, err := c.joinSeeds(ctx)
+	if err != nil {
 		_ = ml.Shutdown() // no Leave: that would tell the cluster the other node, of the same name, left
 		c.sub.Close()
 		return err
@@ -271,7 +284,7 @@ func (c *Cluster) Start(ctx context.Context) error {
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
 	c.cancel, c.done = cancel, make(chan struct{})
-	go c.run(loopCtx)
+	go c.run(loopCtx, first)
 	c.running.Store(ml)
 	if len(c.cfg.Join) == 0 {
 		// Nothing to wait for: the first load is the start (pkg/status). With seeds it is the first join.
@@ -284,12 +297,13 @@ func (c *Cluster) Start(ctx context.Context) error {
 // costs memberlist's TCP timeout per address, and start-up has a deadline of its own.
 const seedWait = 3 * time.Second
 
-// joinSeeds joins the seeds, waiting up to seedWait. A seed that is down is no error (the rejoin loop retries);
-// another live node with this node's ID is: returned when found in time, else it stops the application through
+// joinSeeds joins the seeds, waiting up to seedWait, and returns when the rejoin loop's first rejoin is. A seed
+// that is down is no error: it is the first failure of the retry policy, and the rejoin loop retries; another
+// live node with this node's ID is an error, returned when found in time, else it stops the application through
 // exit.
-func (c *Cluster) joinSeeds(ctx context.Context) error {
+func (c *Cluster) joinSeeds(ctx context.Context) (time.Duration, error) {
 	if len(c.cfg.Join) == 0 {
-		return nil
+		return c.rejoinDelay(true), nil
 	}
 	done := make(chan struct{})
 	var joinErr error
@@ -302,12 +316,18 @@ func (c *Cluster) joinSeeds(ctx context.Context) error {
 	select {
 	case <-done:
 		if err := c.conflict(); err != nil {
-			return err
+			return 0, err
 		}
 		if joinErr != nil && c.ml.NumMembers() < 2 {
 			c.alone(joinErr)
+			e := c.retry.Failure(joinErr)
+			c.retries.Report(ctx, retryTarget, e)
+			return e.Delay, nil
 		}
-		return nil
+		if e, ok := c.retry.Success(); ok { // a Start after a Stop that left it failing
+			c.retries.Report(ctx, retryTarget, e)
+		}
+		return c.rejoinDelay(true), nil
 	case <-ctx.Done():
 	case <-time.After(seedWait):
 	}
@@ -318,7 +338,8 @@ func (c *Cluster) joinSeeds(ctx context.Context) error {
 			c.exit(err)
 		}
 	}()
-	return nil
+	// The seeds are still being joined: the first rejoin finds them in flight and looks again soon after.
+	return c.rejoinDelay(false), nil
 }
 
 // startDiscovery announces this node's gossip address on the LAN and learns its peers', authenticated with the

@@ -4,10 +4,16 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/events/eventstest"
+	"github.com/joyride-dns/joyride/pkg/retry"
 )
 
 // Each test ends with every running node answering the same records, asserted by converge.
@@ -243,6 +249,54 @@ func TestSeedDownAtStart(t *testing.T) {
 	a.set("docker:1", "a.lab.test=10.0.0.1")
 	tc.members(2, 10*time.Second)
 	tc.converge([]string{"a.lab.test=10.0.0.1", "b.lab.test=10.0.0.2"}, 5*time.Second)
+}
+
+// A seed that stays down: the node's failed joins follow the retry policy (capped at rejoin_interval), its
+// circuit opens after five (an event; the health names it; Status shows it), and once the seed is up a probe
+// joins it and the circuit closes.
+func TestSeedDownCircuit(t *testing.T) {
+	tc := newTestCluster(t)
+	a := tc.add("a")
+	seed := a.addr()
+	a.kill()
+	b := tc.add("b", func(c *Config) { c.Join = []string{seed} }) // rejoin_interval 1s: probes every 2s ±20 %
+	w := eventstest.NewWatcher(t, b.bus, events.Filter{Families: []events.Family{events.FamilyRetry, events.FamilyHealth}})
+	kind := func(k events.RetryKind, from retry.State) func(events.Event) bool {
+		return func(e events.Event) bool {
+			re, ok := e.(*events.RetryEvent)
+			return ok && re.Kind == k && re.From == string(from)
+		}
+	}
+	opened := w.Expect(t, "the circuit open", kind(events.CircuitOpened, retry.Closed)).(*events.RetryEvent)
+	assert.Equal(t, "seeds", opened.Target)
+	assert.Equal(t, 5, opened.Failures)
+	var failed []*events.RetryEvent
+	for _, e := range w.Events() {
+		if re, ok := e.(*events.RetryEvent); ok && re.Kind == events.AttemptFailed {
+			failed = append(failed, re)
+		}
+	}
+	require.Len(t, failed, 4, "four failed joins before the fifth opened the circuit; the first at start")
+	for i, re := range failed {
+		assert.Equal(t, i+1, re.Failures)
+		assert.LessOrEqual(t, re.Delay, time.Second, "capped at rejoin_interval")
+	}
+	w.Expect(t, "the health names the open circuit", func(e events.Event) bool {
+		he, ok := e.(*events.HealthEvent)
+		return ok && he.Kind == events.Unhealthy && strings.HasPrefix(he.Message, "seeds: circuit open after 5 failures")
+	})
+	w.Expect(t, "a probe", kind(events.CircuitHalfOpen, retry.Open))
+	st := b.c.Status().Retry
+	assert.Contains(t, []retry.State{retry.Open, retry.HalfOpen}, st.State)
+	assert.GreaterOrEqual(t, st.Failures, 5)
+
+	require.NoError(t, a.start())
+	a.set("docker:1", "a.lab.test=10.0.0.1")
+	rec := w.Expect(t, "recovered", kind(events.Recovered, retry.HalfOpen)).(*events.RetryEvent)
+	assert.GreaterOrEqual(t, rec.Failures, 5)
+	tc.members(2, 10*time.Second)
+	tc.converge([]string{"a.lab.test=10.0.0.1"}, 5*time.Second)
+	assert.Equal(t, retry.Closed, b.c.Status().Retry.State)
 }
 
 // A change of 200 names on one container does not fit a packet: it travels as a notice and a pull.

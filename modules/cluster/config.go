@@ -55,7 +55,8 @@ type Config struct {
 	// FailedGrace keeps the records of a node declared dead this long before they are withdrawn.
 	FailedGrace time.Duration `koanf:"failed_grace" validate:"min=0"`
 	// RejoinInterval is how often (jittered) the node joins the seeds, the discovered peers and the peers last
-	// seen alive that are not members now, so that a partition heals by itself.
+	// seen alive that are not members now, so that a partition heals by itself. It caps the retry policy
+	// (pkg/retry) of a node that has no member and fails to join.
 	RejoinInterval time.Duration `koanf:"rejoin_interval" validate:"min=100ms"`
 	// TombstoneTTL is how long a node remembers a deletion after learning it. A copy older than the deletion
 	// that shows up later is still recognised as stale by its version, so this only bounds memory.

@@ -39,8 +39,12 @@
 // it is declared dead; the copy is remembered, so a node that comes back with the same state has its records back
 // without a resync. A node that leaves gracefully has its records withdrawn at once. Every rejoin_interval
 // (jittered) the node joins the seeds, the discovered peers and the peers last seen alive that are not members
-// now, so a partition longer than memberlist's gossip to the dead heals by itself; until it has a first member it
-// retries every second, so a whole cluster restarted at once forms again.
+// now, so a partition longer than memberlist's gossip to the dead heals by itself. A node that has no member and
+// fails to join retries under the retry policy (pkg/retry, capped at rejoin_interval): 0.25, 0.5, 1, 2 s after
+// the failures, so a whole cluster restarted at once forms again, then, once five joins in a row have failed and
+// the circuit is open, a probe every two rejoin_intervals (±20 %), so that seeds that stay down are not hammered.
+// The loop makes one rejoin at a time and schedules the next when its result comes back (rejoined): a healthy
+// node's next is rejoin_interval later, whatever its joins to dead members do.
 //
 // Two live nodes with one node_id: a join whose states show the ID at another address that answers a ping is
 // refused (NotifyMerge) on both sides; the newcomer's Start fails with the other's address, and it shuts down
@@ -95,8 +99,11 @@
 // The node reports the "cluster" component with HealthEvents (report.go): healthy at Start without seeds (or
 // with synchronisation off, which is no failure), and with seeds once another node is a member: that is its
 // first load, which readiness waits for (pkg/status). A node with seeds that has no member and cannot join one
-// (alone, the same moment as its warning) reports unhealthy, and healthy again when it joins. Only changes are
-// reported. Module provides a status.Reporter: Status, which carries joyride-python's /dns/cluster fields
+// (alone, the same moment as its warning) reports unhealthy, and healthy again when it joins; when its circuit
+// opens, the message says so ("seeds: circuit open after 5 failures; …"). Otherwise only changes are reported.
+// Every failed join while alone and every transition of the circuit is a RetryEvent (target "seeds"), and Status
+// carries the breaker (retry), as the metrics do (joyride_retry_circuit, joyride_retry_failures_total).
+// Module provides a status.Reporter: Status, which carries joyride-python's /dns/cluster fields
 // (statistics with nodes_active and last_sync, null until a first sync; discovered_nodes; nodes with node_id,
 // ip_address, last_seen and metadata; swim_cluster with alive_members, member_counts by alive, suspect, failed
 // and left, this node included, and dns_version, this node's change counter); Explain, which names for a

@@ -60,12 +60,13 @@ func (c *Cluster) poke() {
 	}
 }
 
-// run is the loop: local changes, the store, catching up, failure grace, rejoining, tombstones.
-func (c *Cluster) run(ctx context.Context) {
+// run is the loop: local changes, the store, catching up, failure grace, rejoining, tombstones. first is when
+// the first rejoin is.
+func (c *Cluster) run(ctx context.Context, first time.Duration) {
 	defer close(c.done)
 	tick := time.NewTicker(max(c.cfg.GossipInterval, 20*time.Millisecond))
 	defer tick.Stop()
-	rejoin := time.NewTimer(c.rejoinDelay(true))
+	rejoin := time.NewTimer(first)
 	defer rejoin.Stop()
 	lastMeta := time.Time{}
 	for {
@@ -78,8 +79,11 @@ func (c *Cluster) run(ctx context.Context) {
 			c.catchUp()
 			c.expire()
 		case <-rejoin.C:
-			joined := c.rejoin()
-			rejoin.Reset(c.rejoinDelay(joined))
+			if !c.rejoin(ctx) {
+				rejoin.Reset(c.rejoinDelay(len(c.aliveAddrs()) > 0))
+			}
+		case err := <-c.rejoined:
+			rejoin.Reset(c.afterRejoin(ctx, err))
 		}
 		c.readLocal()
 		c.joinDiscovered()
@@ -106,8 +110,10 @@ func (c *Cluster) run(ctx context.Context) {
 	}
 }
 
-// rejoinDelay is the next rejoin: RejoinInterval jittered by up to a quarter either way, or about a second while
-// this node has no member (a cluster restarted at once must form again fast).
+// rejoinDelay is when the next rejoin is, unless a join failed while this node had no member (that is retried
+// under the retry policy, afterRejoin): RejoinInterval jittered by up to a quarter either way, or about a second
+// while this node has no member and had nothing to join (a discovered peer or a member just lost may give it
+// something soon).
 func (c *Cluster) rejoinDelay(joined bool) time.Duration {
 	d := c.cfg.RejoinInterval
 	if !joined {
@@ -310,9 +316,10 @@ func (c *Cluster) join(addrs []string) error {
 }
 
 // rejoin joins the seeds, the discovered peers and the peers last seen alive that are not members now, as Serf's
-// reconnect loop does, so that a partition longer than memberlist's gossip to the dead heals by itself. It
-// reports whether this node has another member.
-func (c *Cluster) rejoin() bool {
+// reconnect loop does, so that a partition longer than memberlist's gossip to the dead heals by itself. Its
+// result reaches the loop on rejoined; it reports whether a join was started. While this node has no member the
+// join is an attempt of the retry policy (a probe when the circuit is open).
+func (c *Cluster) rejoin(ctx context.Context) bool {
 	alive := c.aliveAddrs()
 	c.mu.Lock()
 	targets := map[string]bool{}
@@ -328,7 +335,18 @@ func (c *Cluster) rejoin() bool {
 	for _, a := range alive {
 		delete(targets, a)
 	}
-	c.joinInBackground(slices.Sorted(maps.Keys(targets)), func(err error) {
+	if len(targets) == 0 {
+		return false
+	}
+	if len(alive) == 0 {
+		if e, ok := c.retry.Attempt(); ok {
+			c.retries.Report(ctx, retryTarget, e)
+		}
+	}
+	return c.joinInBackground(slices.Sorted(maps.Keys(targets)), func(err error) {
+		// The loop waits for this result before it schedules the next rejoin (one at a time, so the buffer of
+		// one always has room).
+		defer func() { c.rejoined <- err }()
 		// Counted now, not when the join started: it may have taken memberlist's TCP timeout, and a peer may
 		// have joined this node meanwhile.
 		if err == nil || len(c.aliveAddrs()) > 0 {
@@ -340,14 +358,32 @@ func (c *Cluster) rejoin() bool {
 		}
 		c.alone(err)
 	})
-	return len(alive) > 0
+}
+
+// retryTarget names the cluster's joins in its RetryEvents, Status and metrics.
+const retryTarget = "seeds"
+
+// afterRejoin takes a rejoin's result and returns when the next one is: RejoinInterval (jittered) while this node
+// has a member, which a healthy cluster refreshes at; after a join that failed while it has none, the retry
+// policy's delay (pkg/retry, capped at RejoinInterval): soon at first, then less and less often, and once the
+// circuit is open a probe every open interval.
+func (c *Cluster) afterRejoin(ctx context.Context, err error) time.Duration {
+	if err == nil || len(c.aliveAddrs()) > 0 {
+		if e, ok := c.retry.Success(); ok {
+			c.retries.Report(ctx, retryTarget, e)
+		}
+		return c.rejoinDelay(true)
+	}
+	e := c.retry.Failure(err)
+	c.retries.Report(ctx, retryTarget, e)
+	return e.Delay
 }
 
 // joinInBackground joins (or pulls the state of) the addresses not already being joined, in a goroutine of its
-// own, and then calls then (if not nil) with the result. The loop never waits for a join: one to an address whose
-// packets are dropped takes memberlist's TCP timeout (10 s on a LAN), and meanwhile this node's own changes must
-// keep flowing.
-func (c *Cluster) joinInBackground(addrs []string, then func(error)) {
+// own, and then calls then (if not nil) with the result; it reports whether it started a join. The loop never
+// waits for a join: one to an address whose packets are dropped takes memberlist's TCP timeout (10 s on a LAN),
+// and meanwhile this node's own changes must keep flowing.
+func (c *Cluster) joinInBackground(addrs []string, then func(error)) bool {
 	c.mu.Lock()
 	var todo []string
 	for _, a := range addrs {
@@ -358,7 +394,7 @@ func (c *Cluster) joinInBackground(addrs []string, then func(error)) {
 	}
 	c.mu.Unlock()
 	if len(todo) == 0 {
-		return
+		return false
 	}
 	c.joins.Add(1)
 	go func() {
@@ -373,6 +409,7 @@ func (c *Cluster) joinInBackground(addrs []string, then func(error)) {
 			then(err)
 		}
 	}()
+	return true
 }
 
 // alone says, at most once a minute, why a node that has no member could not join any: a seed that is down, a

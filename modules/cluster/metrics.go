@@ -27,10 +27,14 @@ var (
 		"Records this node shares with its peers.", nil, nil)
 )
 
-// newCollector exports the node's Status to Prometheus when scraped (status.CollectorGroup).
+// newCollector exports the node's Status to Prometheus when scraped (status.CollectorGroup), and the circuit
+// breaker of its joins (retry.Metrics) once started.
 func newCollector(c *Cluster) prometheus.Collector {
-	return status.NewCollector(func(ch chan<- prometheus.Metric) { collectStatus(c.Status(), ch) },
-		membersDesc, discoveredDesc, syncsDesc, syncedDesc, rejectedDesc, lastSyncDesc, sharedDesc)
+	return status.NewCollector(func(ch chan<- prometheus.Metric) {
+		collectStatus(c.Status(), ch)
+		c.retries.Collect(ch)
+	}, append([]*prometheus.Desc{membersDesc, discoveredDesc, syncsDesc, syncedDesc, rejectedDesc, lastSyncDesc,
+		sharedDesc}, c.retries.Descs()...)...)
 }
 
 func collectStatus(st Status, ch chan<- prometheus.Metric) {

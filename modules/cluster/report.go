@@ -97,9 +97,23 @@ func (c *Cluster) Explain(source, _ string) []status.Provenance {
 // node, and only a member's change of state reports healthy again. Counting under healthMu makes the count and
 // the report one step: a member that comes alive after it reports healthy after it.
 func (c *Cluster) setHealth(ctx context.Context, kind events.HealthKind, msg string) {
+	c.reportHealth(ctx, kind, msg, false)
+}
+
+// retryHealth reports what the joins' circuit breaker says of the health (producer.Retries): unhealthy when it
+// opens, said even though the node is unhealthy already (alone), so that the health names the open circuit;
+// healthy when it recovers. As alone, it says nothing for a node without seeds.
+func (c *Cluster) retryHealth(ctx context.Context, kind events.HealthKind, msg string) {
+	if len(c.cfg.Join) > 0 {
+		c.reportHealth(ctx, kind, msg, kind == events.Unhealthy)
+	}
+}
+
+// reportHealth is setHealth, and restate reports an unhealthy node again with a new message.
+func (c *Cluster) reportHealth(ctx context.Context, kind events.HealthKind, msg string, restate bool) {
 	c.healthMu.Lock()
 	defer c.healthMu.Unlock()
-	if c.health == kind || (kind == events.Unhealthy && len(c.aliveAddrs()) > 0) {
+	if (c.health == kind && !restate) || (kind == events.Unhealthy && len(c.aliveAddrs()) > 0) {
 		return
 	}
 	c.health = kind

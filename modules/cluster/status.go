@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
+	"github.com/joyride-dns/joyride/pkg/retry"
 )
 
 // Status is what a node knows of the cluster, for the HTTP API's /dns/cluster and the dashboard.
@@ -28,6 +30,9 @@ type Status struct {
 	DiscoveredNodes int         `json:"discovered_nodes"`
 	Nodes           []Node      `json:"nodes"`
 	SwimCluster     SwimCluster `json:"swim_cluster"`
+	// Retry is the circuit breaker of joining while this node has no member (pkg/retry): its state, the failed
+	// joins in a row and when the next is due.
+	Retry retry.Status `json:"retry"`
 }
 
 // Member is one node as this node sees it.
@@ -55,7 +60,7 @@ func (c *Cluster) Status() Status {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := Status{Enabled: c.cfg.Enabled, Running: ml != nil, NodeID: c.id, Policy: c.policy.String(), DNSPort: c.cfg.DNSPort,
-		Stats: c.stats}
+		Stats: c.stats, Retry: c.retries.Status(retryTarget)}
 	if ml != nil {
 		s.Address, s.Keyring = c.addr, slices.Clone(c.keyIDs)
 	}

@@ -35,7 +35,8 @@ type Config struct {
 	TraefikRuleSyntax string `koanf:"traefik_rule_syntax" validate:"oneof=v2 v3"`
 	// AddressCheckInterval re-detects an auto-detected host address (DHCP); 0 disables.
 	AddressCheckInterval time.Duration `koanf:"address_check_interval" validate:"min=0"`
-	// MaxBackoff caps the reconnect backoff while the engine is unreachable.
+	// MaxBackoff caps the reconnect backoff while the engine is unreachable: it is the retry policy's cap
+	// (pkg/retry), and an open circuit probes the engine every two MaxBackoffs.
 	MaxBackoff time.Duration `koanf:"max_backoff" validate:"min=100ms"`
 }
 

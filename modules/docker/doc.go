@@ -64,9 +64,14 @@
 // While disconnected, the records stay as they were (containers usually outlive a daemon restart). The list is
 // reconciled with what is served: containers that vanished while disconnected are stopped (with
 // the stop grace), new ones discovered, unchanged ones left alone. When the stream fails or ends (a daemon
-// restart), the producer reports the docker component unhealthy with a HealthEvent, retries with capped
-// exponential backoff (initial 250ms, docker.max_backoff at most) and reconnects the same way, then reports it
-// healthy again. The healthy report follows the events of the reconciled list, so the first one says that the
+// restart), the producer reports the docker component unhealthy with a HealthEvent, retries under the retry
+// policy (pkg/retry: capped exponential backoff with jitter, initial 250ms, docker.max_backoff at most) and
+// reconnects the same way, then reports it healthy again. Five failures in a row open the circuit: the engine
+// is then probed every two max_backoffs (±20 %), and the health message says so. A connection counts as a
+// success of the policy once its stream has lasted 10 s, so an engine (or socket proxy) that accepts every
+// connection and drops it at once is retried ever more slowly, and its circuit opens, instead of being hammered.
+// Every failed attempt and transition is a RetryEvent (target the endpoint); Status carries the breaker (retry),
+// as do the metrics (joyride_retry_circuit, joyride_retry_failures_total). The healthy report follows the events of the reconciled list, so the first one says that the
 // first load is done (pkg/status: readiness waits for it); an engine unreachable at start reports unhealthy and
 // the node is not ready until the engine has been listed once.
 //

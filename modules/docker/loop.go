@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cenkalti/backoff/v5"
 	dockercontainer "github.com/moby/moby/api/types/container"
 	dockerevents "github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/client"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/retry"
 )
 
 // engine is every Engine API call the producer makes. All of them are GET requests (plus the HEAD /_ping of API
@@ -31,10 +31,9 @@ const (
 	// could be lost; replayed events are harmless because the list that follows, and the stream after it,
 	// converge on the engine's state (see doc.go).
 	sinceMargin = time.Second
-	// initialBackoff is the first reconnect delay.
-	initialBackoff = 250 * time.Millisecond
-	// stableStream is how long a stream must have lasted for its failure to restart the backoff from
-	// initialBackoff; an engine that accepts and then drops every stream is retried ever more slowly instead.
+	// stableStream is how long a connection's stream must last to count as a success of the retry policy, which
+	// closes the circuit and starts the next failure's backoff from the beginning; an engine that accepts and then
+	// drops every stream is retried ever more slowly, and its circuit opens, instead.
 	stableStream = 10 * time.Second
 )
 
@@ -52,10 +51,9 @@ type container struct {
 
 // stream is one subscription to the engine's events.
 type stream struct {
-	msgs    <-chan dockerevents.Message
-	errs    <-chan error
-	cancel  context.CancelFunc
-	started time.Time
+	msgs   <-chan dockerevents.Message
+	errs   <-chan error
+	cancel context.CancelFunc
 }
 
 // close ends the subscription and waits for the client's reading goroutine to exit (it closes errs).
@@ -70,7 +68,8 @@ type loop struct {
 	p   *Producer
 	eng engine
 	log *zap.Logger
-	bo  *backoff.ExponentialBackOff
+	// retry is the engine's circuit breaker and backoff (pkg/retry, capped at MaxBackoff).
+	retry *retry.Breaker
 
 	host    hostAddrs
 	tracked map[string]*container
@@ -90,19 +89,13 @@ type loop struct {
 }
 
 func newLoop(p *Producer, eng engine) *loop {
-	bo := backoff.NewExponentialBackOff()
-	bo.InitialInterval = min(initialBackoff, p.cfg.MaxBackoff)
-	bo.MaxInterval = p.cfg.MaxBackoff
-	bo.Multiplier = 2
-	bo.RandomizationFactor = 0.2
-	bo.Reset()
 	grace := time.NewTimer(time.Hour)
 	grace.Stop()
 	return &loop{
 		p:       p,
 		eng:     eng,
 		log:     p.log,
-		bo:      bo,
+		retry:   retry.New(retry.For(p.cfg.MaxBackoff)),
 		host:    hostAddrs{v4: p.hostIP, v6: p.hostV6},
 		tracked: make(map[string]*container),
 		ignored: make(map[string]struct{}),
@@ -126,8 +119,9 @@ func (l *loop) run(ctx context.Context) {
 			s.close()
 		}
 	}()
-	retry := time.NewTimer(0)
-	defer retry.Stop()
+	// attempt fires for the next connection attempt, or, while connected, once the stream has lasted stableStream.
+	attempt := time.NewTimer(0)
+	defer attempt.Stop()
 	for {
 		var (
 			msgs <-chan dockerevents.Message
@@ -146,22 +140,31 @@ func (l *loop) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-retry.C:
+		case <-attempt.C:
+			if s != nil {
+				// The stream has lasted stableStream: the connection worked.
+				if e, ok := l.retry.Success(); ok {
+					l.report(ctx, e)
+				}
+				break
+			}
+			if e, ok := l.retry.Attempt(); ok {
+				l.report(ctx, e)
+			}
 			var err error
 			if s, err = l.connect(ctx); err != nil {
 				if ctx.Err() != nil {
 					return
 				}
-				retry.Reset(l.disconnected(ctx, err))
+				attempt.Reset(l.disconnected(ctx, err))
+				break
 			}
+			attempt.Reset(l.p.stable)
 		case m := <-msgs:
 			l.handle(ctx, m)
 		case err := <-errs:
 			// The client sends every message before the error that ends the stream, so none is lost here.
 			s.close()
-			if time.Since(s.started) >= stableStream {
-				l.bo.Reset()
-			}
 			s = nil
 			if ctx.Err() != nil {
 				return
@@ -169,7 +172,7 @@ func (l *loop) run(ctx context.Context) {
 			if err == nil {
 				err = errors.New("event stream closed")
 			}
-			retry.Reset(l.disconnected(ctx, fmt.Errorf("event stream: %w", err)))
+			attempt.Reset(l.disconnected(ctx, fmt.Errorf("event stream: %w", err)))
 		case <-graceC:
 			l.graceOn = false
 			l.expire(ctx)
@@ -185,7 +188,7 @@ func (l *loop) run(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
-				retry.Reset(l.disconnected(ctx, err))
+				attempt.Reset(l.disconnected(ctx, err))
 			}
 		}
 	}
@@ -202,7 +205,7 @@ func (l *loop) connect(ctx context.Context) (*stream, error) {
 			Add("type", string(dockerevents.ContainerEventType)).
 			Add("event", "start", "unpause", "die", "stop", "kill", "pause", "destroy"),
 	})
-	s := &stream{msgs: res.Messages, errs: res.Err, cancel: cancel, started: time.Now()}
+	s := &stream{msgs: res.Messages, errs: res.Err, cancel: cancel}
 	list, err := l.eng.ContainerList(ctx, client.ContainerListOptions{
 		Filters: make(client.Filters).Add("status", "running"),
 	})
@@ -447,7 +450,6 @@ func (l *loop) stopAddressCheck() {
 
 // setConnected records a working connection and reports the change in health.
 func (l *loop) setConnected(ctx context.Context) {
-	l.bo.Reset()
 	reconnect := l.everConnected
 	l.everConnected = true
 	l.p.updateStatus(func(s *Status) {
@@ -467,7 +469,9 @@ func (l *loop) setConnected(ctx context.Context) {
 
 // disconnected records a failure, reports the change in health and returns the delay before the next attempt.
 func (l *loop) disconnected(ctx context.Context, err error) time.Duration {
-	wait := min(l.bo.NextBackOff(), l.p.cfg.MaxBackoff)
+	e := l.retry.Failure(err)
+	l.report(ctx, e)
+	wait := e.Delay
 	l.p.updateStatus(func(s *Status) { s.Connected, s.LastError = false, err.Error() })
 	if l.healthKnown && !l.connected {
 		l.log.Debug("container engine still unreachable", zap.Error(err), zap.Duration("retry_in", wait))
@@ -478,6 +482,12 @@ func (l *loop) disconnected(ctx context.Context, err error) time.Duration {
 		zap.Error(err), zap.Duration("retry_in", wait))
 	l.health(ctx, events.Unhealthy, err.Error())
 	return wait
+}
+
+// report hands what the breaker returned to the producer's Retries: a RetryEvent, the Status, and the health
+// when the circuit opens or recovers.
+func (l *loop) report(ctx context.Context, e retry.Event) {
+	l.p.retries.Report(ctx, l.p.Status().Endpoint, e)
 }
 
 func (l *loop) health(ctx context.Context, kind events.HealthKind, msg string) {

@@ -15,7 +15,8 @@ var (
 		"Containers whose records are served (including those within their stop grace).", nil, nil)
 )
 
-// newCollector exports the producer's Status to Prometheus when scraped (status.CollectorGroup).
+// newCollector exports the producer's Status to Prometheus when scraped (status.CollectorGroup), and the engine's
+// circuit breaker (retry.Metrics) once Start has named the endpoint.
 func newCollector(p *Producer) prometheus.Collector {
 	return status.NewCollector(func(ch chan<- prometheus.Metric) {
 		st := p.Status()
@@ -26,5 +27,6 @@ func newCollector(p *Producer) prometheus.Collector {
 		ch <- prometheus.MustNewConstMetric(connectedDesc, prometheus.GaugeValue, connected)
 		ch <- prometheus.MustNewConstMetric(reconnectsDesc, prometheus.CounterValue, float64(st.Reconnects))
 		ch <- prometheus.MustNewConstMetric(containersDesc, prometheus.GaugeValue, float64(st.Containers))
-	}, connectedDesc, reconnectsDesc, containersDesc)
+		p.retries.Collect(ch)
+	}, append([]*prometheus.Desc{connectedDesc, reconnectsDesc, containersDesc}, p.retries.Descs()...)...)
 }

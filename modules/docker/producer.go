@@ -7,9 +7,11 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/joyride-dns/joyride/pkg/hostaddr"
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/retry"
 
 	"github.com/moby/moby/client"
 	"go.uber.org/zap"
@@ -43,6 +45,9 @@ type Status struct {
 	Containers int `json:"containers"`
 	// LastError is the latest failure to reach the engine; it stays after a reconnect, for diagnosis.
 	LastError string `json:"last_error,omitempty"`
+	// Retry is the engine's circuit breaker (pkg/retry): its state, the failures in a row and when the next
+	// attempt is due.
+	Retry retry.Status `json:"retry"`
 }
 
 // Producer follows a container engine's events and publishes the records its containers' labels name. Create
@@ -60,10 +65,15 @@ type Producer struct {
 	detect func() (netip.Addr, error)
 	// reconf hands the loop a new configuration (Apply).
 	reconf chan reconfig
+	// stable is how long a stream must last to count as a success of the retry policy (stableStream); a field
+	// so tests can shorten it.
+	stable time.Duration
 
 	// Set by Start, read by Stop; they must not run concurrently (fx never runs two hooks at once).
 	cli       *client.Client
 	goroutine background.Loop
+	// retries is the engine's circuit breaker as the loop last reported it, under the endpoint's name.
+	retries *producer.Retries
 
 	mu     sync.Mutex
 	status Status
@@ -93,10 +103,12 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 		bus:    bus,
 		detect: hostaddr.Detect,
 		reconf: make(chan reconfig),
+		stable: stableStream,
 	}
 	pr.use(s)
 	pr.status = Status{Enabled: true, HostIP: cfg.HostIP, HostIP6: cfg.HostIP6}
 	pr.explain = make(map[string]servedContainer)
+	pr.retries = producer.NewRetries(moduleName, bus, log, nil)
 	return pr, nil
 }
 
@@ -133,8 +145,10 @@ func (p *Producer) use(s settings) {
 // Status reports the producer's state; it is safe to call at any time.
 func (p *Producer) Status() Status {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.status
+	s := p.status
+	p.mu.Unlock()
+	s.Retry = p.retries.Status(s.Endpoint)
+	return s
 }
 
 func (p *Producer) updateStatus(f func(*Status)) {
@@ -164,6 +178,7 @@ func (p *Producer) Start(context.Context) error {
 // startLoop starts the loop on eng: the client, or a unit test's fake engine.
 func (p *Producer) startLoop(eng engine, endpoint string) {
 	l := newLoop(p, eng)
+	p.retries.Track(endpoint)
 	p.updateStatus(func(s *Status) { s.Running, s.Endpoint = true, endpoint })
 	p.goroutine.Start(func(ctx context.Context) {
 		defer p.updateStatus(func(s *Status) { s.Running, s.Connected = false, false })

@@ -28,6 +28,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/dnsname"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
+	"github.com/joyride-dns/joyride/pkg/retry"
 	"github.com/joyride-dns/joyride/pkg/status"
 	"github.com/joyride-dns/joyride/pkg/status/statustest"
 )
@@ -517,6 +518,74 @@ func TestEngineUnreachableAtStart(t *testing.T) {
 	h.expectContainer(events.ContainerDiscovered, id)
 	h.watch.Expect(t, "healthy", eventstest.Kind(events.FamilyHealth, events.Kind(events.Healthy)))
 	assert.Zero(t, h.producer.Status().Reconnects, "the first connection is not a reconnect, however late")
+}
+
+// The engine's circuit breaker (pkg/retry): five failed connections open it (an event, and the health says so),
+// a probe that fails opens it again, and once the engine answers the connection holds for the stable period and
+// the circuit closes. An engine that accepts connections and drops each stream at once is not a success: its
+// failures add up until the circuit opens again.
+func TestEngineCircuit(t *testing.T) {
+	testEngine(t) // the engine behind the proxy, once restored
+	proxy := newEngineProxy(t)
+	proxy.interrupt()
+	cfg := testConfig() // MaxBackoff 200ms: probes every 400ms ±20 %
+	cfg.Host = proxy.host()
+	h := newHarness(t, cfg, func(p *Producer) { p.stable = 500 * time.Millisecond })
+	retries := eventstest.NewWatcher(t, h.producer.bus, events.Filter{Families: []events.Family{events.FamilyRetry}})
+	isRetry := func(kind events.RetryKind, from retry.State) func(events.Event) bool {
+		return func(e events.Event) bool {
+			re, ok := e.(*events.RetryEvent)
+			return ok && re.Kind == kind && re.From == string(from)
+		}
+	}
+
+	opened := retries.Expect(t, "the circuit open", isRetry(events.CircuitOpened, retry.Closed)).(*events.RetryEvent)
+	assert.Equal(t, 5, opened.Failures)
+	assert.Equal(t, cfg.Host, opened.Target)
+	assert.Contains(t, opened.Error, "engine cut by the test")
+	sick := h.watch.Expect(t, "the health says so", func(e events.Event) bool {
+		he, ok := e.(*events.HealthEvent)
+		return ok && he.Kind == events.Unhealthy && strings.Contains(he.Message, "circuit open after 5 failures")
+	}).(*events.HealthEvent)
+	assert.True(t, strings.HasPrefix(sick.Message, cfg.Host+": "), sick.Message)
+	retries.Expect(t, "a probe", isRetry(events.CircuitHalfOpen, retry.Open))
+	reopened := retries.Expect(t, "the failed probe", isRetry(events.CircuitOpened, retry.HalfOpen)).(*events.RetryEvent)
+	assert.Equal(t, 6, reopened.Failures)
+	st := h.producer.Status().Retry
+	assert.Contains(t, []retry.State{retry.Open, retry.HalfOpen}, st.State)
+	assert.GreaterOrEqual(t, st.Failures, 6)
+	series := statustest.Collect(t, newCollector(h.producer)).Series
+	assert.Equal(t, 0.0, series[`joyride_retry_circuit{source="docker",state="closed",target="`+cfg.Host+`"}`])
+	assert.GreaterOrEqual(t, series[`joyride_retry_failures_total{source="docker",target="`+cfg.Host+`"}`], 6.0)
+
+	proxy.restore()
+	h.watch.Expect(t, "connected", eventstest.Kind(events.FamilyHealth, events.Kind(events.Healthy)))
+	rec := retries.Expect(t, "the connection held", isRetry(events.Recovered, retry.HalfOpen)).(*events.RetryEvent)
+	assert.GreaterOrEqual(t, rec.Failures, 6)
+	require.Eventually(t, func() bool { return h.producer.Status().Retry.State == retry.Closed }, waitFor, tick)
+	assert.Zero(t, h.producer.Status().Retry.Failures)
+
+	// A flapping engine: every stream dropped long before the stable period.
+	for range 10 {
+		require.Eventually(t, func() bool { return h.producer.Status().Connected }, waitFor, tick)
+		proxy.interrupt()
+		require.Eventually(t, func() bool { return !h.producer.Status().Connected }, waitFor, tick)
+		proxy.restore()
+		if h.producer.Status().Retry.State != retry.Closed {
+			break
+		}
+	}
+	again := retries.Expect(t, "the circuit open again", func(e events.Event) bool {
+		re, ok := e.(*events.RetryEvent)
+		return ok && re.Kind == events.CircuitOpened && re.From == string(retry.Closed) && re.Timestamp.After(rec.Timestamp)
+	}).(*events.RetryEvent)
+	assert.Equal(t, 5, again.Failures, "five short-lived connections in a row")
+	for _, e := range retries.Events() {
+		re := e.(*events.RetryEvent)
+		if re.Timestamp.After(rec.Timestamp) && re.Timestamp.Before(again.Timestamp) {
+			assert.NotEqual(t, events.Recovered, re.Kind, "a stream dropped at once is no recovery")
+		}
+	}
 }
 
 func TestNoEngineAtAll(t *testing.T) {

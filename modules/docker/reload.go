@@ -78,6 +78,9 @@ func (p *Producer) Apply(ctx context.Context, section any) error {
 func (l *loop) reconfigure(ctx context.Context, s settings, connected bool) error {
 	before := l.p.labels
 	hostChanged := s.hostIP != l.p.hostIP || s.hostV6 != l.p.hostV6
+	if s.cfg.MaxBackoff != l.p.cfg.MaxBackoff {
+		l.retry.SetMax(s.cfg.MaxBackoff)
+	}
 	l.p.use(s)
 	if hostChanged {
 		l.setHost()

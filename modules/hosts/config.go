@@ -14,7 +14,8 @@ type Config struct {
 	// (network file systems, exhausted watch limits); notify makes that a start-up error; poll never uses fsnotify.
 	Mode string `koanf:"mode" validate:"oneof=auto notify poll"`
 	// PollInterval is how often every directory is rescanned (also where fsnotify works: it covers missed events)
-	// and missing directories looked for.
+	// and directories not there yet looked for. It caps the retry policy (pkg/retry) of a directory that vanished
+	// or cannot be listed.
 	PollInterval time.Duration `koanf:"poll_interval" validate:"min=100ms"` // default 5s
 	// Debounce waits for a burst of writes to one file to settle before it is re-read.
 	Debounce time.Duration `koanf:"debounce" validate:"min=0"` // default 100ms

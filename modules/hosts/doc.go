@@ -87,7 +87,9 @@
 // once however it grows, so it cannot feed on its own warnings. A file that keeps changing is read at most once
 // a second (its last change always is), whatever its writer does; an edit after a quiet second is read at once.
 // A file that cannot be opened or read keeps its previous records until its next change. A directory that
-// cannot be listed keeps its files' records; one that disappears has them removed and is looked for again.
+// cannot be listed keeps its files' records; one that disappears has them removed. Both are looked at again
+// under the retry policy (pkg/retry, capped at poll_interval): 0.25, 0.5, 1, 2 s after the failures, then, once
+// the circuit is open, a probe every two poll_intervals, until a look lists the directory again.
 //
 // # Health and the operator's window
 //
@@ -98,8 +100,14 @@
 // for. Module also provides a status.Reporter: Status is joyride-python's hosts_monitor (directory, the first
 // of Directories, and records_count), and Explain reads a file of the watched directories again, line by line
 // with Parse's line parser, up to 32 MiB, and returns each line (number, text and address) that names the asked
-// name, at most 100 of them. The producer does not
-// report a directory that cannot be listed as unhealthy: the watcher only logs it.
+// name, at most 100 of them.
+//
+// A directory's failures are the producer's health too: while its circuit is open (five failed looks in a row)
+// the component is unhealthy, with a message naming the directory ("/app/hosts: circuit open after 5 failures;
+// …"), and healthy again once no directory's circuit is open, or once a reload no longer watches the failing one.
+// Every failed look and transition is a RetryEvent (target the directory); Status carries each directory's breaker
+// (retry), and so do the metrics (joyride_retry_circuit, joyride_retry_failures_total). A directory not there
+// since Start is not failing, only not there yet: the component stays healthy.
 //
 // Check reads the directories once as the producer would (the same files, Parse, Records), for `joyride check`.
 package hosts

@@ -1,6 +1,7 @@
 package hosts
 
 import (
+	"maps"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,6 +12,16 @@ import (
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
 	"github.com/joyride-dns/joyride/pkg/status/statustest"
 )
+
+// closedCircuit are the retry series of a directory whose circuit is closed and never failed.
+func closedCircuit(dir string) map[string]float64 {
+	return map[string]float64{
+		`joyride_retry_circuit{source="hosts",state="closed",target="` + dir + `"}`:    1,
+		`joyride_retry_circuit{source="hosts",state="open",target="` + dir + `"}`:      0,
+		`joyride_retry_circuit{source="hosts",state="half_open",target="` + dir + `"}`: 0,
+		`joyride_retry_failures_total{source="hosts",target="` + dir + `"}`:            0,
+	}
+}
 
 // TestCollector loads real files and scrapes what the producer counted.
 func TestCollector(t *testing.T) {
@@ -43,6 +54,7 @@ func TestCollector(t *testing.T) {
 				write(t, filepath.Join(dir, name), text)
 			}
 			h := newHarness(t, testConfig("auto", dir)).start()
+			maps.Copy(c.want, closedCircuit(dir))
 			var got map[string]float64
 			ok := assert.Eventually(t, func() bool {
 				got = statustest.Collect(t, newCollector(h.p)).Series

@@ -14,6 +14,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/dirwatch"
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/retry"
 	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
@@ -33,6 +34,9 @@ type Status struct {
 	Files        int      `json:"files"`         // hosts files currently loaded
 	RecordsCount int      `json:"records_count"` // records across those files
 	BadLines     int      `json:"bad_lines"`     // lines skipped in those files as they were last read
+	// Retry is each directory's circuit breaker (pkg/retry): a directory that vanished or cannot be listed is
+	// looked at again under the retry policy, and the module is unhealthy while one's circuit is open.
+	Retry map[string]retry.Status `json:"retry"`
 }
 
 // Producer watches the configured directories and publishes their hosts files on the bus. Create it with
@@ -52,6 +56,8 @@ type Producer struct {
 	// loader outlives a Start: what it published stays in the store across a Stop, so a restarted producer
 	// compares the files it finds with it (and removes those gone meanwhile) rather than starting blind.
 	loader *loader
+	// retries are the directories' circuit breakers as the watcher last reported them.
+	retries *producer.Retries
 
 	mu     sync.Mutex
 	status Status // its Directories are cfg's, absolute, cleaned, without duplicates
@@ -71,6 +77,8 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 	p := &Producer{log: log, bus: bus, minReread: dirwatch.DefaultMinInterval, status: Status{Enabled: true}}
 	p.setConfig(cfg, dirs)
 	p.loader = newLoader(p)
+	p.retries = producer.NewRetries(moduleName, bus, log, nil)
+	p.retries.Track(dirs...)
 	return p, nil
 }
 
@@ -98,6 +106,7 @@ func (p *Producer) Status() Status {
 	defer p.mu.Unlock()
 	s := p.status
 	s.Directories = slices.Clone(s.Directories)
+	s.Retry = p.retries.All()
 	return s
 }
 
@@ -142,6 +151,7 @@ func (p *Producer) open(cfg Config, dirs []string) (*dirwatch.Watcher, error) {
 		PollInterval: cfg.PollInterval,
 		Debounce:     cfg.Debounce,
 		MinInterval:  p.minReread,
+		OnRetry:      func(ctx context.Context, r dirwatch.Retry) { p.retries.Report(ctx, r.Dir, r.Event) },
 	}, p.log)
 	if err != nil {
 		return nil, fmt.Errorf("hosts: %w", err)
@@ -198,6 +208,7 @@ func (p *Producer) Apply(ctx context.Context, cfg Config) error {
 	}
 	if !p.Status().Running {
 		p.setConfig(cfg, dirs)
+		p.retries.Retarget(ctx, dirs...)
 		return nil
 	}
 	w, err := p.open(cfg, dirs)
@@ -205,6 +216,7 @@ func (p *Producer) Apply(ctx context.Context, cfg Config) error {
 		return err
 	}
 	p.setConfig(cfg, dirs)
+	p.retries.Retarget(ctx, dirs...)
 	err = p.goroutine.Replace(ctx, func(ctx context.Context, loaded func()) { p.run(ctx, w, cfg.TTL, dirs, loaded) })
 	if err != nil {
 		return fmt.Errorf("hosts: the new configuration stands, but loading its files goes on: %w", err)

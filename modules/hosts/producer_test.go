@@ -2,8 +2,10 @@ package hosts
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
+	"github.com/joyride-dns/joyride/pkg/retry"
 	"github.com/joyride-dns/joyride/pkg/validation"
 )
 
@@ -152,7 +155,8 @@ func TestInitialLoad(t *testing.T) {
 	}
 
 	require.Eventually(t, func() bool { return h.p.Status().Files == 2 }, eventstest.Timeout, 10*time.Millisecond)
-	assert.Equal(t, Status{Enabled: true, Directory: dir, Directories: []string{dir}, Running: true, Files: 2, RecordsCount: 4}, h.p.Status())
+	assert.Equal(t, Status{Enabled: true, Directory: dir, Directories: []string{dir}, Running: true, Files: 2, RecordsCount: 4,
+		Retry: map[string]retry.Status{dir: {State: retry.Closed}}}, h.p.Status())
 }
 
 func TestChanges(t *testing.T) {
@@ -276,6 +280,55 @@ func TestDirectoryRemovedAndRecreated(t *testing.T) {
 	// The new directory is watched, not the old one.
 	write(t, path, "10.0.0.6 web.lan\n")
 	h.expectFile(events.FileChanged, path, a("web.lan", "10.0.0.6"))
+}
+
+// A directory that cannot be listed any more (here a symlink swapped to a regular file: root lists a directory
+// whatever its mode) keeps its files' records; it is looked at again under the retry policy, and the module is
+// unhealthy while its circuit is open, healthy again when a probe lists it.
+func TestUnlistableDirectoryKeepsRecordsAndIsUnhealthy(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(root, "v1"), 0o755))
+	dir := filepath.Join(root, "hosts")
+	require.NoError(t, os.Symlink(filepath.Join(root, "v1"), dir))
+	path := filepath.Join(dir, "lab")
+	write(t, path, "10.0.0.1 web.lan\n")
+	h := newHarness(t, testConfig("auto", dir))
+	retries := eventstest.NewWatcher(t, h.bus, events.Filter{Families: []events.Family{events.FamilyRetry, events.FamilyHealth}})
+	h.start()
+	h.expectFile(events.FileCreated, path, a("web.lan", "10.0.0.1"))
+	retries.Expect(t, "healthy after the first load", eventstest.Kind(events.FamilyHealth, events.Kind(events.Healthy)))
+
+	swap := func(target string) {
+		require.NoError(t, os.Symlink(target, dir+".new"))
+		require.NoError(t, os.Rename(dir+".new", dir))
+	}
+	write(t, filepath.Join(root, "file"), "not a directory")
+	swap(filepath.Join(root, "file"))
+	opened := retries.Expect(t, "the circuit open", eventstest.Kind(events.FamilyRetry, events.Kind(events.CircuitOpened))).(*events.RetryEvent)
+	assert.Equal(t, dir, opened.Target)
+	assert.Equal(t, 5, opened.Failures)
+	assert.Contains(t, opened.Error, "not a directory")
+	sick := retries.Expect(t, "unhealthy", eventstest.Kind(events.FamilyHealth, events.Kind(events.Unhealthy))).(*events.HealthEvent)
+	assert.Contains(t, sick.Message, dir+": circuit open after 5 failures")
+	st := h.p.Status()
+	assert.Contains(t, []retry.State{retry.Open, retry.HalfOpen}, st.Retry[dir].State)
+	assert.GreaterOrEqual(t, st.Retry[dir].Failures, 5)
+	assert.Equal(t, 1, st.Files, "the file's records are kept")
+	for _, e := range h.seen.Events() {
+		assert.NotEqual(t, events.FileDeleted, e.(*events.FileEvent).Kind, "nothing removed while the directory cannot be listed")
+	}
+
+	require.NoError(t, os.Mkdir(filepath.Join(root, "v2"), 0o755))
+	write(t, filepath.Join(root, "v2", "lab"), "10.0.0.2 web.lan\n")
+	swap(filepath.Join(root, "v2"))
+	h.expectFile(events.FileChanged, path, a("web.lan", "10.0.0.2"))
+	retries.Expect(t, "recovered", eventstest.Kind(events.FamilyRetry, events.Kind(events.Recovered)))
+	well := retries.Expect(t, "healthy again", func(e events.Event) bool {
+		he, ok := e.(*events.HealthEvent)
+		return ok && he.Kind == events.Healthy && strings.Contains(he.Message, "recovered")
+	}).(*events.HealthEvent)
+	assert.Equal(t, fmt.Sprintf("%s: recovered after %d failures", dir, h.p.Status().Retry[dir].Retries), well.Message)
+	assert.Equal(t, retry.Closed, h.p.Status().Retry[dir].State)
 }
 
 // A Kubernetes ConfigMap volume: visible files are symlinks through "..data", which is swapped atomically.

@@ -93,6 +93,14 @@ func summary(e events.Event) string {
 		if e.Message != "" {
 			s += ": " + e.Message
 		}
+	case *events.RetryEvent:
+		s = fmt.Sprintf("%s %s after %d failures", e.Target, e.Kind, e.Failures)
+		if e.Delay > 0 {
+			s += fmt.Sprintf("; next try in %v", e.Delay.Round(10*time.Millisecond))
+		}
+		if e.Error != "" {
+			s += ": " + e.Error
+		}
 	default:
 		s = string(e.Family()) + " " + string(e.EventKind())
 	}

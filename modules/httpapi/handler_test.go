@@ -572,16 +572,21 @@ func TestEvents(t *testing.T) {
 		require.NoError(t, bus.Publish(context.Background(), &events.HealthEvent{Metadata: events.Metadata{Source: c},
 			Kind: events.Unhealthy, Component: c, Message: "down\nwith a second line"}))
 	}
-	w.Expect(t, "docker's", func(e events.Event) bool { return e.Meta().Source == "docker" })
+	require.NoError(t, bus.Publish(context.Background(), &events.RetryEvent{Metadata: events.Metadata{Source: "hosts"},
+		Kind: events.CircuitOpened, Target: "/app/hosts", From: "closed", Circuit: "open", Failures: 5,
+		Delay: 10*time.Second + 3*time.Millisecond, Error: "not a directory"}))
+	w.Expect(t, "the retry", func(e events.Event) bool { return e.Meta().Source == "hosts" })
 	s := newTestServer(t, testConfig(), func(p *Params) { p.Bus = bus })
+	opened := "/app/hosts circuit_opened after 5 failures; next try in 10s: not a directory"
 	cases := []struct {
 		name, query string
 		code        int
 		summaries   []string
 	}{
-		{"all", "", http.StatusOK, []string{"dns unhealthy: down", "docker unhealthy: down"}},
-		{"newest last", "?limit=1", http.StatusOK, []string{"docker unhealthy: down"}},
+		{"all", "", http.StatusOK, []string{"dns unhealthy: down", "docker unhealthy: down", opened}},
+		{"newest last", "?limit=2", http.StatusOK, []string{"docker unhealthy: down", opened}},
 		{"by family", "?family=dns,hosts", http.StatusOK, []string{}},
+		{"retries", "?family=retry", http.StatusOK, []string{opened}},
 		{"bad limit", "?limit=lots", http.StatusBadRequest, nil},
 		{"zero limit", "?limit=0", http.StatusBadRequest, nil},
 	}

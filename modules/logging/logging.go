@@ -96,6 +96,16 @@ func (h *Handler) Handle(_ context.Context, e events.Event) error {
 		if ev.Kind == events.Unhealthy {
 			level = zapcore.ErrorLevel
 		}
+	case *events.RetryEvent:
+		// A source retried under the retry policy: a warning when its circuit opens, a line when it recovers;
+		// each failed attempt and each probe only at debug, or a dead source would write a line a minute for ever.
+		level = zapcore.DebugLevel
+		switch {
+		case ev.Kind == events.CircuitOpened && ev.From == "closed":
+			level = zapcore.WarnLevel
+		case ev.Kind == events.Recovered:
+			level = zapcore.InfoLevel
+		}
 	}
 	ce := h.log.Check(level, string(e.Family())+"/"+string(e.EventKind()))
 	if ce == nil {
@@ -138,6 +148,9 @@ func details(e events.Event) []zap.Field {
 		return []zap.Field{zap.String("module", ev.Module), zap.String("message", ev.Message), zap.String("failed_event_id", ev.EventID)}
 	case *events.HealthEvent:
 		return []zap.Field{zap.String("component", ev.Component), zap.String("message", ev.Message)}
+	case *events.RetryEvent:
+		return []zap.Field{zap.String("target", ev.Target), zap.String("from", ev.From), zap.String("circuit", ev.Circuit),
+			zap.Int("failures", ev.Failures), zap.Duration("retry_in", ev.Delay), zap.String("error", ev.Error)}
 	}
 	return nil // an embedder's family: the common fields say enough
 }

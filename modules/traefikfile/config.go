@@ -26,7 +26,8 @@ type Config struct {
 	// RuleSyntax is the syntax of routers without ruleSyntax; v3 is Traefik v3's default.
 	RuleSyntax string `koanf:"rule_syntax" validate:"oneof=v2 v3"`
 	// PollInterval is how often the directories are rescanned (also where fsnotify works, as a safety net) and
-	// an auto-detected host address re-checked.
+	// an auto-detected host address re-checked. It caps the retry policy (pkg/retry) of a directory that vanished
+	// or cannot be listed.
 	PollInterval time.Duration `koanf:"poll_interval" validate:"min=100ms"`
 	// Debounce waits for a burst of writes to settle before a rescan.
 	Debounce time.Duration `koanf:"debounce" validate:"min=0"`

@@ -16,9 +16,11 @@
 // # Watching
 //
 // pkg/dirwatch, shared with the hosts producer, watches the directories: fsnotify (debounced) where it works,
-// a rescan every PollInterval everywhere (also finding directories that appear later), a missing directory
-// retried and a problem logged once. A file that keeps changing is read at most once a second. Without a
-// configured host_ip the address of the default-route interface is used and re-checked every PollInterval.
+// a rescan every PollInterval everywhere (also finding directories that appear later), a directory that
+// vanished or cannot be listed retried under the retry policy (pkg/retry, capped at PollInterval) and a problem
+// logged once. The files of a directory that cannot be listed keep their records. A file that keeps changing is
+// read at most once a second. Without a configured host_ip the address of the default-route interface is used
+// and re-checked every PollInterval.
 //
 // # Lifecycle and concurrency
 //
@@ -54,8 +56,11 @@
 //
 // Once the watcher's first batch is published (delivered even when no directory is there yet, which the message
 // names), the producer reports the "traefikfile" component healthy with a HealthEvent: its first load is done
-// (pkg/status). The first batch after an Apply is reported again; one cut short by a stop is not. Module also
-// provides a status.Reporter: its Status, and Explain, which reads the file again (bounded like a load) and
-// returns every router whose rule names the asked name, with the rule, found by the same walk over the routers
-// that loading uses (walkRouters).
+// (pkg/status). The first batch after an Apply is reported again; one cut short by a stop is not. While a
+// directory's circuit is open (five failed looks in a row) the component is unhealthy, with a message naming the
+// directory, and healthy again once no circuit is open or a reload no longer watches the failing directory; every
+// failed look and transition is a RetryEvent, and Status (retry, by directory) and the metrics (joyride_retry_*)
+// carry each directory's breaker. Module also provides a status.Reporter: its Status, and Explain, which reads the
+// file again (bounded like a load) and returns every router whose rule names the asked name, with the rule, found
+// by the same walk over the routers that loading uses (walkRouters).
 package traefikfile

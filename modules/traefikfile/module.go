@@ -13,7 +13,9 @@ import (
 
 // Module provides the *Producer and anchors it so its hooks are registered.
 var Module = fx.Module(moduleName, fx.Provide(New), fx.Invoke(func(*Producer) {}), status.Provide(Reporter),
-	reload.Provide(target))
+	reload.Provide(target),
+	status.ProvideCollector(newCollector),
+)
 
 // target is the producer as the configuration watcher sees it (pkg/reload): every key of its section, applied by
 // Apply.

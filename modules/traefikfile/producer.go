@@ -24,6 +24,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/hostaddr"
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/retry"
 	"github.com/joyride-dns/joyride/pkg/traefikrule"
 	"github.com/joyride-dns/joyride/pkg/validation"
 )
@@ -45,6 +46,9 @@ type Status struct {
 	HostIP      string   `json:"host_ip,omitempty"`
 	Files       int      `json:"files"`   // files loaded
 	Records     int      `json:"records"` // records across them
+	// Retry is each directory's circuit breaker (pkg/retry): a directory that vanished or cannot be listed is
+	// looked at again under the retry policy, and the module is unhealthy while one's circuit is open.
+	Retry map[string]retry.Status `json:"retry"`
 }
 
 // Producer watches directories of Traefik dynamic-configuration files and publishes the hosts of their routers.
@@ -64,6 +68,8 @@ type Producer struct {
 	// loop outlives a Start: what it published stays in the store across a Stop, so a restarted producer
 	// compares the files it finds with it (and removes those gone meanwhile) rather than starting blind.
 	loop *loop
+	// retries are the directories' circuit breakers as the watcher last reported them.
+	retries *producer.Retries
 
 	mu     sync.Mutex
 	status Status
@@ -117,6 +123,8 @@ func NewProducer(cfg Config, log *zap.Logger, bus *events.Bus) (*Producer, error
 	pr := &Producer{log: log, bus: bus, detect: hostaddr.Detect, status: Status{Enabled: true}}
 	pr.setSettings(st)
 	pr.loop = &loop{p: pr, files: make(map[string]*file)}
+	pr.retries = producer.NewRetries(moduleName, bus, log, nil)
+	pr.retries.Track(st.dirs...)
 	return pr, nil
 }
 
@@ -137,6 +145,7 @@ func (p *Producer) Status() Status {
 	defer p.mu.Unlock()
 	s := p.status
 	s.Directories = slices.Clone(s.Directories)
+	s.Retry = p.retries.All()
 	return s
 }
 
@@ -173,6 +182,7 @@ func (p *Producer) open(st *settings) (*dirwatch.Watcher, error) {
 		PollInterval: st.cfg.PollInterval,
 		Debounce:     st.cfg.Debounce,
 		MinInterval:  dirwatch.DefaultMinInterval,
+		OnRetry:      func(ctx context.Context, r dirwatch.Retry) { p.retries.Report(ctx, r.Dir, r.Event) },
 	}, p.log)
 	if err != nil {
 		return nil, fmt.Errorf("traefikfile: %w", err)
@@ -238,6 +248,7 @@ func (p *Producer) Apply(ctx context.Context, cfg Config) error {
 	}
 	if !p.Status().Running {
 		p.setSettings(st)
+		p.retries.Retarget(ctx, st.dirs...)
 		return nil
 	}
 	w, err := p.open(st)
@@ -245,6 +256,7 @@ func (p *Producer) Apply(ctx context.Context, cfg Config) error {
 		return err
 	}
 	p.setSettings(st)
+	p.retries.Retarget(ctx, st.dirs...)
 	err = p.goroutine.Replace(ctx, func(ctx context.Context, loaded func()) { p.run(ctx, w, st, loaded) })
 	if err != nil {
 		return fmt.Errorf("traefikfile: the new configuration stands, but loading its files goes on: %w", err)

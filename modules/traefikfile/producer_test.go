@@ -21,6 +21,8 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
+	"github.com/joyride-dns/joyride/pkg/retry"
+	"github.com/joyride-dns/joyride/pkg/status/statustest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -158,6 +160,43 @@ func TestDirectoryAppearsLater(t *testing.T) {
 	// Now watched: a change is seen.
 	write(t, late, rule("later.lab.test"))
 	h.requireRecords(late, "later.lab.test. A 192.0.2.30")
+}
+
+// A directory that cannot be listed any more (a symlink swapped to a regular file) keeps its routers' records,
+// is retried under the retry policy and makes the module unhealthy while its circuit is open; /metrics shows the
+// open circuit. A probe that lists it again closes it.
+func TestUnlistableDirectoryRetried(t *testing.T) {
+	root := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(root, "v1"), 0o755))
+	dir := filepath.Join(root, "dynamic")
+	require.NoError(t, os.Symlink(filepath.Join(root, "v1"), dir))
+	path := filepath.Join(dir, "nas.yml")
+	write(t, path, rule("nas.lab.test"))
+	h := newHarness(t, testConfig(dir))
+	h.requireRecords(path, "nas.lab.test. A 192.0.2.30")
+
+	swap := func(target string) {
+		require.NoError(t, os.Symlink(target, dir+".new"))
+		require.NoError(t, os.Rename(dir+".new", dir))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(root, "file"), nil, 0o644))
+	swap(filepath.Join(root, "file"))
+	h.watch.Expect(t, "the circuit open", eventstest.Kind(events.FamilyRetry, events.Kind(events.CircuitOpened)))
+	sick := h.watch.Expect(t, "unhealthy", eventstest.Kind(events.FamilyHealth, events.Kind(events.Unhealthy))).(*events.HealthEvent)
+	assert.Contains(t, sick.Message, dir+": circuit open after 5 failures")
+	assert.Equal(t, []string{"nas.lab.test. A 192.0.2.30"}, h.records(path), "the records are kept")
+	series := statustest.Collect(t, newCollector(h.producer)).Series
+	assert.Equal(t, 0.0, series[`joyride_retry_circuit{source="traefikfile",state="closed",target="`+dir+`"}`])
+	assert.GreaterOrEqual(t, series[`joyride_retry_failures_total{source="traefikfile",target="`+dir+`"}`], 5.0)
+
+	require.NoError(t, os.Mkdir(filepath.Join(root, "v2"), 0o755))
+	write(t, filepath.Join(root, "v2", "nas.yml"), rule("nas2.lab.test"))
+	swap(filepath.Join(root, "v2"))
+	h.requireRecords(path, "nas2.lab.test. A 192.0.2.30")
+	h.watch.Expect(t, "recovered", eventstest.Kind(events.FamilyRetry, events.Kind(events.Recovered)))
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, retry.Closed, h.producer.Status().Retry[dir].State)
+	}, waitFor, 10*time.Millisecond)
 }
 
 func TestNotADirectory(t *testing.T) {

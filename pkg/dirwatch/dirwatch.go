@@ -16,6 +16,8 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
+
+	"github.com/joyride-dns/joyride/pkg/retry"
 )
 
 // Mode is how changes are noticed.
@@ -46,8 +48,9 @@ type Config struct {
 	// the directory, which compares each file's size, modification time and inode.
 	Match func(name string) bool
 	Mode  Mode
-	// PollInterval is how often every directory is rescanned (a safety net where fsnotify works) and missing
-	// directories are looked for. It must be positive.
+	// PollInterval is how often every directory is rescanned (a safety net where fsnotify works) and directories
+	// not there since Open are looked for. It must be positive. It is also the cap of the retry policy
+	// (pkg/retry) under which a directory that vanished or cannot be listed is looked at again.
 	PollInterval time.Duration
 	// Debounce waits for a burst of events on one file to settle before it is delivered.
 	Debounce time.Duration
@@ -55,6 +58,15 @@ type Config struct {
 	// continuously (a log written into the directory by mistake) is delivered at most once per MinInterval,
 	// and its last change always is. Zero means no bound beyond the debounce.
 	MinInterval time.Duration
+	// OnRetry, if set, is told on Run's goroutine of every failed look at a directory on the retry schedule and
+	// of every change of its circuit breaker, after the batch those looks produced is delivered.
+	OnRetry func(context.Context, Retry)
+}
+
+// Retry is a failed look at a directory that vanished or cannot be listed, or a change of its circuit breaker.
+type Retry struct {
+	Dir string // absolute
+	retry.Event
 }
 
 // Change is one file that changed, appeared or went away.
@@ -137,6 +149,7 @@ type Watcher struct {
 	pending map[string]*pending
 	changed map[string]bool // path → removed, for the next delivery
 	scanned []string
+	retried []Retry // for the next report
 }
 
 type dirState struct {
@@ -145,6 +158,11 @@ type dirState struct {
 	scanned bool   // listed in full since it (re)appeared
 	id      uint64 // identity of the watched directory, to notice it being replaced by a new one
 	problem string // the problem last logged, so that a lasting one is logged once
+	// failing is set while the directory is on the retry schedule: it vanished, or exists and cannot be listed.
+	// A directory not there since Open is not failing, only not there yet: it is looked for every PollInterval.
+	failing bool
+	retry   *retry.Breaker
+	due     time.Time // the next look while failing
 }
 
 type fileState struct {
@@ -200,8 +218,9 @@ func New(cfg Config, log *zap.Logger) (*Watcher, error) {
 		return nil, err
 	}
 	w.order = dirs
+	policy := retry.For(cfg.PollInterval)
 	for _, d := range dirs {
-		w.dirs[d] = &dirState{}
+		w.dirs[d] = &dirState{retry: retry.New(policy)}
 	}
 	return w, nil
 }
@@ -278,11 +297,15 @@ func (w *Watcher) Run(ctx context.Context, deliver func(context.Context, Batch))
 	// with it, and it says so (a producer reports itself healthy).
 	first, _ := w.take()
 	deliver(ctx, first)
+	w.report(ctx)
 	ticker := time.NewTicker(w.cfg.PollInterval)
 	defer ticker.Stop()
 	debounce := time.NewTimer(time.Hour)
 	debounce.Stop()
 	defer debounce.Stop()
+	if due, ok := w.nextDue(); ok { // a directory the first scan could not list
+		debounce.Reset(time.Until(due))
+	}
 	var fsEvents <-chan fsnotify.Event
 	var fsErrors <-chan error
 	if w.fsw != nil {
@@ -307,12 +330,15 @@ func (w *Watcher) Run(ctx context.Context, deliver func(context.Context, Batch))
 		case <-ticker.C:
 			w.tick()
 		case <-debounce.C:
-			w.flush(time.Now())
+			now := time.Now()
+			w.flush(now)
+			w.retryDue(now)
 		}
 		if ctx.Err() != nil {
 			return
 		}
 		w.deliver(ctx, deliver)
+		w.report(ctx)
 		if due, ok := w.nextDue(); ok {
 			debounce.Reset(time.Until(due))
 		}
@@ -361,6 +387,16 @@ func (w *Watcher) deliver(ctx context.Context, f func(context.Context, Batch)) {
 	if b, ok := w.take(); ok {
 		f(ctx, b)
 	}
+}
+
+// report tells Config.OnRetry what the looks at failing directories found since the last report.
+func (w *Watcher) report(ctx context.Context) {
+	for _, r := range w.retried {
+		if w.cfg.OnRetry != nil && ctx.Err() == nil {
+			w.cfg.OnRetry(ctx, r)
+		}
+	}
+	w.retried = w.retried[:0]
 }
 
 // take returns and forgets the changes gathered so far.
@@ -439,12 +475,14 @@ func (w *Watcher) scan(dir string, force bool, now time.Time) bool {
 		} else {
 			w.problem(dir, "cannot list directory; keeping its files", err)
 		}
+		w.fail(dir, err)
 		return false
 	}
 	if ds.problem != "" {
 		ds.problem = ""
 		w.log.Info("directory can be listed again", zap.String("directory", dir))
 	}
+	w.recovered(dir)
 	if ds.watched && w.fsw != nil {
 		// A directory deleted and recreated between two looks has lost its watch with its old inode.
 		if info, err := os.Stat(dir); err == nil && fileID(info) != ds.id {
@@ -551,33 +589,81 @@ func (w *Watcher) problem(dir, msg string, err error) {
 	w.log.Warn(msg, zap.String("directory", dir), zap.Error(err))
 }
 
-// tick looks for missing directories and rescans the present ones: polled directories depend on it, and it
-// is a safety net for watched ones.
+// tick looks for the directories not there yet and rescans the present ones: polled directories depend on it,
+// and it is a safety net for watched ones. A failing directory is left to its retry schedule (retryDue).
 func (w *Watcher) tick() {
 	now := time.Now()
 	for _, d := range w.order {
 		ds := w.dirs[d]
 		switch {
+		case ds.failing:
 		case !ds.present:
-			present, err := checkDir(d)
-			if err != nil {
-				w.problem(d, "directory appeared but cannot be used", err)
-				continue
-			}
-			if !present {
-				continue
-			}
-			ds.present, ds.problem = true, ""
-			w.log.Info("directory appeared", zap.String("directory", d))
-			if w.fsw != nil {
-				w.watchOrPoll(d)
-			}
-			w.fullScan(d)
-		case !ds.scanned:
-			w.fullScan(d) // the first scan could not list it; try again
+			w.lookFor(d)
 		default:
 			w.scan(d, false, now)
 		}
+	}
+}
+
+// lookFor looks at a directory that is not present: it is scanned once it appears; one that appears but cannot
+// be used, or a failing one still missing, is a failed look.
+func (w *Watcher) lookFor(dir string) {
+	ds := w.dirs[dir]
+	present, err := checkDir(dir)
+	switch {
+	case err != nil:
+		w.problem(dir, "directory appeared but cannot be used", err)
+		w.fail(dir, err)
+	case !present && ds.failing:
+		w.fail(dir, fmt.Errorf("directory %q: %w", dir, fs.ErrNotExist))
+	case present:
+		ds.present, ds.problem = true, ""
+		w.log.Info("directory appeared", zap.String("directory", dir))
+		if w.fsw != nil {
+			w.watchOrPoll(dir)
+		}
+		w.fullScan(dir)
+	}
+}
+
+// retryDue looks again at the failing directories whose time has come. A look that finds the directory usable
+// scans it (delivering what changed meanwhile) and closes its circuit.
+func (w *Watcher) retryDue(now time.Time) {
+	for _, d := range w.order {
+		ds := w.dirs[d]
+		if !ds.failing || ds.due.After(now) {
+			continue
+		}
+		if e, ok := ds.retry.Attempt(); ok {
+			w.retried = append(w.retried, Retry{Dir: d, Event: e})
+		}
+		switch {
+		case !ds.present:
+			w.lookFor(d)
+		case !ds.scanned:
+			w.fullScan(d)
+		default:
+			w.scan(d, false, now)
+		}
+	}
+}
+
+// fail puts dir on the retry schedule after a failed look: the next look is after the policy's delay, and
+// events on the directory do not bring it forward (an open circuit leaves the directory alone).
+func (w *Watcher) fail(dir string, err error) {
+	ds := w.dirs[dir]
+	e := ds.retry.Failure(err)
+	ds.failing, ds.due = true, e.Status.NextAttempt
+	delete(w.pending, dir)
+	w.retried = append(w.retried, Retry{Dir: dir, Event: e})
+}
+
+// recovered takes dir off the retry schedule after a look that listed it.
+func (w *Watcher) recovered(dir string) {
+	ds := w.dirs[dir]
+	ds.failing, ds.due = false, time.Time{}
+	if e, ok := ds.retry.Success(); ok {
+		w.retried = append(w.retried, Retry{Dir: dir, Event: e})
 	}
 }
 
@@ -607,7 +693,7 @@ func (w *Watcher) onError(err error) {
 	w.log.Warn("fsnotify queue overflowed; rescanning every directory", zap.Error(err))
 	now := time.Now()
 	for _, d := range w.order {
-		if w.dirs[d].present {
+		if ds := w.dirs[d]; ds.present && !ds.failing {
 			w.scan(d, true, now)
 		}
 	}
@@ -642,6 +728,7 @@ func (w *Watcher) hold(path string, due time.Time, force bool) {
 	p.due, p.force = due, p.force || force
 }
 
+// nextDue is the earliest of the pending keys' and the failing directories' next looks.
 func (w *Watcher) nextDue() (time.Time, bool) {
 	var next time.Time
 	for _, p := range w.pending {
@@ -649,10 +736,16 @@ func (w *Watcher) nextDue() (time.Time, bool) {
 			next = p.due
 		}
 	}
+	for _, ds := range w.dirs {
+		if ds.failing && (next.IsZero() || ds.due.Before(next)) {
+			next = ds.due
+		}
+	}
 	return next, !next.IsZero()
 }
 
-// flush processes the keys whose time has come.
+// flush processes the keys whose time has come. Those of a failing directory are dropped: its retry schedule
+// looks at it, and a file that cannot be read there keeps its records.
 func (w *Watcher) flush(now time.Time) {
 	var due []string
 	for key, p := range w.pending {
@@ -668,10 +761,10 @@ func (w *Watcher) flush(now time.Time) {
 		}
 		delete(w.pending, key)
 		if ds, isDir := w.dirs[key]; isDir {
-			if ds.present {
+			if ds.present && !ds.failing {
 				w.scan(key, p.force, now)
 			}
-		} else if w.dirs[filepath.Dir(key)].present {
+		} else if ds := w.dirs[filepath.Dir(key)]; ds.present && !ds.failing {
 			w.check(key, p.force, now)
 		}
 	}

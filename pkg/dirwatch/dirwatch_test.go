@@ -17,6 +17,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/joyride-dns/joyride/pkg/events"
+	"github.com/joyride-dns/joyride/pkg/retry"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -41,16 +44,22 @@ type run struct {
 	mu      sync.Mutex
 	batches []Batch
 	last    map[string]time.Time // when each path was last delivered
+	retries []Retry
 	logs    *observer.ObservedLogs
 }
 
 func start(t *testing.T, cfg Config) *run {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
+	r := &run{logs: logs, last: make(map[string]time.Time)}
+	cfg.OnRetry = func(_ context.Context, rt Retry) {
+		r.mu.Lock()
+		r.retries = append(r.retries, rt)
+		r.mu.Unlock()
+	}
 	w, err := New(cfg, zap.New(core))
 	require.NoError(t, err)
 	require.NoError(t, w.Open())
-	r := &run{logs: logs, last: make(map[string]time.Time)}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -97,6 +106,22 @@ func (r *run) waitChanges(t *testing.T, path string, n int, removed bool) {
 		cs := r.changes(path)
 		return len(cs) == n && cs[n-1].Removed == removed
 	}, waitFor, tick, "want %d changes of %s, last removed=%v; got %v", n, path, removed, r.changes(path))
+}
+
+// retried returns the retry reports so far.
+func (r *run) retried() []Retry {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Retry(nil), r.retries...)
+}
+
+// kinds are the kinds of the retry reports so far.
+func (r *run) kinds() []events.RetryKind {
+	var out []events.RetryKind
+	for _, rt := range r.retried() {
+		out = append(out, rt.Kind)
+	}
+	return out
 }
 
 func (r *run) scanned() []string {
@@ -198,6 +223,8 @@ func TestMissingDirectoryAppearsAndVanishes(t *testing.T) {
 			dir := filepath.Join(root, "later")
 			r := start(t, testConfig(mode, dir))
 			assert.Equal(t, 1, r.logs.FilterMessage("directory does not exist; will load it when it appears").Len())
+			require.Never(t, func() bool { return len(r.retried()) > 0 }, 300*time.Millisecond, tick,
+				"a directory not there since Open is looked for, not retried")
 
 			// Created fully formed elsewhere and moved in, so the test does not race the first look.
 			staging := filepath.Join(root, "staging")
@@ -229,6 +256,112 @@ func TestMissingDirectoryAppearsAndVanishes(t *testing.T) {
 			write(t, path, "4444")
 			r.waitChanges(t, path, 5, false)
 			assert.Equal(t, 1, r.logs.FilterMessage("directory disappeared; removing its files until it comes back").Len())
+			// Once it had been there, its absence was a failure, retried until it came back.
+			kinds := r.kinds()
+			require.NotEmpty(t, kinds)
+			assert.Equal(t, events.AttemptFailed, kinds[0])
+			assert.Equal(t, events.Recovered, kinds[len(kinds)-1])
+		})
+	}
+}
+
+// swap points the symlink link at target atomically (a new link renamed over it), so that no look ever finds
+// link missing in between.
+func swap(t *testing.T, link, target string) {
+	t.Helper()
+	tmp := link + ".new"
+	require.NoError(t, os.Symlink(target, tmp))
+	require.NoError(t, os.Rename(tmp, link))
+}
+
+// A directory that cannot be listed any more, or that vanished, is looked at again under the retry policy
+// (capped at PollInterval): four failed looks, then the circuit opens and a probe is made every open interval;
+// the directory coming back closes it. Files of a directory that cannot be listed keep their records; those of a
+// vanished one are removed. The watched path is a symlink swapped at once to a regular file (root lists a
+// directory whatever its mode), so that no look finds it missing in between.
+func TestFailingDirectoryRetried(t *testing.T) {
+	tests := []struct {
+		name        string
+		mode        Mode
+		breakDir    func(t *testing.T, dir, root string)
+		wantRemoved bool
+	}{
+		{name: "replaced by a file, polled", mode: Poll, breakDir: func(t *testing.T, dir, root string) {
+			write(t, filepath.Join(root, "file"), "a file where the directory was")
+			swap(t, dir, filepath.Join(root, "file"))
+		}},
+		{name: "replaced by a file, watched", mode: Auto, breakDir: func(t *testing.T, dir, root string) {
+			write(t, filepath.Join(root, "file"), "a file where the directory was")
+			swap(t, dir, filepath.Join(root, "file"))
+		}},
+		{name: "removed", mode: Auto, wantRemoved: true, breakDir: func(t *testing.T, dir, _ string) {
+			require.NoError(t, os.Remove(dir))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "hosts")
+			require.NoError(t, os.Mkdir(filepath.Join(root, "v1"), 0o755))
+			require.NoError(t, os.Symlink(filepath.Join(root, "v1"), dir))
+			path := filepath.Join(dir, "f")
+			write(t, path, "1")
+			cfg := testConfig(tt.mode, dir)
+			policy := retry.For(cfg.PollInterval)
+			r := start(t, cfg)
+			r.waitChanges(t, path, 1, false)
+			require.Empty(t, r.retried())
+
+			tt.breakDir(t, dir, root)
+			// Two probes that failed: the circuit opened, was half-open and opened again, twice.
+			require.Eventually(t, func() bool {
+				n := 0
+				for _, k := range r.kinds() {
+					if k == events.CircuitOpened {
+						n++
+					}
+				}
+				return n == 3
+			}, waitFor, tick, "retries: %v", r.kinds())
+			rs := r.retried()
+			want := []events.RetryKind{events.AttemptFailed, events.AttemptFailed, events.AttemptFailed,
+				events.AttemptFailed, events.CircuitOpened, events.CircuitHalfOpen, events.CircuitOpened,
+				events.CircuitHalfOpen, events.CircuitOpened}
+			require.Equal(t, want, r.kinds()[:len(want)])
+			for i, rt := range rs[:len(want)] {
+				assert.Equal(t, dir, rt.Dir)
+				switch rt.Kind {
+				case events.AttemptFailed:
+					assert.LessOrEqual(t, rt.Delay, policy.Max, "report %d: the delay is capped at PollInterval", i)
+					assert.Positive(t, rt.Delay, "report %d", i)
+				case events.CircuitOpened:
+					assert.GreaterOrEqual(t, rt.Delay, time.Duration(float64(policy.Open)*(1-policy.Jitter)), "report %d", i)
+					assert.Error(t, rt.Err, "report %d", i)
+				}
+			}
+			if tt.wantRemoved {
+				r.waitChanges(t, path, 2, true)
+			} else {
+				assert.Len(t, r.changes(path), 1, "the file of a directory that cannot be listed is kept")
+			}
+
+			// The directory comes back with the file changed: the next probe scans it.
+			require.NoError(t, os.Mkdir(filepath.Join(root, "v2"), 0o755))
+			write(t, filepath.Join(root, "v2", "f"), "22")
+			swap(t, dir, filepath.Join(root, "v2"))
+			require.Eventually(t, func() bool {
+				ks := r.kinds()
+				return ks[len(ks)-1] == events.Recovered
+			}, waitFor, tick, "retries: %v", r.kinds())
+			last := r.retried()[len(r.retried())-1]
+			assert.Equal(t, retry.HalfOpen, last.From, "the probe closed the circuit")
+			assert.Equal(t, retry.Closed, last.Status.State)
+			assert.GreaterOrEqual(t, last.Failures, 7)
+			n := 2
+			if tt.wantRemoved {
+				n = 3
+			}
+			r.waitChanges(t, path, n, false)
 		})
 	}
 }
@@ -395,27 +528,32 @@ func TestProblemLoggedOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, w.Open())
 	const problem = "directory appeared but cannot be used"
+	// A poll, and a retry of a failing directory as late as the policy ever makes it.
+	look := func() {
+		w.tick()
+		w.retryDue(time.Now().Add(time.Hour))
+	}
 
 	write(t, path, "a file where the directory should be")
 	for range 3 {
-		w.tick()
+		look()
 	}
 	assert.Equal(t, 1, logs.FilterMessage(problem).Len(), "logged once over three polls")
 
 	require.NoError(t, os.Remove(path))
 	require.NoError(t, os.Mkdir(path, 0o755))
 	write(t, filepath.Join(path, "f"), "1")
-	w.tick()
+	look()
 	b, ok := w.take()
 	require.True(t, ok)
 	assert.Equal(t, Batch{Changes: []Change{{Path: filepath.Join(path, "f")}}, Scanned: []string{path}}, b)
 	assert.Equal(t, 1, logs.FilterMessage("directory appeared").Len())
 
 	require.NoError(t, os.RemoveAll(path))
-	w.tick()
+	look()
 	write(t, path, "the file again")
-	w.tick()
-	w.tick()
+	look()
+	look()
 	assert.Equal(t, 2, logs.FilterMessage(problem).Len(), "logged again after it cleared")
 }
 

@@ -34,6 +34,16 @@
 // re-delivers every file. A directory that disappears has its files delivered as removed and is looked for
 // again; one replaced by a new directory is watched anew.
 //
+// # Failing directories
+//
+// A directory that was there and vanished, or that exists and cannot be listed (not a directory any more, an
+// I/O error, a stale network mount), is a failing source: it is looked at again under the retry policy
+// (pkg/retry, capped at PollInterval; five failures in a row open its circuit, and a probe is then made every two
+// PollIntervals) instead of at every tick, and fsnotify events on it do not bring the next look forward. Its
+// files are kept while it cannot be listed: a caller keeps their records. Config.OnRetry is told of every failed
+// look and every transition, after the batch of the same iteration; the caller publishes them and reports its
+// health. A directory not there since Open is not failing: it is looked for every PollInterval, as before.
+//
 // # Bounds
 //
 // Events on one file are debounced (Debounce after the last, but at most ten Debounce intervals after the first

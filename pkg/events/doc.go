@@ -26,9 +26,9 @@
 // blocks on a subscriber.
 //
 // When a subscriber's queue is longer than its limit (Config.QueueLimit, or WithQueueLimit), events of
-// informational kinds (FamilySpec.Informational: per-record hosts events and error reports) are dropped for that
-// subscriber and counted (Subscription.Dropped, Stats.Dropped), with one warning each time the queue crosses
-// the limit. Events that carry state — snapshots, container and node changes, DNS store changes, system and
+// informational kinds (FamilySpec.Informational: per-record hosts events, error reports and failed retry
+// attempts) are dropped for that subscriber and counted (Subscription.Dropped, Stats.Dropped), with one warning
+// each time the queue crosses the limit. Events that carry state — snapshots, container and node changes, DNS store changes, system and
 // health changes — are always queued: losing one would leave a consumer with wrong records, so the queue grows
 // instead, and memory is the cost of a stuck handler.
 //

@@ -32,6 +32,7 @@ func builtinFamilies() []FamilySpec {
 	files := kinds(FileChanged, FileCreated, FileDeleted, DirectoryScanned)
 	hostsRecords := kinds(RecordAdded, RecordUpdated, RecordRemoved)
 	errs := kinds(ErrorHandler, ErrorPanic, ErrorInput)
+	attempts := kinds(AttemptFailed)
 	return []FamilySpec{
 		{Family: FamilyContainer, Kinds: kinds(ContainerStarted, ContainerStopped, ContainerDiscovered)},
 		{Family: FamilyHosts, Kinds: slices.Concat(files, hostsRecords), Informational: hostsRecords},
@@ -43,6 +44,8 @@ func builtinFamilies() []FamilySpec {
 		{Family: FamilyDNS, Kinds: kinds(DNSRecordAdded, DNSRecordRemoved, DNSRecordUpdated, DNSSourceReplaced)},
 		{Family: FamilyError, Kinds: errs, Informational: errs},
 		{Family: FamilyHealth, Kinds: kinds(Healthy, Unhealthy)},
+		{Family: FamilyRetry, Kinds: slices.Concat(attempts, kinds(CircuitOpened, CircuitHalfOpen, Recovered)),
+			Informational: attempts},
 	}
 }
 

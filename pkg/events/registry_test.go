@@ -25,6 +25,7 @@ func TestEveryKindIsRegistered(t *testing.T) {
 		"DNSKind":       {FamilyDNS},
 		"ErrorKind":     {FamilyError},
 		"HealthKind":    {FamilyHealth},
+		"RetryKind":     {FamilyRetry},
 	}
 	reg := newRegistry()
 	f, err := parser.ParseFile(token.NewFileSet(), "types.go", nil, 0)

@@ -22,6 +22,8 @@ const (
 	FamilyDNS         Family = "dns"
 	FamilyError       Family = "error"
 	FamilyHealth      Family = "health"
+	// FamilyRetry is a failing source retried under the one retry policy (pkg/retry): its RetryEvents.
+	FamilyRetry Family = "retry"
 )
 
 // Event is implemented by every event struct. Meta is promoted from the embedded Metadata.
@@ -366,3 +368,41 @@ type HealthEvent struct {
 
 func (*HealthEvent) Family() Family    { return FamilyHealth }
 func (e *HealthEvent) EventKind() Kind { return Kind(e.Kind) }
+
+// RetryKind is the kind of a RetryEvent.
+type RetryKind string
+
+// Retry event kinds: an attempt that failed, and the circuit breaker's transitions (pkg/retry).
+const (
+	// AttemptFailed says that an attempt failed and the circuit stays closed: the next one is after Delay.
+	AttemptFailed RetryKind = "attempt_failed"
+	// CircuitOpened says that a failure opened the circuit (the last of Threshold in a row, or a failed probe):
+	// the source is left alone for Delay, the open interval.
+	CircuitOpened RetryKind = "circuit_opened"
+	// CircuitHalfOpen says that the open interval is over and the probe is being made.
+	CircuitHalfOpen RetryKind = "circuit_half_open"
+	// Recovered says that an attempt worked after failures: the circuit is closed.
+	Recovered RetryKind = "recovered"
+)
+
+// RetryEvent reports a source that keeps failing, retried under the one retry policy (pkg/retry): every failed
+// attempt and every transition of its circuit breaker, so that the gaps between attempts can be read from the
+// events. The module's health (a HealthEvent) says the same in one line while the circuit is open; its Status
+// says when the next attempt is.
+type RetryEvent struct {
+	Metadata
+	Kind RetryKind `json:"kind"`
+	// Target is what is retried: the engine's endpoint, a directory, "seeds".
+	Target string `json:"target" validate:"required"`
+	// From and Circuit are the breaker's state before and after the event: closed, open or half_open.
+	From    string `json:"from" validate:"required"`
+	Circuit string `json:"circuit" validate:"required"`
+	// Failures counts the failed attempts in a row, this one included; for recovered, those before the success.
+	Failures int `json:"failures" validate:"min=0"`
+	// Delay is the time until the next attempt; zero when none is waited for (a probe under way, a recovery).
+	Delay time.Duration `json:"delay" validate:"min=0"`
+	Error string        `json:"error,omitempty"`
+}
+
+func (*RetryEvent) Family() Family    { return FamilyRetry }
+func (e *RetryEvent) EventKind() Kind { return Kind(e.Kind) }

@@ -1,7 +1,8 @@
 // Package producer is the fx layer every producer module shares. A producer works without fx — NewProducer,
 // then Start and Stop — and its module only builds it from the application's values and ties Start and Stop
 // to the lifecycle; that wiring is the same for docker, hosts, traefikfile and system, so it is written once
-// here rather than once per module. Health is how a module (a producer or another) reports its health on the bus.
+// here rather than once per module. Health is how a module (a producer or another) reports its health on the bus,
+// and Retries how it reports the sources it retries under the retry policy (pkg/retry).
 package producer
 
 import (

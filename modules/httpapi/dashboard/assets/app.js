@@ -18,10 +18,10 @@
   const REFETCH_MAX_MS = 2000;
   // Event families as /events/stream names them (`event: <family>`); an EventSource only hands named events to
   // listeners of that name.
-  const FAMILIES = ["dns", "hosts", "container", "sync", "traefikfile", "node", "system", "health", "error"];
+  const FAMILIES = ["dns", "hosts", "container", "sync", "traefikfile", "node", "system", "health", "error", "retry"];
   const RECORD_FAMILIES = new Set(["dns", "hosts", "container", "sync", "traefikfile"]);
   const CLUSTER_FAMILIES = new Set(["node", "sync"]);
-  const STATUS_FAMILIES = new Set(["health", "system"]);
+  const STATUS_FAMILIES = new Set(["health", "system", "retry"]);
 
   const $ = (id) => document.getElementById(id);
   const el = (tag, cls, text) => {
