@@ -37,7 +37,7 @@ func TestClientAnswers(t *testing.T) {
 		{"not JSON", []string{"status"}, 200, "text/html; charset=utf-8", "<html></html>", 4, "",
 			`joyride: URL/status answered 200 OK with "text/html; charset=utf-8", not Joyride's JSON API: is --url right?` + "\n"},
 		{"JSON of another shape", []string{"records"}, 200, "application/json", `{"records":"many"}`, 4, "",
-			"joyride: URL/dns/records: the answer is not the API's: json: cannot unmarshal string into Go struct field .Records of type []main.recordAnswer\n"},
+			"joyride: URL/dns/records: the answer is not the API's: json: cannot unmarshal string into Go struct field .Records of type []httpapi.Record\n"},
 		{"no records for a name", []string{"explain", "gone.lab.test"}, 404, "application/json",
 			`{"status":"error","message":"no records for gone.lab.test"}`, 1, "", "joyride: no records for gone.lab.test\n"},
 		{"an invalid name", []string{"explain", "a..b"}, 400, "application/json",

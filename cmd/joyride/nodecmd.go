@@ -16,6 +16,7 @@ import (
 	"github.com/joyride-dns/joyride/modules/dnsserver"
 	"github.com/joyride-dns/joyride/modules/docker"
 	"github.com/joyride-dns/joyride/modules/hosts"
+	"github.com/joyride-dns/joyride/modules/httpapi"
 	"github.com/joyride-dns/joyride/pkg/status"
 )
 
@@ -161,17 +162,6 @@ func (c *cli) readyCommand() *cobra.Command {
 	return cmd
 }
 
-// recordAnswer is one record of /dns/records.
-type recordAnswer struct {
-	Hostname   string `json:"hostname"`
-	Type       string `json:"type"`
-	Value      string `json:"value"`
-	TTL        uint32 `json:"ttl"`
-	Source     string `json:"source"`
-	Node       string `json:"node"`
-	AgeSeconds int64  `json:"age_seconds"`
-}
-
 func (c *cli) recordsCommand() *cobra.Command {
 	var f nodeFlags
 	var name, source, nodeID string
@@ -202,7 +192,7 @@ func (c *cli) recordsCommand() *cobra.Command {
 				c.printJSON(a)
 				return nil
 			}
-			var body struct{ Records []recordAnswer }
+			var body struct{ Records []httpapi.Record }
 			if err := n.decode(path, a, &body); err != nil {
 				return err
 			}
@@ -219,7 +209,7 @@ func (c *cli) recordsCommand() *cobra.Command {
 }
 
 // writeRecords prints records as a table, "-" for this node as owner, and their count.
-func writeRecords(out io.Writer, recs []recordAnswer) {
+func writeRecords(out io.Writer, recs []httpapi.Record) {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NAME\tTYPE\tVALUE\tTTL\tSOURCE\tNODE\tAGE")
 	for _, r := range recs {
@@ -242,28 +232,6 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
-}
-
-// explainAnswer is /dns/records/{name}.
-type explainAnswer struct {
-	Name    string `json:"name"`
-	Owner   string `json:"owner"`
-	Records []struct {
-		Type       string              `json:"type"`
-		Value      string              `json:"value"`
-		TTL        uint32              `json:"ttl"`
-		Source     string              `json:"source"`
-		Node       string              `json:"node"`
-		SetAt      time.Time           `json:"set_at"`
-		Provenance []status.Provenance `json:"provenance"`
-		LastEvent  *struct {
-			CorrelationID string    `json:"correlation_id"`
-			Family        string    `json:"family"`
-			Kind          string    `json:"kind"`
-			Timestamp     time.Time `json:"timestamp"`
-		} `json:"last_event"`
-	} `json:"records"`
-	Nodes []string `json:"nodes"`
 }
 
 func (c *cli) explainCommand() *cobra.Command {
@@ -293,7 +261,7 @@ func (c *cli) explainCommand() *cobra.Command {
 			if f.json {
 				return nil
 			}
-			var ex explainAnswer
+			var ex httpapi.Explanation
 			if err := n.decode(path, a, &ex); err != nil {
 				return err
 			}
@@ -306,7 +274,7 @@ func (c *cli) explainCommand() *cobra.Command {
 }
 
 // writeExplain prints each record of a name with where it comes from, indented under it.
-func writeExplain(out io.Writer, ex explainAnswer) {
+func writeExplain(out io.Writer, ex httpapi.Explanation) {
 	head := fmt.Sprintf("%s: %d %s", ex.Name, len(ex.Records), plural(len(ex.Records), "record", "records"))
 	if len(ex.Nodes) > 1 {
 		head += fmt.Sprintf(" from %d nodes", len(ex.Nodes))

@@ -14,8 +14,9 @@ import (
 	"github.com/joyride-dns/joyride/pkg/status"
 )
 
-// recordJSON is one record of /dns/records: joyride-python's hostname, ip_address and ttl, then what Joyride adds.
-type recordJSON struct {
+// Record is one record of /dns/records: joyride-python's hostname, ip_address and ttl, then what Joyride adds.
+// It is exported for clients of the API (`joyride records`), so that the wire shape is written once.
+type Record struct {
 	Hostname string `json:"hostname"` // without the trailing dot, as joyride-python had it
 	// IPAddress is the value of an A or AAAA record; joyride-python had only those, so for the other types it is
 	// the value as well, rather than a field that a script reads going missing.
@@ -39,8 +40,8 @@ func nodeOf(source string) string {
 	return id
 }
 
-func toRecordJSON(r dnsstore.Record, now time.Time) recordJSON {
-	return recordJSON{
+func toRecordJSON(r dnsstore.Record, now time.Time) Record {
+	return Record{
 		Hostname: strings.TrimSuffix(r.Name(), "."), IPAddress: r.Value(), TTL: r.TTL(),
 		Type: dns.TypeToString[r.Type()], Value: r.Value(), Source: r.Source(), Node: nodeOf(r.Source()),
 		SetAt: r.SetAt(), AgeSeconds: int64(max(now.Sub(r.SetAt()), 0) / time.Second),
@@ -54,7 +55,7 @@ func (s *Server) serveRecords(w http.ResponseWriter, r *http.Request) {
 	name, source := strings.ToLower(q.Get("name")), q.Get("source")
 	node, byNode := q.Get("node"), q.Has("node")
 	now := time.Now()
-	out := []recordJSON{}
+	out := []Record{}
 	for _, rec := range s.store.Snapshot().Records() {
 		switch {
 		case name != "" && !strings.Contains(rec.Name(), name),
@@ -67,8 +68,19 @@ func (s *Server) serveRecords(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "total_records": len(out), "records": out})
 }
 
-// explainJSON is one record of /dns/records/{name}, with why it exists.
-type explainJSON struct {
+// Explanation is /dns/records/{name}'s answer, exported for clients of the API (`joyride explain`).
+type Explanation struct {
+	Status string `json:"status"`
+	Name   string `json:"name"`
+	// Owner is the wildcard whose records answer Name, when only a wildcard does.
+	Owner         string      `json:"owner,omitempty"`
+	Records       []Explained `json:"records"`
+	Nodes         []string    `json:"nodes"`
+	MultipleNodes bool        `json:"multiple_nodes"`
+}
+
+// Explained is one record of /dns/records/{name}, with why it exists.
+type Explained struct {
 	Type       string              `json:"type"`
 	Value      string              `json:"value"`
 	TTL        uint32              `json:"ttl"`
@@ -76,11 +88,11 @@ type explainJSON struct {
 	Node       string              `json:"node"`
 	SetAt      time.Time           `json:"set_at"`
 	Provenance []status.Provenance `json:"provenance"`
-	LastEvent  *eventRef           `json:"last_event"` // null when the bus history no longer holds one
+	LastEvent  *EventRef           `json:"last_event"` // null when the bus history no longer holds one
 }
 
-// eventRef names an event: enough to find it in /events and follow its correlation ID.
-type eventRef struct {
+// EventRef names an event: enough to find it in /events and follow its correlation ID.
+type EventRef struct {
 	ID            string    `json:"id"`
 	CorrelationID string    `json:"correlation_id"`
 	Family        string    `json:"family"`
@@ -119,12 +131,12 @@ func (s *Server) serveExplain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	history := s.bus.History(events.Filter{})
-	out := make([]explainJSON, 0, len(recs))
+	out := make([]Explained, 0, len(recs))
 	var nodes []string
 	bySource := map[string][]status.Provenance{}
 	for _, rec := range recs {
 		src := rec.Source()
-		e := explainJSON{
+		e := Explained{
 			Type: dns.TypeToString[rec.Type()], Value: rec.Value(), TTL: rec.TTL(), Source: src, Node: nodeOf(src),
 			SetAt: rec.SetAt(), Provenance: []status.Provenance{}, LastEvent: lastEvent(history, rec),
 		}
@@ -147,12 +159,10 @@ func (s *Server) serveExplain(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(nodes)
 	nodes = slices.Compact(nodes)
-	body := map[string]any{
-		"status": "success", "name": strings.TrimSuffix(name, "."), "records": out, "nodes": nodes,
-		"multiple_nodes": len(nodes) > 1,
-	}
+	body := Explanation{Status: "success", Name: strings.TrimSuffix(name, "."), Records: out, Nodes: nodes,
+		MultipleNodes: len(nodes) > 1}
 	if owner != name {
-		body["owner"] = strings.TrimSuffix(owner, ".")
+		body.Owner = strings.TrimSuffix(owner, ".")
 	}
 	writeJSON(w, http.StatusOK, body)
 }
@@ -160,7 +170,7 @@ func (s *Server) serveExplain(w http.ResponseWriter, r *http.Request) {
 // lastEvent finds, newest first in history, the event that last touched rec: the store's DNSEvent that added or
 // updated this very record (its source, name, type and value: a sibling record's removal is not rec's), else the
 // last event that carried or replaced its source's snapshot. Nil when history holds neither any more.
-func lastEvent(history []events.Event, rec dnsstore.Record) *eventRef {
+func lastEvent(history []events.Event, rec dnsstore.Record) *EventRef {
 	source, typ := rec.Source(), dns.TypeToString[rec.Type()]
 	var fallback events.Event
 	for i := len(history) - 1; i >= 0; i-- {
@@ -187,8 +197,8 @@ func lastEvent(history []events.Event, rec dnsstore.Record) *eventRef {
 	return refOf(fallback)
 }
 
-func refOf(e events.Event) *eventRef {
+func refOf(e events.Event) *EventRef {
 	m := e.Meta()
-	return &eventRef{ID: m.ID, CorrelationID: m.CorrelationID, Family: string(e.Family()), Kind: string(e.EventKind()),
+	return &EventRef{ID: m.ID, CorrelationID: m.CorrelationID, Family: string(e.Family()), Kind: string(e.EventKind()),
 		Timestamp: m.Timestamp, Source: m.Source}
 }
