@@ -259,3 +259,103 @@ func TestReloadHangup(t *testing.T) {
 	}
 	p.stop(t)
 }
+
+// TestReloadClusterKey: three real processes change cluster.key in their configuration files one after the other,
+// the new key replacing the old outright. Gossip keeps flowing at every step (the rotation safeguard holds the
+// new key back until every live member has it), the end state is the new key alone on every node, and a node
+// that still has only the old key is refused.
+func TestReloadClusterKey(t *testing.T) {
+	oldKey, newKey := keygen(t), keygen(t)
+	c := newTestCluster(t, "127.0.0.21", "127.0.0.22", "127.0.0.23", "127.0.0.24")
+	ips := []string{"127.0.0.21", "127.0.0.22", "127.0.0.23"}
+	keyed := func(key string) string { return "cluster:\n  key: " + key + "\n" }
+	var nodes []*testNode
+	var files []string
+	for i, id := range []string{"a", "b", "c"} {
+		var join []string
+		for j, ip := range ips {
+			if j != i {
+				join = append(join, c.gossip(ip))
+			}
+		}
+		file := filepath.Join(t.TempDir(), "joyride.yaml")
+		saveAs(t, file, keyed(oldKey))
+		files = append(files, file)
+		n := c.node(t, id, ips[i], join, fmt.Sprintf("10.0.2.%d %s.lab.test\n", i+1, id), "JOYRIDE_CONFIG="+file)
+		nodes = append(nodes, n.start(t))
+	}
+	for i := range nodes {
+		for _, n := range nodes {
+			n.answers(t, nodes[i].id+".lab.test.", fmt.Sprintf("10.0.2.%d", i+1), 10*time.Second)
+		}
+	}
+	keyring := func(n *testNode) []any {
+		st := n.p.call(t, "GET", "/status", nil).json(t)
+		ring, _ := st["dns_sync_cluster"].(map[string]any)["keyring"].([]any)
+		return ring
+	}
+	oldRing := keyring(nodes[0])
+	require.Len(t, oldRing, 1)
+
+	for step, n := range nodes {
+		saveAs(t, files[step], keyed(newKey))
+		e := n.p.reloadEvent(t, "configuration_changed", 1)
+		assert.Equal(t, []string{"cluster.key"}, changedKeys(e), "node %s", n.id)
+		// A record added on the node that just changed reaches every node, and one of every node reaches it.
+		name := fmt.Sprintf("step%d.%s.lab.test", step, n.id)
+		writeFile(t, n.hosts, fmt.Sprintf("10.0.2.%d %s.lab.test\n10.0.3.%d %s\n", step+1, n.id, step+1, name))
+		for _, other := range nodes {
+			other.answers(t, name+".", fmt.Sprintf("10.0.3.%d", step+1), 15*time.Second)
+		}
+	}
+	for _, n := range nodes {
+		require.Eventually(t, func() bool {
+			ring := keyring(n)
+			return len(ring) == 1 && ring[0] != oldRing[0]
+		}, 15*time.Second, 100*time.Millisecond, "node %s holds the new key alone", n.id)
+	}
+
+	stranger := c.node(t, "d", "127.0.0.24", []string{c.gossip(nodes[0].ip)}, "10.0.2.4 d.lab.test\n",
+		"JOYRIDE_CLUSTER_KEY="+oldKey, "JOYRIDE_LOG_LEVEL=debug").start(t)
+	stranger.p.logs.wait(t, "the stranger's failed join", 10*time.Second, func(e map[string]any) bool {
+		return e["logger"] == "cluster" && e["msg"] == "join" && strings.Contains(fmt.Sprint(e["error"]), "no installed keys could decrypt")
+	})
+	for _, n := range nodes {
+		n.requireAbsent(t, "d.lab.test.")
+	}
+}
+
+// TestReloadHostsDirectories: the watched directories change with the file; a name in a directory kept is served
+// throughout, a removed directory's names go, a new one's come.
+func TestReloadHostsDirectories(t *testing.T) {
+	kept, gone, added := t.TempDir(), t.TempDir(), t.TempDir()
+	writeFile(t, filepath.Join(kept, "lab"), "10.0.4.1 kept.lab.test\n")
+	writeFile(t, filepath.Join(gone, "lab"), "10.0.4.2 gone.lab.test\n")
+	writeFile(t, filepath.Join(added, "lab"), "10.0.4.3 added.lab.test\n")
+	dirs := func(ds ...string) string {
+		return "dns:\n  zones: [lab.test]\nhosts:\n  directories: [" + strings.Join(ds, ", ") + "]\n"
+	}
+	file := filepath.Join(t.TempDir(), "joyride.yaml")
+	saveAs(t, file, dirs(kept, gone))
+	p := start(t, nil, "--profile", "hosts-only", "--config", file,
+		"--set", "dns.bind_address=127.0.0.1", "--set", "dns.port=0")
+	p.answersA(t, "kept.lab.test", "10.0.4.1")
+	p.answersA(t, "gone.lab.test", "10.0.4.2")
+
+	saveAs(t, file, dirs(kept, added))
+	p.reloadEvent(t, "configuration_changed", 1)
+	p.answersA(t, "added.lab.test", "10.0.4.3")
+	p.eventually(t, "gone.lab.test is gone", dnstest.Query("gone.lab.test.", dns.TypeA), func(m *dns.Msg) bool {
+		return m.Rcode == dns.RcodeNameError
+	})
+	p.answersA(t, "kept.lab.test", "10.0.4.1")
+	// The kept directory's file was not announced again: its records did not change.
+	keptFile := `"path":"` + filepath.Join(kept, "lab") + `"`
+	announced := 0
+	for l := range strings.Lines(p.logs.String()) {
+		if strings.Contains(l, `"msg":"hosts/file_`) && strings.Contains(l, keptFile) {
+			announced++
+		}
+	}
+	assert.Equal(t, 1, announced, "the kept file, announced at start only")
+}
