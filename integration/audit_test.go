@@ -163,7 +163,8 @@ func TestAuditLog(t *testing.T) {
 
 	st := auditStatus(t, p)
 	assert.Equal(t, map[string]any{"path": path, "state": "writing", "node": host, "lines_written": float64(total),
-		"lines_dropped": float64(0), "write_errors": float64(0), "rotations": float64(0), "queued": float64(0)}, st)
+		"lines_dropped": float64(0), "write_errors": float64(0), "rotations": float64(0), "queued": float64(0),
+		"retry": map[string]any{"state": "closed", "failures": float64(0), "retries": float64(0)}}, st)
 	m := scrapeMetrics(t, p)
 	assert.Equal(t, float64(total), m.Sum("joyride_audit_lines_written_total"))
 	assert.Equal(t, 1.0, m.Sum("joyride_audit_writing"))
@@ -217,10 +218,25 @@ func TestAuditRotation(t *testing.T) {
 	p.stop(t)
 }
 
+// logCount counts p's log lines with message msg whose field key is value.
+func (p *proc) logCount(msg, key, value string, also func(map[string]any) bool) int {
+	n := 0
+	for _, line := range strings.Split(p.logs.String(), "\n") {
+		var e map[string]any
+		if json.Unmarshal([]byte(line), &e) == nil && e["msg"] == msg && e[key] == value && (also == nil || also(e)) {
+			n++
+		}
+	}
+	return n
+}
+
 // TestAuditFailures: a path under a regular file, a full disk (/dev/full, which fails every write for root too)
-// and a deleted directory are each reported once, as one unhealthy HealthEvent and its one log line, however
-// often the writer retries; the node is ready meanwhile; the lines are kept and written once the problem clears,
-// with one healthy report.
+// and a deleted directory are each reported at once and once: an unhealthy HealthEvent and its one error line at
+// the first failure, however often the writer retries. The retries follow the retry policy, capped at 1 s: the
+// gaps between the audit's retry events on /events are the policy's (requireBackoff), the status and the metrics
+// show the path's circuit, and its opening is one warning whatever the number of failed probes. The node is ready
+// meanwhile. The lines are kept and written by the first probe after the problem clears, an open interval after
+// the last failure, with one healthy line and one recovered line.
 func TestAuditFailures(t *testing.T) {
 	tests := []struct {
 		name string
@@ -281,15 +297,32 @@ func TestAuditFailures(t *testing.T) {
 			e := p.logs.wait(t, "the audit log reported unhealthy", 10*time.Second, unhealthy)
 			assert.Equal(t, "error", e["level"])
 			assert.Contains(t, e["message"], tt.errMsg)
-			st := eventuallyAudit(t, p, "retried", 10*time.Second, func(st map[string]any) bool {
-				return st["write_errors"].(float64) >= 2 && st["queued"] == float64(2)
+			assert.Contains(t, e["message"], path)
+
+			// Retried under the policy: the failed attempts, the circuit opening, and two probes.
+			evs := p.waitRetries(t, "two probes", "audit", 20*time.Second, func(evs []retryEvent) bool {
+				return count(evs, "circuit_half_open") >= 2
 			})
+			requireBackoff(t, evs)
+			assert.Contains(t, evs[0].Summary, path+" attempt_failed after 1 failures") // the error, cut short
+			st := auditStatus(t, p)
 			assert.Equal(t, "failing", st["state"])
 			assert.Contains(t, st["error"], tt.errMsg)
+			assert.Equal(t, float64(2), st["queued"], "the lines are kept")
+			r, _ := st["retry"].(map[string]any)
+			require.NotNil(t, r, "the status shows the path's circuit: %v", st)
+			assert.Contains(t, []any{"open", "half_open"}, r["state"])
+			assert.GreaterOrEqual(t, r["failures"], 5.0)
+			health, _ := p.component(t, "audit")
+			assert.Equal(t, "unhealthy", health["state"])
+			assert.Contains(t, health["message"], tt.errMsg, "the first failure's report, not said again")
 			p.eventuallyJSON(t, "ready while the audit log fails", "/ready", http.StatusOK, func(map[string]any) bool { return true })
 			m := scrapeMetrics(t, p)
-			assert.GreaterOrEqual(t, m.Sum("joyride_audit_write_errors_total"), 2.0)
+			assert.GreaterOrEqual(t, m.Sum("joyride_audit_write_errors_total"), 5.0)
 			assert.Equal(t, 0.0, m.Sum("joyride_audit_writing"))
+			assert.Equal(t, 1.0, m.Sum("joyride_retry_circuit", "source", "audit", "target", path, "state", "open")+
+				m.Sum("joyride_retry_circuit", "source", "audit", "target", path, "state", "half_open"))
+			assert.GreaterOrEqual(t, m.Sum("joyride_retry_failures_total", "source", "audit", "target", path), 5.0)
 
 			tt.fix(t, base)
 			p.logs.wait(t, "the audit log healthy again", 10*time.Second, func(e map[string]any) bool {
@@ -306,18 +339,69 @@ func TestAuditFailures(t *testing.T) {
 				got = append(got, change(l))
 			}
 			assert.Equal(t, []string{"record_added db.lab.test. 10.0.0.11", "record_added web.lab.test. 10.0.0.10"}, got)
-			assert.Equal(t, "writing", auditStatus(t, p)["state"])
-			n := 0
-			for _, line := range strings.Split(p.logs.String(), "\n") {
-				var e map[string]any
-				if json.Unmarshal([]byte(line), &e) == nil && unhealthy(e) {
-					n++
-				}
-			}
-			assert.Equal(t, 1, n, "one log line for the failure, not one per try")
+			st = auditStatus(t, p)
+			assert.Equal(t, "writing", st["state"])
+			assert.Equal(t, "closed", st["retry"].(map[string]any)["state"])
+
+			// Written by a probe, made an open interval after the last failed one.
+			evs = p.waitRetries(t, "recovered", "audit", 10*time.Second, func(evs []retryEvent) bool {
+				return len(evs) > 0 && evs[len(evs)-1].Kind == "recovered"
+			})
+			n := len(evs)
+			require.GreaterOrEqual(t, n, 3)
+			assert.Equal(t, []string{"circuit_opened", "circuit_half_open"}, []string{evs[n-3].Kind, evs[n-2].Kind}, "%v", evs)
+			gap := evs[n-2].Timestamp.Sub(evs[n-3].Timestamp)
+			assert.GreaterOrEqual(t, gap, 1400*time.Millisecond, "the open interval, 2s ±20%%: %v", evs)
+			assert.LessOrEqual(t, gap, 3200*time.Millisecond, "the open interval, 2s ±20%%: %v", evs)
+
+			// One line per change of state, never one per try: the failure (at once), the circuit opening, the
+			// recovery of the circuit and that of the log.
+			assert.Equal(t, 1, p.logCount("health/unhealthy", "component", "audit", nil), "one line for the failure")
+			assert.Equal(t, 1, p.logCount("retry/circuit_opened", "source", "audit", func(e map[string]any) bool {
+				return e["level"] == "warn"
+			}), "one warning for the circuit, not one per failed probe")
+			assert.Zero(t, p.logCount("retry/attempt_failed", "source", "audit", nil), "the tries at debug level only")
+			assert.Equal(t, 1, p.logCount("retry/recovered", "source", "audit", nil))
+			assert.Equal(t, 1, p.logCount("health/healthy", "component", "audit", func(e map[string]any) bool {
+				return strings.Contains(e["message"].(string), "again")
+			}))
 			p.stop(t)
 		})
 	}
+}
+
+// TestAuditReloadRetargets: a reload that moves a failing audit log (its circuit open) to a path that works
+// writes the kept lines there, and the reload's own; the new path is the breaker's target, closed, and the old one
+// is gone from /status and /metrics; the module is healthy again.
+func TestAuditReloadRetargets(t *testing.T) {
+	dir := t.TempDir()
+	full, good := filepath.Join(dir, "full.jsonl"), filepath.Join(dir, "good.jsonl")
+	require.NoError(t, os.Symlink("/dev/full", full))
+	file := filepath.Join(dir, "joyride.yaml")
+	p := startWithConfig(t, file, static("10.0.0.1", "audit:\n  path: "+full+"\n"))
+	p.waitRetries(t, "the circuit open", "audit", 20*time.Second, func(evs []retryEvent) bool {
+		return count(evs, "circuit_opened") >= 1
+	})
+	assert.Contains(t, []any{"open", "half_open"}, auditStatus(t, p)["retry"].(map[string]any)["state"])
+
+	saveAs(t, file, static("10.0.0.1", "audit:\n  path: "+good+"\n"))
+	p.reloadEvent(t, "configuration_changed", 1)
+	st := eventuallyAudit(t, p, "the kept line and the reload's", 10*time.Second, written(2))
+	var got []string
+	for _, l := range auditLines(t, good) {
+		got = append(got, fmt.Sprintf("%s %v", l["kind"], l["name"])+fmt.Sprint(l["key"]))
+	}
+	assert.Equal(t, []string{"record_added a.lab.test.<nil>", "configuration_changed <nil>audit.path"}, got)
+	assert.Equal(t, good, st["path"])
+	assert.Equal(t, "writing", st["state"])
+	assert.Equal(t, map[string]any{"state": "closed", "failures": float64(0), "retries": float64(0)}, st["retry"])
+	m := scrapeMetrics(t, p)
+	assert.Equal(t, 1.0, m.Sum("joyride_retry_circuit", "source", "audit", "target", good, "state", "closed"))
+	assert.Zero(t, m.Sum("joyride_retry_circuit", "source", "audit", "target", full), "the old path forgotten")
+	health, _ := p.component(t, "audit")
+	assert.Equal(t, "healthy", health["state"])
+	assert.Equal(t, "writing the audit log "+good+" again", health["message"])
+	p.stop(t)
 }
 
 // TestAuditLargeHostsFile: every change of a 100,000-line hosts file, loaded and then edited whole, reaches the

@@ -25,7 +25,7 @@ import (
 )
 
 // retryCap is the cap every test gives its source (docker.max_backoff, hosts.poll_interval,
-// cluster.rejoin_interval).
+// cluster.rejoin_interval), and the audit log's own, which is fixed (TestAuditFailures checks it alike).
 const retryCap = time.Second
 
 // retryEvent is one event of the retry family as /events shows it.

@@ -64,15 +64,43 @@
 // # Failures
 //
 // A full disk, an unwritable file, a path under something that is not a directory, a deleted directory: every
-// open, write and rotation error puts the writer in the failing state. That is reported once per change of state,
-// never per line: an unhealthy HealthEvent for the component "audit" (the logging module writes it as the one
-// error line; the health module shows it in /status and publishes health_check_failed), and a healthy one when
-// writing resumes. A failing log keeps its lines in the queue (up to the bound) and is tried again every second;
-// the new lines that arrive meanwhile do not each cause a try. It is never fatal, and never makes the node
-// unready: the module's first load is its start, whatever the disk says, because a node that cannot write its
-// audit log still answers DNS correctly. Metrics: joyride_audit_write_errors_total (each failed try),
-// joyride_audit_lines_written_total, joyride_audit_lines_dropped_total, joyride_audit_rotations_total,
-// joyride_audit_queued_lines and joyride_audit_writing (1 while the log is written).
+// open, write and rotation error puts the writer in the failing state. It is never fatal, and never makes the
+// node unready: the module's first load is its start, whatever the disk says, because a node that cannot write
+// its audit log still answers DNS correctly. A failing log keeps its lines in the queue (up to the bound); the
+// new lines that arrive meanwhile do not each cause a try.
+//
+// It is retried under Joyride's one retry policy (pkg/retry), like the Docker engine, the watched directories
+// and the cluster's seeds, with the path as the target and a cap of 1 s (retryCap): tries 0.25, 0.5, 1 and 1 s
+// after the failures, ±20 %; the fifth failure in a row opens the circuit, and a probe is then made every open
+// interval, 2 s ±20 %. A try is one stat and one open, cheap enough to make that often, and every second the log
+// is not written is lines held in memory and an audit trail behind the changes: so writing resumes within about
+// 2 s (2.4 s at most) of the disk having room again. The cap is not a setting: the sources whose cap is one
+// (docker.max_backoff, poll_interval, rejoin_interval) retry something remote or polled, where a longer cap
+// spares the other side; a local disk has no other side to spare. Each failed try and each transition of the
+// circuit is a RetryEvent of source "audit" (producer.Retries), Status.Retry shows the breaker, and the metrics
+// joyride_retry_circuit and joyride_retry_failures_total have it with source="audit". A reload that changes
+// audit.path makes the new path a new source, its breaker closed, and forgets the old one (Retries.Retarget) in
+// the Status and the metrics; new rotation limits on the same path keep its breaker. A reload tries the log at
+// once, whatever the schedule: the operator who changed it wants to know now whether that helped.
+//
+// The health is the writer's own, not the one producer.Retries reports (unhealthy when a circuit opens, healthy
+// when it recovers). Those other sources can wait for the circuit: Docker and the cluster keep serving what they
+// know, and a directory that cannot be listed keeps its files' records. An audit log that is not written is the
+// loss of what this module is for, from the first line that is not written, and an operator who relies on it
+// must be told at once, not after five tries: the module turns unhealthy at the first failure, with one
+// HealthEvent for the component "audit" naming the path and the error (the logging module writes it as the one
+// error line; the health module shows it in /status and publishes health_check_failed), and healthy with one
+// HealthEvent when writing resumes (or the log is switched off, or moved to a path that works). Retries gets a
+// health function that reports nothing: with its own it would say unhealthy a second time when the circuit
+// opens, a second error line for the same failure. So the log holds one line per change of state, never one per
+// try: the failure (health/unhealthy, at once), the circuit opening (retry/circuit_opened, a warning, after five
+// failures: the log is now only probed), and the recovery, which is two changes at once, the circuit's
+// (retry/recovered) and the log's (health/healthy), as for every source under the policy. The tries and the
+// failed probes are RetryEvents the logging module writes at debug level only.
+//
+// Metrics: joyride_audit_write_errors_total (each failed try), joyride_audit_lines_written_total,
+// joyride_audit_lines_dropped_total, joyride_audit_rotations_total, joyride_audit_queued_lines and
+// joyride_audit_writing (1 while the log is written), and the retry policy's two with source="audit".
 //
 // Before each chunk the writer checks that the path still names the open file: a file deleted or moved away
 // under it (another program's rotation) is reopened at the path rather than written on as an inode nobody can
@@ -90,9 +118,10 @@
 // the module's first load with a healthy HealthEvent (pkg/status: readiness waits for every Reporter's module),
 // and starts the writer, whose first pass opens the file; Stop lets the writer write what is queued, closes the
 // file and waits, bounded by the stop context. Lines that reach the handler after Stop (the bus drains after
-// the modules stop) are dropped and counted. Module provides the *Handler privately, its status.Reporter
-// "audit" (Status: path, state, error, node, lines written, dropped, queued), its collector, and a reload.Target
-// for audit.path, audit.max_size and audit.max_files: a new path takes the next line (its directory created), an
-// empty one switches the log off (what was queued is dropped and counted), and new limits apply at the next
-// write. audit.queue_size and audit.node need a restart.
+// the modules stop) are dropped and counted; that last pass is no try of the retry policy. Module provides the
+// *Handler privately, its status.Reporter "audit" (Status: path, state, error, node, lines written, dropped,
+// queued, the path's breaker), its collector, and a reload.Target for audit.path, audit.max_size and
+// audit.max_files: a new path takes the next line (its directory created), an empty one switches the log off
+// (what was queued is dropped and counted), and new limits apply at the next write. audit.queue_size and
+// audit.node need a restart.
 package audit

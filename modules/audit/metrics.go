@@ -18,7 +18,8 @@ var (
 		"1 while the audit log is written; 0 while it is off, not opened yet, or failing.", nil, nil)
 )
 
-// newCollector exports the handler's Status to Prometheus when scraped (status.CollectorGroup).
+// newCollector exports the handler's Status to Prometheus when scraped (status.CollectorGroup), and the circuit
+// breaker of the path (retry.Metrics, source "audit") while the log is on.
 func newCollector(h *Handler) prometheus.Collector {
 	return status.NewCollector(func(ch chan<- prometheus.Metric) {
 		st := h.Status()
@@ -32,5 +33,7 @@ func newCollector(h *Handler) prometheus.Collector {
 		ch <- prometheus.MustNewConstMetric(rotationsDesc, prometheus.CounterValue, float64(st.Rotations))
 		ch <- prometheus.MustNewConstMetric(queuedDesc, prometheus.GaugeValue, float64(st.Queued))
 		ch <- prometheus.MustNewConstMetric(writingDesc, prometheus.GaugeValue, writing)
-	}, writtenDesc, droppedDesc, errorsDesc, rotationsDesc, queuedDesc, writingDesc)
+		h.w.retries.Collect(ch)
+	}, append([]*prometheus.Desc{writtenDesc, droppedDesc, errorsDesc, rotationsDesc, queuedDesc, writingDesc},
+		h.w.retries.Descs()...)...)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/events/eventstest"
 	"github.com/joyride-dns/joyride/pkg/reload"
+	"github.com/joyride-dns/joyride/pkg/retry"
 	"github.com/joyride-dns/joyride/pkg/status"
 	"github.com/joyride-dns/joyride/pkg/status/statustest"
 )
@@ -114,11 +115,17 @@ func TestModule(t *testing.T) {
 	assert.Equal(t, []any{"configuration_changed", "dns.negative_ttl", "30", "60", changed.CorrelationID},
 		[]any{got[2]["kind"], got[2]["key"], got[2]["from"], got[2]["to"], got[2]["correlation_id"]})
 	st := reporter.Status().(audit.Status)
-	assert.Equal(t, audit.Status{Path: path, State: "writing", Node: "node-a", LinesWritten: 3}, st)
+	assert.Equal(t, audit.Status{Path: path, State: "writing", Node: "node-a", LinesWritten: 3,
+		Retry: retry.Status{State: retry.Closed}}, st)
 	require.Len(t, w.Collectors, 1)
 	m := statustest.Collect(t, w.Collectors...)
 	assert.Equal(t, []float64{3, 0, 0, 1}, []float64{m.Sum("joyride_audit_lines_written_total"),
 		m.Sum("joyride_audit_lines_dropped_total"), m.Sum("joyride_audit_write_errors_total"), m.Sum("joyride_audit_writing")})
+	// The path's circuit breaker, as every source retried under the policy exports it.
+	assert.Equal(t, []float64{1, 0, 0}, []float64{
+		m.Sum("joyride_retry_circuit", "source", "audit", "target", path, "state", "closed"),
+		m.Sum("joyride_retry_circuit", "source", "audit", "target", path, "state", "open"),
+		m.Sum("joyride_retry_failures_total", "source", "audit", "target", path)})
 
 	// A reload moves the log: the next lines go to the new path.
 	moved := filepath.Join(dir, "moved.log")
@@ -128,6 +135,9 @@ func TestModule(t *testing.T) {
 	require.Eventually(t, func() bool { return reporter.Status().(audit.Status).LinesWritten == 4 }, eventstest.Timeout, time.Millisecond)
 	assert.Len(t, lines(t, moved), 1)
 	assert.Len(t, lines(t, path), 3)
+	m = statustest.Collect(t, w.Collectors...)
+	assert.Equal(t, []float64{1, 0}, []float64{m.Sum("joyride_retry_circuit", "target", moved, "state", "closed"),
+		m.Sum("joyride_retry_circuit", "target", path)}, "the breaker follows the path")
 
 	bad := cfg
 	bad.MaxFiles = 0
@@ -179,6 +189,8 @@ func TestOff(t *testing.T) {
 	st := w.Reporters[0].Status().(audit.Status)
 	assert.Equal(t, "off", st.State)
 	assert.Zero(t, st.LinesWritten+st.LinesDropped+uint64(st.Queued), "nothing written, queued or lost")
+	assert.Zero(t, st.Retry, "no path, no breaker")
+	assert.Zero(t, statustest.Collect(t, w.Collectors...).Sum("joyride_retry_circuit"), "nor its metrics")
 	host, err := os.Hostname()
 	require.NoError(t, err)
 	assert.Equal(t, host, st.Node, "without audit.node, the host's name")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/joyride-dns/joyride/pkg/events"
 	"github.com/joyride-dns/joyride/pkg/producer"
+	"github.com/joyride-dns/joyride/pkg/retry"
 )
 
 // The writer's states, as Status reports them.
@@ -18,16 +19,18 @@ const (
 	stateOff      = "off"      // no path: nothing is written
 	stateStarting = "starting" // not opened yet
 	stateWriting  = "writing"
-	stateFailing  = "failing" // the last open, write or rotation failed; retried every retryEvery
+	stateFailing  = "failing" // the last open, write or rotation failed; retried under the retry policy
 )
 
 const (
 	// chunkSize bounds one write: lines are gathered up to it, so a burst costs a few hundred writes, not a
 	// hundred thousand, and a failed write is retried whole.
 	chunkSize = 64 << 10
-	// retryEvery is how often a failing log is tried again. A try is one stat and one open: cheap, so that
-	// writing resumes within a second of the disk having room again.
-	retryEvery = time.Second
+	// retryCap is the cap of the retry policy (pkg/retry) for a failing log: tries 0.25, 0.5, 1 and 1 s apart,
+	// then, the circuit open, a probe every 2 s (±20 %). A try is one stat and one open, cheap enough to make
+	// often; the lines wait in memory meanwhile, so writing resumes within about 2 s of the disk having room
+	// again.
+	retryCap = time.Second
 )
 
 // settings are the keys that can change while the writer runs.
@@ -41,10 +44,13 @@ type settings struct {
 // never waits for it; what the file cannot take in time waits in a queue of at most limit lines, and lines past
 // that are dropped and counted.
 type writer struct {
-	bus   *events.Bus
-	log   *zap.Logger
-	retry time.Duration
-	wake  chan struct{}
+	bus *events.Bus
+	log *zap.Logger
+	// retryCap caps the retry policy of a failing log; a field so that tests can shorten it.
+	retryCap time.Duration
+	// retries publishes the breaker's events and keeps its Status for Status and the metrics, under the path.
+	retries *producer.Retries
+	wake    chan struct{}
 
 	mu       sync.Mutex
 	settings settings
@@ -63,6 +69,7 @@ type writer struct {
 
 	// The goroutine's own.
 	file    *logFile
+	breaker *retry.Breaker // file's: a new path is a new source, retried from scratch
 	fileGen uint64
 	cur     *batch
 	idx     int // next line of cur
@@ -72,11 +79,16 @@ type writer struct {
 }
 
 func newWriter(cfg Config, bus *events.Bus, log *zap.Logger) *writer {
-	w := &writer{bus: bus, log: log, retry: retryEvery, wake: make(chan struct{}, 1), limit: cfg.QueueSize,
+	w := &writer{bus: bus, log: log, retryCap: retryCap, wake: make(chan struct{}, 1), limit: cfg.QueueSize,
 		state: stateStarting, enc: newEncoder()}
+	// The module's health is the writer's own (setState), reported at the first failure: Retries' would say it a
+	// second time when the circuit opens, and a second line in the log (doc.go, Failures).
+	w.retries = producer.NewRetries(moduleName, bus, log, func(context.Context, events.HealthKind, string) {})
 	w.settings = settingsOf(cfg)
 	if cfg.Path == "" {
 		w.state = stateOff
+	} else {
+		w.retries.Track(cfg.Path)
 	}
 	w.gen = 1 // the goroutine starts at 0: its first pass opens the file
 	return w
@@ -127,15 +139,15 @@ func (w *writer) reconfigure(cfg Config) {
 }
 
 // run writes until ctx ends, then writes what is queued once more and closes the file. While the log is failing
-// it waits for the retry interval (or a reconfiguration) rather than trying again for every new line.
+// it waits for the retry policy's delay (or a reconfiguration) rather than trying again for every new line.
 func (w *writer) run(ctx context.Context) {
 	defer w.finish()
 	for ctx.Err() == nil {
-		failing := !w.work()
+		delay, failing := w.work(ctx)
 		var retry *time.Timer
 		var due <-chan time.Time
 		if failing {
-			retry = time.NewTimer(w.retry)
+			retry = time.NewTimer(delay)
 			due = retry.C
 		}
 		more := w.wait(ctx, failing, due)
@@ -170,12 +182,16 @@ func (w *writer) reconfigured() bool {
 	return w.gen != w.fileGen
 }
 
-// finish is the last pass: what is queued is written if the file takes it, and what is left is dropped.
+// finish is the last pass: what is queued is written if the file takes it, and what is left is dropped. It is no
+// attempt of the retry policy: there is no next one to schedule.
 func (w *writer) finish() {
 	w.mu.Lock()
 	w.stopped = true
 	w.mu.Unlock()
-	w.work()
+	w.apply(context.Background())
+	if w.file != nil {
+		_ = w.write() // an error is counted (write_errors), and the lines it leaves are dropped below
+	}
 	w.mu.Lock()
 	w.dropped.Add(uint64(w.pending))
 	w.pending, w.queue = 0, nil
@@ -185,19 +201,35 @@ func (w *writer) finish() {
 	}
 }
 
-// work writes every queued line; false means the log is failing, the unwritten lines kept for the next try.
-func (w *writer) work() bool {
-	w.mu.Lock()
-	s, gen := w.settings, w.gen
-	w.mu.Unlock()
-	if gen != w.fileGen {
-		w.use(s, gen)
-	}
-	if s.path == "" {
+// work writes every queued line; while the log is failing it returns true and the delay before the next
+// attempt, the unwritten lines kept for it. Each pass that finds the log failing, or leaves it so, is an attempt
+// of the retry policy: the path's breaker says when the next one is, and what it returns is reported through
+// Retries (a RetryEvent, the Status, the metrics).
+func (w *writer) work(ctx context.Context) (time.Duration, bool) {
+	w.apply(ctx)
+	if w.file == nil {
 		w.discard()
-		w.setState(stateOff, "")
-		return true
+		w.setState(stateOff, nil, 0)
+		return 0, false
 	}
+	if e, ok := w.breaker.Attempt(); ok { // the circuit was open: this attempt is its probe
+		w.retries.Report(ctx, w.file.path, e)
+	}
+	if err := w.write(); err != nil {
+		e := w.breaker.Failure(err)
+		w.setState(stateFailing, err, e.Delay)
+		w.retries.Report(ctx, w.file.path, e)
+		return e.Delay, true
+	}
+	if e, ok := w.breaker.Success(); ok {
+		w.retries.Report(ctx, w.file.path, e)
+	}
+	w.setState(stateWriting, nil, 0)
+	return 0, false
+}
+
+// write writes every queued line to the file; on an error the unwritten lines stay for the next try.
+func (w *writer) write() error {
 	for {
 		if w.cur == nil || w.idx == w.cur.n {
 			if w.cur = w.next(); w.cur == nil {
@@ -208,36 +240,42 @@ func (w *writer) work() bool {
 		line := w.enc.line(w.cur, w.idx, w.node)
 		if n := len(w.buf) + len(line); len(w.buf) > 0 && (n > chunkSize || w.file.size+int64(n) > w.file.maxSize) {
 			if err := w.flush(); err != nil {
-				return w.fail(err)
+				return err
 			}
 		}
 		w.buf = append(w.buf, line...)
 		w.lines++
 		w.idx++
 	}
-	if err := w.flush(); err != nil { // with nothing gathered, it opens the file: a start or a new path is checked
-		return w.fail(err)
-	}
-	w.setState(stateWriting, "")
-	return true
+	return w.flush() // with nothing gathered, it opens the file: a start or a new path is checked
 }
 
-// use switches to s: a new path is a new file (the old one closed), new rotation limits apply to the open file.
-func (w *writer) use(s settings, gen uint64) {
+// apply takes in a reconfiguration: a new path is a new file (the old one closed) and a new source for the retry
+// policy (the old one forgotten, so its circuit leaves the Status and the metrics); new rotation limits apply to
+// the open file.
+func (w *writer) apply(ctx context.Context) {
 	w.mu.Lock()
+	s, gen := w.settings, w.gen
 	w.fileGen = gen
 	w.mu.Unlock()
 	if w.file != nil && w.file.path == s.path {
 		w.file.maxSize, w.file.maxFiles = s.maxSize, s.maxFiles
 		return
 	}
+	if w.file == nil && s.path == "" {
+		return
+	}
 	if w.file != nil {
 		w.file.close()
 	}
-	w.file = nil
-	if s.path != "" {
-		w.file = newLogFile(s.path, s.maxSize, s.maxFiles)
+	w.file, w.breaker = nil, nil
+	if s.path == "" {
+		w.retries.Retarget(ctx)
+		return
 	}
+	w.file = newLogFile(s.path, s.maxSize, s.maxFiles)
+	w.breaker = retry.New(retry.For(w.retryCap))
+	w.retries.Retarget(ctx, s.path)
 }
 
 // next takes the next batch off the queue, or nil.
@@ -280,14 +318,14 @@ func (w *writer) flush() error {
 	return nil
 }
 
-func (w *writer) fail(err error) bool {
-	w.setState(stateFailing, err.Error())
-	return false
-}
-
-// setState records the writer's state and reports a change to or from failing on the bus, once: the HealthEvent
-// is the one log line (the logging module writes it), the metric and the /status entry of the change.
-func (w *writer) setState(state, msg string) {
+// setState records the writer's state (err: why it is failing) and reports a change to or from failing on the
+// bus, once: the HealthEvent is the one log line (the logging module writes it), the metric and the /status
+// entry of the change. next is the delay before the next attempt.
+func (w *writer) setState(state string, err error, next time.Duration) {
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
 	w.mu.Lock()
 	old, path := w.state, w.settings.path
 	w.state, w.lastErr = state, msg
@@ -295,8 +333,8 @@ func (w *writer) setState(state, msg string) {
 	switch {
 	case state == stateFailing && old != stateFailing:
 		producer.Health(context.Background(), w.bus, w.log, moduleName, events.Unhealthy,
-			fmt.Sprintf("cannot write the audit log %s: %s; lines are kept (up to audit.queue_size) and it is tried again every %v",
-				path, msg, w.retry))
+			fmt.Sprintf("cannot write the audit log %s: %s; lines are kept (up to audit.queue_size) and it is tried again with backoff, next in %v",
+				path, msg, next.Round(10*time.Millisecond)))
 	case state != stateFailing && old == stateFailing && state == stateOff:
 		producer.Health(context.Background(), w.bus, w.log, moduleName, events.Healthy, "audit log off")
 	case state != stateFailing && old == stateFailing:
@@ -316,6 +354,9 @@ type Status struct {
 	WriteErrors  uint64 `json:"write_errors"`  // failed opens, writes and rotations, retries included
 	Rotations    uint64 `json:"rotations"`
 	Queued       int    `json:"queued"` // lines waiting for the file
+	// Retry is the path's circuit breaker (pkg/retry): its state, the failures in a row and when the next
+	// attempt is due; absent while the log is off.
+	Retry retry.Status `json:"retry,omitzero"`
 }
 
 func (w *writer) status() Status {
@@ -324,5 +365,8 @@ func (w *writer) status() Status {
 	w.mu.Unlock()
 	st.LinesWritten, st.LinesDropped = w.written.Load(), w.dropped.Load()
 	st.WriteErrors, st.Rotations = w.failures.Load(), w.rotations.Load()
+	if st.Path != "" {
+		st.Retry = w.retries.Status(st.Path)
+	}
 	return st
 }

@@ -392,7 +392,7 @@ const (
 type RetryEvent struct {
 	Metadata
 	Kind RetryKind `json:"kind"`
-	// Target is what is retried: the engine's endpoint, a directory, "seeds".
+	// Target is what is retried: the engine's endpoint, a directory, "seeds", the audit log's path.
 	Target string `json:"target" validate:"required"`
 	// From and Circuit are the breaker's state before and after the event: closed, open or half_open.
 	From    string `json:"from" validate:"required"`

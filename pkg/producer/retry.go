@@ -15,10 +15,10 @@ import (
 )
 
 // Retries is what a module shows of the sources it retries under the retry policy (pkg/retry): the Docker
-// engine, the watched directories, the cluster's seeds. Its loop owns each source's retry.Breaker and hands every
-// Event the breaker returns to Report, which publishes it as a RetryEvent, keeps the source's Status for the
-// module's Status and metrics, and reports the module's health: unhealthy when a circuit opens, healthy again when
-// one recovers and no other is open. Its methods are safe for concurrent use.
+// engine, the watched directories, the cluster's seeds, the audit log's path. Its loop owns each source's
+// retry.Breaker and hands every Event the breaker returns to Report, which publishes it as a RetryEvent, keeps the
+// source's Status for the module's Status and metrics, and reports the module's health: unhealthy when a circuit
+// opens, healthy again when one recovers and no other is open. Its methods are safe for concurrent use.
 type Retries struct {
 	bus     *events.Bus
 	log     *zap.Logger

@@ -1,13 +1,13 @@
 // Package retry is Joyride's one policy for a source that keeps failing — a Docker engine out of reach, a
-// watched directory that cannot be listed, cluster seeds that are all down: capped exponential backoff with
-// jitter, and a circuit breaker that stops trying a dead source but once in a while. The Docker producer's
-// reconnect, pkg/dirwatch (the hosts and traefikfile producers) and the cluster's joins use it, so that every
-// source is retried alike and reported alike.
+// watched directory that cannot be listed, cluster seeds that are all down, an audit log that cannot be written:
+// capped exponential backoff with jitter, and a circuit breaker that stops trying a dead source but once in a
+// while. The Docker producer's reconnect, pkg/dirwatch (the hosts and traefikfile producers), the cluster's joins
+// and the audit log's writer use it, so that every source is retried alike and reported alike.
 //
 // # The policy
 //
 // For(max) is the policy with cap max, each module's own setting (docker.max_backoff, the watchers'
-// poll_interval, cluster.rejoin_interval):
+// poll_interval, cluster.rejoin_interval; the audit log's is a fixed 1 s):
 //
 //   - after a failed attempt the next one waits 250 ms (at most max), then twice as long after each further
 //     failure, never more than max; each delay is randomised by ±20 % (cenkalti/backoff's ExponentialBackOff),
