@@ -74,12 +74,16 @@ func NewHandler(cfg Config, log *zap.Logger, bus *events.Bus) (*Handler, error) 
 }
 
 // Handle hands e's lines to the writer: every change of a source_replaced DNSEvent, every key of a configuration
-// event. It takes constant time whatever their number, and never waits for the disk.
+// event. Past building the change list once (for every subscriber), it takes constant time whatever their number,
+// and never waits for the disk.
 func (h *Handler) Handle(_ context.Context, e events.Event) error {
 	switch e := e.(type) {
 	case *events.DNSEvent:
-		if e.Kind == events.DNSSourceReplaced && len(e.Changes) > 0 {
-			h.w.enqueue(recordBatch(e))
+		// The change list is built on first read: not at all while the log is off.
+		if e.Kind == events.DNSSourceReplaced && h.w.on() {
+			if b := recordBatch(e); b.n > 0 {
+				h.w.enqueue(b)
+			}
 		}
 	case *events.SystemEvent:
 		if e.Kind == events.ConfigurationChanged || e.Kind == events.ConfigurationRejected {

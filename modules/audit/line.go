@@ -30,7 +30,8 @@ type batch struct {
 
 // recordBatch is a source_replaced DNSEvent's lines: one per change.
 func recordBatch(e *events.DNSEvent) *batch {
-	b := &batch{meta: e.Metadata, source: e.Owner, records: e.Changes, n: len(e.Changes)}
+	changes := e.RecordChanges()
+	b := &batch{meta: e.Metadata, source: e.Owner, records: changes, n: len(changes)}
 	if rest, ok := strings.CutPrefix(e.Owner, events.PeerPrefix); ok {
 		b.node, _, _ = strings.Cut(rest, "/")
 	}

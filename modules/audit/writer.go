@@ -122,6 +122,13 @@ func (w *writer) enqueue(b *batch) {
 	w.signal()
 }
 
+// on reports whether the log is written (a path is set), so that lines are not made for nothing while it is off.
+func (w *writer) on() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.settings.path != ""
+}
+
 func (w *writer) signal() {
 	select {
 	case w.wake <- struct{}{}:

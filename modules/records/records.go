@@ -304,25 +304,12 @@ func (h *Handler) apply(ctx context.Context, producer, source, hostsPath string,
 			})
 		}
 	}
-	changes := recordChanges(diff)
 	hostsEvents := 0
-	if hostsPath != "" {
-		for _, c := range changes[:min(len(changes), limit)] {
-			hostsEvents++
-			h.publish(ctx, &events.HostsRecordEvent{
-				Metadata: events.Metadata{Source: "records"}, Kind: hostsKinds[c.Kind], Path: hostsPath, Record: c.Record,
-			})
-		}
-	}
-	if len(changes) == 0 {
-		return
-	}
-	// Not capped: it is how a consumer learns that the source changed when the per-record events are left out,
-	// and its Changes are how one that must see every change (the audit log) sees them without a bus event each.
-	replaced := &events.DNSEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.DNSSourceReplaced, Owner: source,
-		Changes: changes}
-	for _, c := range changes {
-		switch c.Kind {
+	// One walk over the changes counts them and announces the first of a hosts file's; the list itself is built
+	// only when a subscriber reads it (the audit log): 100,000 changes are about 12 MB.
+	replaced := &events.DNSEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.DNSSourceReplaced, Owner: source}
+	walkChanges(diff, func(kind events.DNSKind, now dnsstore.Record, _ *dnsstore.Record) {
+		switch kind {
 		case events.DNSRecordAdded:
 			replaced.Added++
 		case events.DNSRecordUpdated:
@@ -330,12 +317,26 @@ func (h *Handler) apply(ctx context.Context, producer, source, hostsPath string,
 		default:
 			replaced.Removed++
 		}
+		if hostsPath != "" && hostsEvents < limit {
+			hostsEvents++
+			h.publish(ctx, &events.HostsRecordEvent{
+				Metadata: events.Metadata{Source: "records"}, Kind: hostsKinds[kind], Path: hostsPath, Record: eventRecord(now),
+			})
+		}
+	})
+	changes := replaced.Added + replaced.Updated + replaced.Removed
+	if changes == 0 {
+		return
 	}
+	// Not capped: it is how a consumer learns that the source changed when the per-record events are left out,
+	// and its changes are how one that must see every change (the audit log) sees them without a bus event each.
+	// The store's Diff is immutable, so the list built later is the one of this change.
+	replaced.SetChanges(func() []events.RecordChange { return recordChanges(diff, changes) })
 	h.publish(ctx, replaced)
 	total := len(diff.Added) + len(diff.Removed) + len(diff.Updated)
 	h.log.Debug("source replaced", zap.String("source", source), zap.String("producer", producer),
 		zap.Int("added", len(diff.Added)), zap.Int("removed", len(diff.Removed)), zap.Int("updated", len(diff.Updated)),
-		zap.Int("events_left_out", total-dnsEvents+len(changes)-hostsEvents))
+		zap.Int("events_left_out", total-dnsEvents+changes-hostsEvents))
 }
 
 // publish publishes an event about a change already made: failing to announce it is logged, and the change
@@ -352,39 +353,47 @@ var hostsKinds = map[events.DNSKind]events.HostsKind{
 	events.DNSRecordRemoved: events.RecordRemoved,
 }
 
-// recordChanges lists every change of diff, in name and type order, as the hosts record events and the
-// source_replaced DNSEvent name them. A record added where one with the same name and type was removed is an
-// update (an address edited in place), reported as the record now stored with the one it replaced as Previous,
-// as is a record whose TTL changed (Diff.Updated and Diff.Replaced); the rest are additions and removals. The
-// store's lists are sorted by name, type and value, so one merge pairs them.
-func recordChanges(diff dnsstore.Diff) []events.RecordChange {
+// walkChanges calls f for every change of diff, in name and type order, as the hosts record events and the
+// source_replaced DNSEvent name them: now is the record as stored (as it was, for a removal) and was, for an
+// update, the record it replaced. A record added where one with the same name and type was removed is an update
+// (an address edited in place), as is a record whose TTL changed (Diff.Updated and Diff.Replaced); the rest are
+// additions and removals. The store's lists are sorted by name, type and value, so one merge pairs them.
+func walkChanges(diff dnsstore.Diff, f func(kind events.DNSKind, now dnsstore.Record, was *dnsstore.Record)) {
 	added, removed, updated, replaced := diff.Added, diff.Removed, diff.Updated, diff.Replaced
-	out := make([]events.RecordChange, 0, len(added)+len(removed)+len(updated))
-	// The Previous records, in one array: its capacity is the most updates there can be, so no append moves it
-	// and the pointers into it stay valid.
-	prev := make([]events.Record, 0, min(len(added), len(removed))+len(updated))
-	update := func(now, was dnsstore.Record) {
-		prev = append(prev, eventRecord(was))
-		out = append(out, events.RecordChange{Kind: events.DNSRecordUpdated, Record: eventRecord(now), Previous: &prev[len(prev)-1]})
-	}
 	for len(added) > 0 || len(removed) > 0 || len(updated) > 0 {
 		if len(updated) > 0 && compareNameType(updated, added) <= 0 && compareNameType(updated, removed) <= 0 {
-			update(updated[0], replaced[0])
+			f(events.DNSRecordUpdated, updated[0], &replaced[0])
 			updated, replaced = updated[1:], replaced[1:]
 			continue
 		}
 		switch c := compareNameType(added, removed); {
 		case c < 0:
-			out = append(out, events.RecordChange{Kind: events.DNSRecordAdded, Record: eventRecord(added[0])})
+			f(events.DNSRecordAdded, added[0], nil)
 			added = added[1:]
 		case c > 0:
-			out = append(out, events.RecordChange{Kind: events.DNSRecordRemoved, Record: eventRecord(removed[0])})
+			f(events.DNSRecordRemoved, removed[0], nil)
 			removed = removed[1:]
 		default:
-			update(added[0], removed[0])
+			f(events.DNSRecordUpdated, added[0], &removed[0])
 			added, removed = added[1:], removed[1:]
 		}
 	}
+}
+
+// recordChanges lists the n changes of diff (walkChanges), each update with the record it replaced as Previous.
+func recordChanges(diff dnsstore.Diff, n int) []events.RecordChange {
+	out := make([]events.RecordChange, 0, n)
+	// The Previous records, in one array: its capacity is the most updates there can be, so no append moves it
+	// and the pointers into it stay valid.
+	prev := make([]events.Record, 0, min(len(diff.Added), len(diff.Removed))+len(diff.Updated))
+	walkChanges(diff, func(kind events.DNSKind, now dnsstore.Record, was *dnsstore.Record) {
+		c := events.RecordChange{Kind: kind, Record: eventRecord(now)}
+		if was != nil {
+			prev = append(prev, eventRecord(*was))
+			c.Previous = &prev[len(prev)-1]
+		}
+		out = append(out, c)
+	})
 	return out
 }
 

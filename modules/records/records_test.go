@@ -542,7 +542,8 @@ func TestSourceReplacedCarriesEveryChange(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			d := got[st.event.Meta().CorrelationID]
 			require.NotNil(t, d)
-			assert.Equal(t, st.want, d.Changes)
+			assert.Equal(t, st.want, d.RecordChanges())
+			assert.Nil(t, d.Changes, "the list is built on first read, not set")
 			count := map[events.DNSKind]int{}
 			for _, c := range st.want {
 				count[c.Kind]++

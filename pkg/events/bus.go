@@ -268,7 +268,7 @@ func historyEntry(e Event) Event {
 			e = s.WithoutSnapshot()
 		}
 	}
-	if c, ok := e.(ChangeCarrier); ok && len(c.RecordChanges()) > maxHistoryEntries {
+	if c, ok := e.(ChangeCarrier); ok && c.ChangeCount() > maxHistoryEntries {
 		e = c.WithoutChanges()
 	}
 	return e

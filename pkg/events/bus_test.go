@@ -466,6 +466,43 @@ func TestHistoryLeavesOutLongChangeLists(t *testing.T) {
 	}
 }
 
+// TestLazyChanges: a change list set with SetChanges is built on its first read, once for every subscriber however
+// many read it at once, never when nobody reads it (the history weighs it by its counts), and a long one is left
+// out of the history with its builder.
+func TestLazyChanges(t *testing.T) {
+	b := newBus(t, events.Config{HistorySize: 10, QueueLimit: 10})
+	require.NoError(t, b.Start(context.Background()))
+	defer func() { require.NoError(t, b.Stop(context.Background())) }()
+
+	var builds atomic.Int32
+	lazy := func(n int) *events.DNSEvent {
+		e := &events.DNSEvent{Metadata: events.Metadata{Source: "records"}, Kind: events.DNSSourceReplaced,
+			Owner: "hosts:/h/big", Added: n}
+		e.SetChanges(func() []events.RecordChange {
+			builds.Add(1)
+			return make([]events.RecordChange, n)
+		})
+		return e
+	}
+	small, big := lazy(3), lazy(257)
+	require.NoError(t, b.Publish(context.Background(), small))
+	require.NoError(t, b.Publish(context.Background(), big))
+	hist := b.History(events.Filter{})
+	require.Len(t, hist, 2)
+	assert.Same(t, small, hist[0], "a short list is kept")
+	assert.Zero(t, builds.Load(), "publishing and the history build nothing")
+	assert.Equal(t, 257, big.ChangeCount())
+	assert.Nil(t, hist[1].(*events.DNSEvent).RecordChanges(), "a long one is kept without its builder")
+	assert.Zero(t, builds.Load())
+
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { assert.Len(t, big.RecordChanges(), 257) })
+	}
+	wg.Wait()
+	assert.Equal(t, int32(1), builds.Load(), "built once for every reader")
+}
+
 // inventoryEvent is an embedding application's own event that carries records.
 type inventoryEvent struct {
 	events.Metadata

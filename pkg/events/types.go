@@ -1,6 +1,7 @@
 package events
 
 import (
+	"sync"
 	"time"
 )
 
@@ -286,9 +287,12 @@ type DNSEvent struct {
 	Owner  string  `json:"owner" validate:"required"` // the store source that owns the record
 	Record Record  `json:"record"`                    // the zero Record for DNSSourceReplaced
 	// Changes are, for DNSSourceReplaced, every change the snapshot made to the source, however many: the
-	// per-record events are capped, and a consumer that must see each change (the audit log) reads them here.
-	// Sorted by name and type. The history keeps the event without them when there are many (ChangeCarrier).
+	// per-record events are capped, and a consumer that must see each change (the audit log) reads them with
+	// RecordChanges. Sorted by name and type. The history keeps the event without them when there are many
+	// (ChangeCarrier). The records handler sets them with SetChanges instead, so that a list nobody reads is never
+	// built: 100,000 changes are about 12 MB.
 	Changes []RecordChange `json:"changes,omitempty"`
+	lazy    *lazyChanges
 	// Added, Updated and Removed count Changes by kind, for DNSSourceReplaced; they stay when the history drops
 	// Changes, so /events and the log can still say how much changed.
 	Added   int `json:"added,omitempty"`
@@ -296,13 +300,46 @@ type DNSEvent struct {
 	Removed int `json:"removed,omitempty"`
 }
 
-func (*DNSEvent) Family() Family                  { return FamilyDNS }
-func (e *DNSEvent) EventKind() Kind               { return Kind(e.Kind) }
-func (e *DNSEvent) RecordChanges() []RecordChange { return e.Changes }
+func (*DNSEvent) Family() Family    { return FamilyDNS }
+func (e *DNSEvent) EventKind() Kind { return Kind(e.Kind) }
 func (e *DNSEvent) WithoutChanges() Event {
 	c := *e
-	c.Changes = nil
+	c.Changes, c.lazy = nil, nil
 	return &c
+}
+
+// RecordChanges returns Changes, built by the function SetChanges gave on the first call when that is how they
+// were set. It is safe for concurrent use: every subscriber gets the same list, built once.
+func (e *DNSEvent) RecordChanges() []RecordChange {
+	if e.lazy == nil {
+		return e.Changes
+	}
+	e.lazy.once.Do(func() {
+		e.lazy.list = e.lazy.build()
+		e.lazy.build = nil
+	})
+	return e.lazy.list
+}
+
+// ChangeCount is the number of changes: Added, Updated and Removed when SetChanges set them, so that the history
+// need not build the list to weigh it.
+func (e *DNSEvent) ChangeCount() int {
+	if e.lazy == nil {
+		return len(e.Changes)
+	}
+	return e.Added + e.Updated + e.Removed
+}
+
+// SetChanges makes build the source of the event's changes, called the first time RecordChanges is, and never
+// when no subscriber asks. build must not depend on state that changes after Publish, and must return
+// Added+Updated+Removed changes, which the caller sets.
+func (e *DNSEvent) SetChanges(build func() []RecordChange) { e.lazy = &lazyChanges{build: build} }
+
+// lazyChanges is a change list built on first use (SetChanges).
+type lazyChanges struct {
+	once  sync.Once
+	build func() []RecordChange
+	list  []RecordChange
 }
 
 // RecordChange is one record a snapshot added, updated or removed, as a source_replaced DNSEvent lists them.
@@ -321,6 +358,8 @@ type RecordChange struct {
 type ChangeCarrier interface {
 	Event
 	RecordChanges() []RecordChange
+	// ChangeCount is len(RecordChanges()), known without building a list that is built on first use.
+	ChangeCount() int
 	// WithoutChanges returns a copy of the event, of the same type, whose RecordChanges is nil; the event itself is
 	// left as it is. A type that embeds another event must implement it itself, as for WithoutSnapshot.
 	WithoutChanges() Event
