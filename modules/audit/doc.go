@@ -13,7 +13,10 @@
 // every change all the same. So the records handler's one source_replaced DNSEvent per snapshot, which is never
 // capped, carries the snapshot's whole change list (events.RecordChange: the kind, the record, and for an update
 // the record it replaced), and this handler reads only that event. One event however large the change: the bus
-// costs the same as before, and the list is the one diff the store computed (dnsstore.Diff), shared, not copied.
+// costs the same as before. The list is made from the one diff the store computed (dnsstore.Diff), and only when
+// read (DNSEvent.SetChanges and RecordChanges): this handler reads it only while the log is on, so a node without
+// audit.path never builds it (about 12 MB of short-lived heap for 100,000 changes, which Go would otherwise keep
+// as RSS after the first load).
 // What must not keep or print 100,000 entries does not: the bus's history keeps a long list only as the event
 // without it (events.ChangeCarrier, beside Snapshotter's rule for large snapshots), the logging module and
 // /events show its counts (Added, Updated, Removed), and the event stream sends the same summary.
@@ -42,8 +45,9 @@
 //
 // # Never slowing the bus or DNS
 //
-// The bus calls Handle on the audit's own subscription goroutine; Handle appends the event's change list, as is,
-// to the writer's queue and returns: constant time, whatever the number of changes, and nothing is copied. The
+// The bus calls Handle on the audit's own subscription goroutine; Handle reads the event's change list (built
+// then, once, for every reader) and appends it, as is, to the writer's queue, and returns: the bus's and the
+// other subscribers' goroutines never wait for it. The
 // writer goroutine encodes the lines and writes them in chunks of 64 KiB. The queue holds at most
 // Config.QueueSize lines (250,000 by default: a 100,000-line hosts file replaced by a different one is 200,000
 // changes), counted until they are written; the lines of an event past that bound are dropped and counted

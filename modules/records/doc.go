@@ -18,8 +18,9 @@
 // After them, one DNSEvent of kind source_replaced (no record) for every snapshot that changed its source, never
 // capped: the per-record events may be left out, so a consumer that keeps up with sources (the cluster module,
 // which sends this node's sources to its peers) learns from it that one changed and reads it from the store. It
-// carries every change in its Changes (in name and type order; an update names the record it replaced, so an
-// edited address or TTL says what it was) and their counts, so a consumer that must see each change (the audit
+// carries every change, which RecordChanges lists (in name and type order; an update names the record it
+// replaced, so an edited address or TTL says what it was), built from the store's diff on the first read only, so
+// that nobody pays for a list nobody reads, and their counts, so a consumer that must see each change (the audit
 // log) has them all from one event, however large the snapshot, rather than from 100,000 events on the bus. The
 // bus's history keeps a long list only as the event without it (events.ChangeCarrier).
 //
