@@ -23,29 +23,29 @@ import (
 	"github.com/joyride-dns/joyride/pkg/events"
 )
 
-// auditTrail is an embedding application's own module: it subscribes to Joyride's bus and keeps what it saw.
-type auditTrail struct {
+// watchTrail is an embedding application's own module: it subscribes to Joyride's bus and keeps what it saw.
+type watchTrail struct {
 	mu   sync.Mutex
 	seen []events.Event
 }
 
-func (a *auditTrail) add(e events.Event) {
+func (a *watchTrail) add(e events.Event) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.seen = append(a.seen, e)
 }
 
-func (a *auditTrail) events() []events.Event {
+func (a *watchTrail) events() []events.Event {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return append([]events.Event(nil), a.seen...)
 }
 
 // docs/architecture.md: begin
-var auditModule = fx.Module("audit",
-	fx.Provide(func(bus *events.Bus) *auditTrail {
-		a := &auditTrail{}
-		bus.Subscribe("audit", events.Filter{Families: []events.Family{events.FamilyHosts, events.FamilyDNS}},
+var trailModule = fx.Module("trail",
+	fx.Provide(func(bus *events.Bus) *watchTrail {
+		a := &watchTrail{}
+		bus.Subscribe("trail", events.Filter{Families: []events.Family{events.FamilyHosts, events.FamilyDNS}},
 			func(_ context.Context, e events.Event) error {
 				a.add(e)
 				return nil
@@ -70,11 +70,11 @@ func TestEmbedding(t *testing.T) {
 	hostsCfg.Directories = []string{dir}
 
 	var server *dnsserver.Server
-	var trail *auditTrail
+	var trail *watchTrail
 	app := fx.New(
 		fx.Supply(log, events.DefaultConfig(), records.DefaultConfig(), dnsCfg, hostsCfg),
 		events.Module, dnsstore.Module, records.Module, hosts.Module, dnsserver.Module,
-		auditModule,
+		trailModule,
 		fx.NopLogger,
 		fx.Populate(&server, &trail),
 	)
