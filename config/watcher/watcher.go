@@ -63,7 +63,13 @@ type Source struct {
 	Result *config.Result
 	// Hangups delivers SIGHUP, which asks for a reload; nil when nothing forwards it.
 	Hangups <-chan os.Signal
+	// ApplyTimeout bounds each module's Apply (DefaultApplyTimeout when zero): a module stuck on its source (a
+	// Docker engine that accepts and never answers) fails its keys instead of holding up every later reload.
+	ApplyTimeout time.Duration
 }
+
+// DefaultApplyTimeout is Source.ApplyTimeout's default.
+const DefaultApplyTimeout = 30 * time.Second
 
 // Params are the watcher's dependencies.
 type Params struct {
@@ -91,6 +97,7 @@ type Watcher struct {
 	file    string
 	profile string
 	hangups <-chan os.Signal
+	timeout time.Duration
 	targets []reload.Target
 	dw      *dirwatch.Watcher
 	loop    background.Loop
@@ -129,8 +136,9 @@ func New(p Params) (*Watcher, error) {
 	w := &Watcher{
 		bus: p.Bus, log: p.Logger.Named(Name), opts: p.Source.Options, file: p.Source.Result.File,
 		profile: p.Source.Result.Profile, hangups: p.Source.Hangups, targets: p.Targets,
-		kick:   make(chan struct{}, 1),
-		loaded: p.Source.Result.Config, running: p.Source.Result.Config,
+		timeout: cmp.Or(p.Source.ApplyTimeout, DefaultApplyTimeout),
+		kick:    make(chan struct{}, 1),
+		loaded:  p.Source.Result.Config, running: p.Source.Result.Config,
 	}
 	// A reload reads the file the node started with, even when JOYRIDE_CONFIG named it.
 	w.opts.File = w.file
@@ -246,7 +254,10 @@ func (w *Watcher) reload(ctx context.Context) {
 		t, keys := w.targets[ti], live[ti]
 		next := config.With(running, res.Config, keys)
 		section, _ := next.Section(t.Module)
-		if err := t.Apply(ctx, section); err != nil {
+		actx, cancel := context.WithTimeout(ctx, w.timeout)
+		err := t.Apply(actx, section)
+		cancel()
+		if err != nil {
 			applyErrs = append(applyErrs, t.Module+": "+err.Error())
 			for _, k := range keys {
 				failed[k] = true
@@ -258,9 +269,12 @@ func (w *Watcher) reload(ctx context.Context) {
 	w.running = running
 	// A key a module failed to apply counts as not read yet, so that the next reload tries it again.
 	w.loaded = config.With(res.Config, running, slices.Collect(maps.Keys(failed)))
-	var applied, restart, notApplied []string
+	var applied, restart, notApplied, inactive []string
 	for i := range out {
 		switch {
+		case slices.Contains(inert, out[i].Key):
+			out[i].Inactive = true
+			inactive = append(inactive, out[i].Key)
 		case failed[out[i].Key]:
 			out[i].Failed = true
 			notApplied = append(notApplied, out[i].Key)
@@ -274,6 +288,10 @@ func (w *Watcher) reload(ctx context.Context) {
 	if len(restart) > 0 {
 		msg += fmt.Sprintf("; %d need a restart, and the node runs on their old values until then (%s)", len(restart),
 			strings.Join(restart, ", "))
+	}
+	if len(inactive) > 0 {
+		msg += fmt.Sprintf("; %d change nothing now: their module is off, or they are back to the running value (%s)",
+			len(inactive), strings.Join(inactive, ", "))
 	}
 	if len(notApplied) > 0 {
 		result = Failed

@@ -34,9 +34,17 @@ type target struct {
 	mu       sync.Mutex
 	sections []dnsserver.Config
 	fail     error
+	stuck    bool // Apply waits for its context to end, as a module stuck on its source would
 }
 
-func (tg *target) apply(_ context.Context, section any) error {
+func (tg *target) apply(ctx context.Context, section any) error {
+	tg.mu.Lock()
+	stuck := tg.stuck
+	tg.mu.Unlock()
+	if stuck {
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	tg.mu.Lock()
 	defer tg.mu.Unlock()
 	if tg.fail != nil {
@@ -79,6 +87,7 @@ func start(t *testing.T, file, content string) *harness {
 		fx.NopLogger,
 		fx.Supply(zaptest.NewLogger(t), bus, watcher.Source{
 			Options: config.Options{Profile: "hosts-only", File: file}, Result: res, Hangups: h.hangups,
+			ApplyTimeout: applyTimeout,
 		}),
 		reload.Provide(func() reload.Target {
 			return reload.Target{Module: "dns", Keys: []string{"dns.negative_ttl", "dns.forwarders"}, Apply: h.dns.apply}
@@ -90,6 +99,9 @@ func start(t *testing.T, file, content string) *harness {
 	t.Cleanup(app.RequireStop)
 	return h
 }
+
+// applyTimeout is short: the fake targets answer at once unless stuck.
+const applyTimeout = 300 * time.Millisecond
 
 func write(t *testing.T, path, content string) {
 	t.Helper()
@@ -195,8 +207,9 @@ func TestOffModuleAndFailedApply(t *testing.T) {
 	e := h.expect(t, events.ConfigurationChanged, 0)
 	c := changes(e)
 	assert.True(t, c["dns.negative_ttl"].Failed)
-	assert.False(t, c["docker.ttl"].Restart, "docker is off in hosts-only: its keys change nothing now")
-	assert.False(t, c["docker.ttl"].Failed)
+	assert.Equal(t, events.ConfigChange{Key: "docker.ttl", From: "60", To: "99", Inactive: true}, c["docker.ttl"],
+		"docker is off in hosts-only: its keys change nothing now")
+	assert.Contains(t, e.Message, "0 applied")
 	assert.Equal(t, watcher.Failed, h.w.Status().(watcher.Status).LastResult)
 
 	// A failed key is tried again at the next reload.
@@ -249,4 +262,25 @@ func TestHangup(t *testing.T) {
 	require.Eventually(t, func() bool { return reloads() == 2 }, 5*time.Second, 10*time.Millisecond,
 		"SIGHUP reloads")
 	assert.True(t, strings.HasSuffix(h.file, "joyride.yaml"))
+}
+
+// TestStuckApply: a module whose Apply does not return (stuck on its source) fails its keys when the apply timeout
+// ends, and later saves are still reloaded.
+func TestStuckApply(t *testing.T) {
+	h := start(t, filepath.Join(t.TempDir(), "joyride.yaml"), "dns:\n  negative_ttl: 30\n")
+	h.dns.mu.Lock()
+	h.dns.stuck = true
+	h.dns.mu.Unlock()
+	write(t, h.file, "dns:\n  negative_ttl: 4\n")
+	e := h.expect(t, events.ConfigurationChanged, 0)
+	assert.True(t, changes(e)["dns.negative_ttl"].Failed)
+	assert.Contains(t, e.Error, "dns: "+context.DeadlineExceeded.Error())
+
+	h.dns.mu.Lock()
+	h.dns.stuck = false
+	h.dns.mu.Unlock()
+	write(t, h.file, "dns:\n  negative_ttl: 5\n")
+	h.expect(t, events.ConfigurationChanged, 1)
+	got, _ := h.dns.last()
+	assert.EqualValues(t, 5, got.NegativeTTL, "the next save is applied")
 }

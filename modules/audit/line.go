@@ -76,6 +76,7 @@ type configLine struct {
 	To            *string           `json:"to,omitempty"`
 	Restart       bool              `json:"restart,omitempty"`
 	Failed        bool              `json:"failed,omitempty"`
+	Inactive      bool              `json:"inactive,omitempty"`
 	Error         string            `json:"error,omitempty"`
 	Message       string            `json:"message,omitempty"`
 	Node          string            `json:"node"`
@@ -118,7 +119,7 @@ func (e *encoder) line(b *batch, i int, local string) []byte {
 			CorrelationID: b.meta.CorrelationID, EventID: b.meta.ID}
 		if i < len(b.config) {
 			c := b.config[i]
-			l.Key, l.From, l.To, l.Restart, l.Failed = c.Key, &c.From, &c.To, c.Restart, c.Failed
+			l.Key, l.From, l.To, l.Restart, l.Failed, l.Inactive = c.Key, &c.From, &c.To, c.Restart, c.Failed, c.Inactive
 		}
 		v = l
 	}

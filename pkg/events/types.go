@@ -261,6 +261,9 @@ type ConfigChange struct {
 	Restart bool `json:"restart,omitempty"`
 	// Failed says that the module could not apply the value: the node keeps running on From.
 	Failed bool `json:"failed,omitempty"`
+	// Inactive says that the value changes nothing now: its module is switched off, or it is back to the value the
+	// node runs on.
+	Inactive bool `json:"inactive,omitempty"`
 }
 
 func (*SystemEvent) Family() Family    { return FamilySystem }
@@ -290,7 +293,8 @@ type DNSEvent struct {
 	// per-record events are capped, and a consumer that must see each change (the audit log) reads them with
 	// RecordChanges. Sorted by name and type. The history keeps the event without them when there are many
 	// (ChangeCarrier). The records handler sets them with SetChanges instead, so that a list nobody reads is never
-	// built: 100,000 changes are about 12 MB.
+	// built (100,000 changes are about 12 MB): the list is for subscribers in the process, and what leaves it as
+	// JSON (/events, the event stream, the log) shows the counts below.
 	Changes []RecordChange `json:"changes,omitempty"`
 	lazy    *lazyChanges
 	// Added, Updated and Removed count Changes by kind, for DNSSourceReplaced; they stay when the history drops
