@@ -1,7 +1,7 @@
 // Command joyride is the Joyride DNS server and its tools:
 //
 //   - `joyride run` assembles the modules the configuration enables into one fx application and runs it until
-//     SIGINT or SIGTERM;
+//     SIGINT or SIGTERM; it reloads its configuration file when the file changes or on SIGHUP (config/watcher);
 //   - `joyride config print` and `joyride config validate` show and check the configuration;
 //   - `joyride status`, `ready`, `records` and `explain NAME` ask a running node's HTTP API (--url, by default the
 //     configuration's http.host and http.port) and print tables, or the API's JSON with --json;
