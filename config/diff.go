@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"reflect"
 
 	"github.com/joyride-dns/joyride/modules/records"
@@ -28,14 +29,9 @@ func Diff(old, new Config) []Change {
 			}
 			return
 		}
-		keys := map[string]bool{}
-		for _, m := range []reflect.Value{o, w} {
-			for _, k := range m.MapKeys() {
-				keys[k.String()] = true
-			}
-		}
-		for _, k := range sortedKeys(keys) {
-			ok, wk := o.MapIndex(reflect.ValueOf(k)), w.MapIndex(reflect.ValueOf(k))
+		for _, mk := range unionKeys(o, w) {
+			k := mk.String()
+			ok, wk := o.MapIndex(mk), w.MapIndex(mk)
 			var from, to any
 			if ok.IsValid() {
 				from = ok.Interface()
@@ -57,7 +53,7 @@ func Diff(old, new Config) []Change {
 func With(old, new Config, keys []string) Config {
 	out := old
 	// The maps are old's: a copy is written instead.
-	out.Modules = maps(old.Modules)
+	out.Modules = maps.Clone(old.Modules)
 	ov, nv := reflect.ValueOf(&out).Elem(), reflect.ValueOf(new)
 	schema.leaves(func(n *node) {
 		if n.kind == mapNode {
@@ -82,6 +78,7 @@ func With(old, new Config, keys []string) Config {
 	return out
 }
 
+// unionKeys returns the keys of two maps of the same type, each once, sorted.
 func unionKeys(a, b reflect.Value) []reflect.Value {
 	seen := map[string]reflect.Value{}
 	for _, m := range []reflect.Value{a, b} {
@@ -96,17 +93,9 @@ func unionKeys(a, b reflect.Value) []reflect.Value {
 	return out
 }
 
-func maps[V any](m map[string]V) map[string]V {
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // Section returns the section of cfg that the module called name is configured with, of that module's Config
-// type, as cmd/joyride supplies it: dnsserver.Config for "dns", records.Config for "records", zap's level name
-// for "log". ok is false for a module without a section.
+// type, as cmd/joyride supplies it: dnsserver.Config for "dns", records.Config for "records", Log for "log" (the
+// process logger's, not a module's). ok is false for a module without a section (health, metrics).
 func (c Config) Section(name string) (section any, ok bool) {
 	switch name {
 	case "audit":

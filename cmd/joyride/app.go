@@ -30,30 +30,22 @@ import (
 	"github.com/joyride-dns/joyride/pkg/status"
 )
 
-// modules has one entry per name config.KnownModules accepts: the module and its section of the configuration.
-// The sections are config's runtime configuration: settings derived from others are already filled in there.
-var modules = map[string]func(config.Config) fx.Option{
-	"audit":   func(c config.Config) fx.Option { return fx.Options(audit.Module, fx.Supply(c.Audit)) },
-	"cluster": func(c config.Config) fx.Option { return fx.Options(cluster.Module, fx.Supply(c.Cluster)) },
-	"dns":     func(c config.Config) fx.Option { return fx.Options(dnsserver.Module, fx.Supply(c.DNS)) },
-	"docker":  func(c config.Config) fx.Option { return fx.Options(docker.Module, fx.Supply(c.Docker)) },
-	"health":  func(config.Config) fx.Option { return health.Module },
-	"hosts":   func(c config.Config) fx.Option { return fx.Options(hosts.Module, fx.Supply(c.Hosts)) },
-	"http":    func(c config.Config) fx.Option { return fx.Options(httpapi.Module, fx.Supply(c.HTTP)) },
-	"logging": func(c config.Config) fx.Option { return fx.Options(logging.Module, fx.Supply(c.Logging)) },
-	"metrics": func(config.Config) fx.Option { return metrics.Module },
-	"records": func(c config.Config) fx.Option {
-		r := records.Config{Static: c.Records, MaxEvents: c.RecordEvents}
-		return fx.Options(records.Module, fx.Supply(r))
-	},
-	"traefikfile": func(c config.Config) fx.Option {
-		return fx.Options(traefikfile.Module, fx.Supply(c.Traefikfile))
-	},
-	"system": func(c config.Config) fx.Option {
-		s := system.DefaultConfig()
-		s.Service = c.Service.Name
-		return fx.Options(system.Module, fx.Supply(s), system.WithLogger)
-	},
+// modules has one entry per name config.KnownModules accepts: the module. Its section of the configuration is
+// config's Section (the runtime configuration: settings derived from others are already filled in there), which
+// the configuration watcher hands to the module's reload target too, so the two cannot disagree.
+var modules = map[string]fx.Option{
+	"audit":       audit.Module,
+	"cluster":     cluster.Module,
+	"dns":         dnsserver.Module,
+	"docker":      docker.Module,
+	"health":      health.Module,
+	"hosts":       hosts.Module,
+	"http":        httpapi.Module,
+	"logging":     logging.Module,
+	"metrics":     metrics.Module,
+	"records":     records.Module,
+	"traefikfile": traefikfile.Module,
+	"system":      fx.Options(system.Module, system.WithLogger),
 }
 
 // Options assembles the application cfg describes: the bus and the store always, every enabled module with its
@@ -92,15 +84,18 @@ func watched(res *config.Result, opts config.Options, level zap.AtomicLevel, han
 	)
 }
 
-// module is what the module called name adds to the application: itself and its configuration when enabled,
-// fx.Options() when not.
+// module is what the module called name adds to the application: itself and its configuration section when
+// enabled, fx.Options() when not.
 func module(name string, cfg config.Config) fx.Option {
-	build, ok := modules[name]
+	mod, ok := modules[name]
 	switch {
 	case !ok:
 		return fx.Error(fmt.Errorf("joyride: module %q is configurable but not built in", name))
 	case !cfg.Enabled(name):
 		return fx.Options()
 	}
-	return build(cfg)
+	if section, ok := cfg.Section(name); ok {
+		return fx.Options(mod, fx.Supply(section))
+	}
+	return mod
 }
