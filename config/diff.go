@@ -3,6 +3,8 @@ package config
 import (
 	"maps"
 	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/joyride-dns/joyride/modules/records"
 	"github.com/joyride-dns/joyride/modules/system"
@@ -124,4 +126,19 @@ func (c Config) Section(name string) (section any, ok bool) {
 		return c.Log, true
 	}
 	return nil, false
+}
+
+// ModuleOf returns the module whose section holds key ("dns" for "dns.forwarders", "records" for
+// "records[0].name" and "record_events"), "" for a key of no module's (log, service, events, modules): Section's
+// mapping read the other way.
+func ModuleOf(key string) string {
+	top, _, _ := strings.Cut(key, ".")
+	top, _, _ = strings.Cut(top, "[")
+	if top == "record_events" {
+		top = "records"
+	}
+	if !slices.Contains(knownModules, top) {
+		return ""
+	}
+	return top
 }

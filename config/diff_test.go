@@ -100,3 +100,12 @@ func TestSection(t *testing.T) {
 	r, _ := cfg.Section("records")
 	assert.Equal(t, cfg.RecordEvents, r.(records.Config).MaxEvents)
 }
+
+func TestModuleOf(t *testing.T) {
+	for key, want := range map[string]string{
+		"dns.forwarders": "dns", "records": "records", "records[2].value": "records", "record_events": "records",
+		"cluster.key": "cluster", "log.level": "", "service.name": "", "modules.dns": "", "events.history_size": "",
+	} {
+		assert.Equal(t, want, ModuleOf(key), key)
+	}
+}

@@ -306,12 +306,8 @@ func (w *Watcher) reload(ctx context.Context) {
 // off reports whether key belongs to a module that is switched off in the running configuration: its value
 // changes nothing until the module is switched on, which needs a restart (and is a change of its own).
 func (w *Watcher) off(key string) bool {
-	section, _, _ := strings.Cut(key, ".")
-	section, _, _ = strings.Cut(section, "[")
-	if section == "record_events" {
-		section = "records"
-	}
-	return slices.Contains(config.KnownModules(), section) && !w.running.Enabled(section)
+	m := config.ModuleOf(key)
+	return m != "" && !w.running.Enabled(m)
 }
 
 // pending are the keys whose new value waits for a restart.
